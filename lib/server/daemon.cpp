@@ -23,7 +23,9 @@ void select_services(ServerConfig& config, const DaemonOptions& options) {
 ServerConfig load(const std::filesystem::path& file, const DaemonOptions& options, ConfigDiagnostics& diag,
                   const ServiceRegistry& services) {
   auto config = parse_server_config(file, diag);
-  if (!diag.ok()) return config;
+  // A file that is not TOML at all has nothing more to check; otherwise report everything at once.
+  for (const auto& issue : diag.issues())
+    if (issue.key.empty()) return config;
   select_services(config, options);
   if (config.listen.empty())
     diag.error(file.string(), 0, "listen",
