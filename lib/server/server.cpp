@@ -22,9 +22,11 @@ namespace tern {
 struct Server::Impl {
   ServerConfig config;
   ServerOptions options;
-  asio::io_context control{1};  // accept loops, signals, shutdown sequencing
-  std::unique_ptr<net::IoContextPool> io;
+  // Declared before `control`: the control context (accept loops) holds operations whose sockets belong
+  // to the I/O contexts, so it must be destroyed first.
   std::unique_ptr<net::WorkerPool> workers;
+  std::unique_ptr<net::IoContextPool> io;
+  asio::io_context control{1};  // accept loops, signals, shutdown sequencing
   std::shared_ptr<net::ConnectionLimiter> limiter;
   net::ConnectionRegistry registry;
   std::vector<std::shared_ptr<net::Listener>> listeners;
