@@ -268,8 +268,8 @@ Result<LoginRecord> lookup_login(const DirectorySnapshot& dir, std::string_view 
     const User* u = dir.find_user(name);
     if (!u) return;
     if (!u->active) {
-      if (owner) r.active = false;  // a disabled owner cannot log in; a disabled member is skipped
-      return;
+      if (!owner) return;  // a disabled group member is skipped
+      r.active = false;    // a disabled owner: the password still verifies, the login is then refused
     }
     if (!u->password_hash.empty() || !u->ldap_dn.empty()) r.credentials.push_back({u->name, u->password_hash, u->ldap_dn});
   };
