@@ -46,7 +46,7 @@ struct LdapConfig {
   std::string list_active_attribute = "ternActive";
 
   std::string domain_filter = "(objectClass=ternMailDomain)";
-  std::string domain_name_attribute = "dc";
+  std::string domain_name_attribute = "cn";
   std::string domain_incoming_attribute = "ternIncoming";
   std::string domain_catch_all_attribute = "ternCatchAll";
 };
