@@ -1,0 +1,63 @@
+// tern::Server composes services from a ServerConfig: it owns the io_contexts (one per core), the
+// blocking-work pool, the listeners, TLS certificates and the lifecycle (start, reload, graceful stop).
+//
+//   auto config = tern::load_server_config("tern.toml");
+//   auto server = tern::Server::create(*config);
+//   (*server)->start();   // listeners bound, threads running
+//   (*server)->wait();    // until stop() or, with handle_signals, SIGTERM/SIGINT
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "tern/core/result.hpp"
+#include "tern/net/address.hpp"
+#include "tern/server/server_config.hpp"
+#include "tern/server/service_registry.hpp"
+
+namespace tern {
+
+struct ServerOptions {
+  // SIGTERM/SIGINT: graceful stop; SIGHUP: reload TLS certificates. Daemons turn this on; a host product
+  // usually keeps its own signal handling and calls stop()/reload_tls() itself.
+  bool handle_signals = false;
+  // Roles available to [[listen]] blocks; default: every built-in one.
+  ServiceRegistry services = ServiceRegistry::with_builtins();
+};
+
+struct BoundListener {
+  std::string service;
+  net::ListenAddress address;  // the actual port when the config said :0
+};
+
+class Server {
+ public:
+  static Result<std::unique_ptr<Server>> create(ServerConfig config, ServerOptions options = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds every listener and starts the threads. Fails (and binds nothing) if any listener cannot bind.
+  Status start();
+  // Blocks until the server has stopped.
+  void wait();
+  // Graceful stop: stop accepting, let sessions finish their transaction up to `grace`, then close the rest.
+  // Returns at once; wait() returns when it is done. Safe to call from any thread, more than once.
+  void stop(std::chrono::milliseconds grace);
+  void stop();  // with the configured limits.shutdown_grace
+  // Reloads the TLS certificates: new connections use the new ones, existing ones keep theirs.
+  Status reload_tls();
+
+  std::vector<BoundListener> listeners() const;
+  const ServerConfig& config() const noexcept;
+  std::size_t connection_count() const;
+
+  struct Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tern

@@ -1,0 +1,229 @@
+#include "tern/server/server.hpp"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/redirect_error.hpp>
+
+#include "tern/net/connection_limiter.hpp"
+#include "tern/net/io_pool.hpp"
+#include "tern/net/listener.hpp"
+#include "tern/net/worker_pool.hpp"
+
+namespace tern {
+
+struct Server::Impl {
+  ServerConfig config;
+  ServerOptions options;
+  asio::io_context control{1};  // accept loops, signals, shutdown sequencing
+  std::unique_ptr<net::IoContextPool> io;
+  std::unique_ptr<net::WorkerPool> workers;
+  std::shared_ptr<net::ConnectionLimiter> limiter;
+  net::ConnectionRegistry registry;
+  std::vector<std::shared_ptr<net::Listener>> listeners;
+  std::unique_ptr<asio::signal_set> signals;
+  std::thread control_thread;
+
+  mutable std::mutex tls_mutex;
+  std::shared_ptr<net::TlsContextSet> tls;
+
+  std::mutex state_mutex;
+  std::condition_variable state_cv;
+  bool started = false;
+  bool stopping = false;
+  bool stopped = false;
+
+  std::shared_ptr<net::TlsContextSet> current_tls() const {
+    std::lock_guard lock(tls_mutex);
+    return tls;
+  }
+
+  void watch_signals() {
+    signals->async_wait([this](const asio::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        log::info("server.reload", {{"signal", "SIGHUP"}});
+        if (config.tls.configured()) {
+          auto loaded = net::TlsContextSet::load(config.tls);
+          if (!loaded) {
+            log::error("tls.reload_failed", {{"error", loaded.error().message}});
+          } else {
+            std::lock_guard lock(tls_mutex);
+            tls = *loaded;
+            log::info("tls.reloaded", {{"cert", config.tls.cert.string()}});
+          }
+        }
+        watch_signals();
+        return;
+      }
+      log::info("server.signal", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      begin_stop(config.limits.shutdown_grace);
+    });
+  }
+
+  void begin_stop(std::chrono::milliseconds grace) {
+    {
+      std::lock_guard lock(state_mutex);
+      if (stopping || !started) return;
+      stopping = true;
+    }
+    asio::co_spawn(control, shutdown(grace), asio::detached);
+  }
+
+  // Stop accepting; ask sessions to finish; after the grace period close what is left.
+  asio::awaitable<void> shutdown(std::chrono::milliseconds grace) {
+    auto t0 = std::chrono::steady_clock::now();
+    log::info("server.draining", {{"connections", registry.size()},
+                                  {"grace_ms", static_cast<long long>(grace.count())}});
+    for (auto& l : listeners) l->stop();
+    registry.post_each([](net::Connection& c) { c.begin_drain(); });
+    asio::steady_timer tick(control);
+    auto deadline = t0 + grace;
+    while (registry.size() > 0 && std::chrono::steady_clock::now() < deadline) {
+      tick.expires_after(std::chrono::milliseconds(20));
+      asio::error_code ec;
+      co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    std::size_t forced = registry.size();
+    if (forced > 0) {
+      registry.post_each([](net::Connection& c) { c.close(); });
+      // Give the sessions a moment to unwind after their sockets closed.
+      auto hard = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      while (registry.size() > 0 && std::chrono::steady_clock::now() < hard) {
+        tick.expires_after(std::chrono::milliseconds(20));
+        asio::error_code ec;
+        co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+    }
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    log::info("server.stopped", {{"forced_closes", forced}, {"drain_ms", ms}});
+    if (signals) {
+      asio::error_code ignored;
+      signals->cancel(ignored);
+    }
+    control.stop();
+  }
+};
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() {
+  {
+    std::lock_guard lock(impl_->state_mutex);
+    if (impl_->started && !impl_->stopped) impl_->control.stop();
+  }
+  if (impl_->control_thread.joinable()) impl_->control_thread.join();
+  if (impl_->io) {
+    impl_->io->stop();
+    impl_->io->join();
+  }
+  if (impl_->workers) impl_->workers->stop();
+}
+
+Result<std::unique_ptr<Server>> Server::create(ServerConfig config, ServerOptions options) {
+  ConfigDiagnostics diag;
+  validate_server_config(config, options.services, diag);
+  if (!diag.ok()) return fail(diag.to_error());
+  auto impl = std::make_unique<Impl>();
+  impl->config = std::move(config);
+  impl->options = std::move(options);
+  if (impl->config.tls.configured()) {
+    auto tls = net::TlsContextSet::load(impl->config.tls);
+    if (!tls) return fail(tls.error());
+    impl->tls = *tls;
+  }
+  std::size_t threads = impl->config.io_threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  impl->io = std::make_unique<net::IoContextPool>(threads);
+  impl->workers = std::make_unique<net::WorkerPool>(impl->config.worker_threads);
+  impl->limiter = std::make_shared<net::ConnectionLimiter>(
+      net::ConnectionLimiter::Limits{impl->config.limits.max_connections, impl->config.limits.max_connections_per_ip});
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Status Server::start() {
+  auto& d = *impl_;
+  {
+    std::lock_guard lock(d.state_mutex);
+    if (d.started) return fail(ErrorCategory::invalid_argument, "server already started");
+  }
+  net::TlsProvider tls = [&d] { return d.current_tls(); };
+  ServiceEnvironment env{d.config, *d.workers, tls};
+  net::ConnectionTimeouts timeouts;
+  timeouts.idle = d.config.limits.idle_timeout;
+  timeouts.transfer = d.config.limits.transfer_timeout;
+  timeouts.handshake = d.config.limits.handshake_timeout;
+  timeouts.write = d.config.limits.transfer_timeout;
+  std::vector<std::shared_ptr<net::Listener>> listeners;
+  for (const auto& l : d.config.listen) {
+    auto service = d.options.services.create(env, l);
+    if (!service) return fail(service.error());
+    auto listener = std::make_shared<net::Listener>(d.control, *d.io, *service,
+                                                    net::ListenerOptions{l.address, l.proxy_protocol, timeouts},
+                                                    d.limiter, tls, d.registry);
+    if (auto st = listener->open(); !st) return st;
+    listeners.push_back(std::move(listener));
+  }
+  d.listeners = std::move(listeners);
+  if (d.options.handle_signals) {
+    d.signals = std::make_unique<asio::signal_set>(d.control, SIGTERM, SIGINT, SIGHUP);
+    d.watch_signals();
+  }
+  for (auto& l : d.listeners) {
+    l->start();
+    log::info("listener.started", {{"service", l->service().name()}, {"address", l->bound().to_string()},
+                                   {"tls", l->service().implicit_tls() ? "implicit" : "starttls"}});
+  }
+  d.io->start();
+  {
+    std::lock_guard lock(d.state_mutex);
+    d.started = true;
+  }
+  d.control_thread = std::thread([&d] {
+    d.control.run();
+    // Sessions are done (or were closed): stop the I/O threads and the worker pool.
+    d.io->release_work();
+    d.io->stop();
+    d.io->join();
+    d.workers->stop();
+    std::lock_guard lock(d.state_mutex);
+    d.stopped = true;
+    d.state_cv.notify_all();
+  });
+  return {};
+}
+
+void Server::wait() {
+  std::unique_lock lock(impl_->state_mutex);
+  impl_->state_cv.wait(lock, [&] { return impl_->stopped || !impl_->started; });
+}
+
+void Server::stop(std::chrono::milliseconds grace) { impl_->begin_stop(grace); }
+void Server::stop() { impl_->begin_stop(impl_->config.limits.shutdown_grace); }
+
+Status Server::reload_tls() {
+  if (!impl_->config.tls.configured()) return fail(ErrorCategory::config, "no TLS certificate is configured");
+  auto loaded = net::TlsContextSet::load(impl_->config.tls);
+  if (!loaded) return fail(loaded.error());
+  std::lock_guard lock(impl_->tls_mutex);
+  impl_->tls = *loaded;
+  return {};
+}
+
+std::vector<BoundListener> Server::listeners() const {
+  std::vector<BoundListener> out;
+  for (const auto& l : impl_->listeners) out.push_back(BoundListener{std::string(l->service().name()), l->bound()});
+  return out;
+}
+
+const ServerConfig& Server::config() const noexcept { return impl_->config; }
+std::size_t Server::connection_count() const { return impl_->registry.size(); }
+
+}  // namespace tern
