@@ -361,6 +361,7 @@ Status LdapDirectory::refresh() {
   std::lock_guard r(impl_->refresh_mu);
   auto snap = impl_->load();
   if (!snap) return fail(snap.error());
+  snap->build_index();
   auto p = std::make_shared<const DirectorySnapshot>(std::move(*snap));
   std::lock_guard g(impl_->mu);
   impl_->snap = std::move(p);

@@ -246,6 +246,30 @@ BOOST_AUTO_TEST_CASE(edits_enforce_rules) {
   BOOST_TEST(d.domains.empty());
 }
 
+BOOST_AUTO_TEST_CASE(indexed_snapshot_resolves_identically) {
+  auto plain = sample();
+  auto indexed = sample();
+  indexed.build_index();
+  BOOST_TEST(indexed.indexed());
+  BOOST_TEST(!DirectorySnapshot(indexed).indexed());  // copies start unindexed
+  for (const char* rcpt : {"alice@example.com", "alice+x@example.com", "info+y@example.com", "al@other.org",
+                           "sales-us@example.com", "sales-eu-1@example.com", "fwd@example.com", "team@example.com",
+                           "board@example.com", "loop1@example.com", "dead@example.com", "old@example.com",
+                           "nobody@example.com", "nobody@other.org", "dave@off.net", "x@gmail.com", "SHARED@example.com"}) {
+    auto a = resolve(plain, rcpt, {}, std::string_view("alice@example.com"));
+    auto b = resolve(indexed, rcpt, {}, std::string_view("alice@example.com"));
+    BOOST_REQUIRE(a.has_value());
+    BOOST_TEST((a->status == b->status), rcpt);
+    BOOST_TEST((a->targets == b->targets), rcpt);
+    BOOST_TEST(may_send_as(plain, "alice@example.com", rcpt, {}).allowed ==
+               may_send_as(indexed, "alice@example.com", rcpt, {}).allowed);
+    BOOST_TEST(lookup_login(plain, rcpt).has_value() == lookup_login(indexed, rcpt).has_value());
+  }
+  BOOST_TEST(indexed.find_master("admin") != nullptr);
+  BOOST_TEST(indexed.find_group("sales") != nullptr);
+  BOOST_TEST(indexed.wildcard_aliases("example.com").size() == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(memory_directory_uses_same_rules) {
   MemoryDirectory dir(sample());
   auto r = dir.resolve("info+x@example.com");

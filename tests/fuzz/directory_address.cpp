@@ -22,6 +22,14 @@ const tern::directory::DirectorySnapshot& snapshot() {
   }();
   return d;
 }
+const tern::directory::DirectorySnapshot& indexed() {
+  static const tern::directory::DirectorySnapshot d = [] {
+    auto s = snapshot();
+    s.build_index();
+    return s;
+  }();
+  return d;
+}
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -44,6 +52,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (r->status == ResolveStatus::deliver && r->targets.empty()) std::abort();
     if (r->status != ResolveStatus::deliver && !r->targets.empty()) std::abort();
     if (r->reply().enhanced.empty()) std::abort();
+    // The hash index must not change any answer.
+    auto ri = resolve(indexed(), rcpt, o, sender);
+    if (!ri || ri->status != r->status || !(ri->targets == r->targets)) std::abort();
   }
   (void)may_send_as(snapshot(), "alice@example.com", rcpt, o);
   (void)lookup_login(snapshot(), rcpt);
