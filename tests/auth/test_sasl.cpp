@@ -298,6 +298,9 @@ BOOST_AUTO_TEST_CASE(oauth_mechanisms) {
     BOOST_TEST(e.data.find("invalid_token") != std::string::npos);
     BOOST_TEST(b.step("\x01").kind == Kind::failure);
   }
+  // No key/value pairs at all ("n,,^A^A") is malformed, not a crash (found by fuzzing).
+  SaslServer empty(o);
+  BOOST_TEST(empty.start(SaslMechanism::oauthbearer, std::string_view("n,a=x,\x01\x01")).failure == SaslFailure::malformed);
   SaslServer no_oauth(tls());
   BOOST_TEST(no_oauth.start(SaslMechanism::xoauth2).failure == SaslFailure::unsupported);
   SaslServer malformed(o);

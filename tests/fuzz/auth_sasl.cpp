@@ -44,10 +44,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   Stub stub;
   SaslServer s(o);
+  std::string first;
   std::optional<std::string_view> initial;
   if (!msgs.empty() && (data[0] & 0x80)) {
-    initial = msgs.front();
+    first = msgs.front();
     msgs.erase(msgs.begin());
+    initial = first;
   }
   auto st = run_sasl_sync(s, mech, initial, msgs, stub, &stub);
   if (st.kind == SaslStep::Kind::success && st.identity.empty()) std::abort();
