@@ -4,6 +4,10 @@
 
 namespace tern::directory {
 
+Result<std::shared_ptr<const DirectorySnapshot>> Directory::snapshot() {
+  return fail(ErrorCategory::unsupported, "this directory answers queries directly and has no snapshot");
+}
+
 Result<Resolution> Directory::resolve(std::string_view recipient, std::optional<std::string_view> sender) {
   auto snap = snapshot();
   if (!snap) return fail(snap.error());

@@ -209,6 +209,11 @@ Result<Resolution> resolve(const DirectorySnapshot& dir, std::string_view recipi
   return r;
 }
 
+Reply SendAsVerdict::reply(std::string_view from) const {
+  if (allowed) return {250, "2.1.0", "Sender OK"};
+  return {553, "5.7.1", fmt::format("Sender address rejected: {} is not yours to send as", from)};
+}
+
 namespace {
 std::vector<const Mailbox*> owned_like(const DirectorySnapshot& dir, const Mailbox& login) {
   std::vector<const Mailbox*> out;

@@ -172,7 +172,10 @@ BOOST_AUTO_TEST_CASE(send_as_rules) {
   BOOST_TEST(may_send_as(d, "alice@example.com", "info@example.com", o).allowed);    // own alias
   BOOST_TEST(may_send_as(d, "alice@example.com", "al@other.org", o).allowed);
   BOOST_TEST(may_send_as(d, "alice@example.com", "sales-eu-x@example.com", o).allowed);  // wildcard alias
-  BOOST_TEST(!may_send_as(d, "alice@example.com", "bob@example.com", o).allowed);
+  auto spoof = may_send_as(d, "alice@example.com", "bob@example.com", o);
+  BOOST_TEST(!spoof.allowed);
+  BOOST_TEST(spoof.reply("bob@example.com").code == 553);
+  BOOST_TEST(spoof.reply("bob@example.com").enhanced == "5.7.1");
   BOOST_TEST(!may_send_as(d, "alice@example.com", "sales-us@example.com", o).allowed);
   BOOST_TEST(!may_send_as(d, "alice@example.com", "ceo@gmail.com", o).allowed);
   // The catch-all does not make every unknown address yours.
