@@ -31,9 +31,12 @@ Status parse_auth_config(ConfigSection& s, AuthConfig& out) {
   if (s.get("max_tracked", max_tracked, 100, 100000000)) t.max_entries = static_cast<std::size_t>(max_tracked);
   std::vector<std::string> allow;
   if (s.get("allowlist", allow)) {
-    auto l = NetworkList::parse(allow);
-    if (l) t.allowlist = std::move(*l);
-    else s.error("allowlist", l.error().message);
+    t.allowlist.clear();
+    for (const auto& a : allow) {
+      auto n = net::IpNetwork::parse(a);
+      if (n) t.allowlist.push_back(*n);
+      else s.error("allowlist", n.error().message);
+    }
   }
   s.finish();
   if (s.diagnostics().issues().size() != before) return fail(s.diagnostics().to_error());

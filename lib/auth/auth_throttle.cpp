@@ -60,21 +60,22 @@ struct AuthThrottle::State {
 };
 
 namespace {
-std::string ip_key(const IpAddress& ip) { return "ip:" + ip.str(); }
+std::string ip_key(const asio::ip::address& ip) { return "ip:" + net::canonical(ip).to_string(); }
+std::string ip_str(const asio::ip::address& ip) { return net::canonical(ip).to_string(); }
 std::string acct_key(std::string_view a) { return "acct:" + directory::to_lower(a); }
 }  // namespace
 
 AuthThrottle::AuthThrottle(AuthThrottleOptions options) : opts_(std::move(options)), state_(std::make_unique<State>()) {}
 AuthThrottle::~AuthThrottle() = default;
 
-ThrottleDecision AuthThrottle::check(const IpAddress& ip, std::string_view account, Clock::time_point now) {
+ThrottleDecision AuthThrottle::check(const asio::ip::address& ip, std::string_view account, Clock::time_point now) {
   ThrottleDecision d;
-  if (opts_.allowlist.contains(ip)) return d;
+  if (net::in_networks(opts_.allowlist, ip)) return d;
   std::lock_guard lock(state_->mu);
   if (Entry* e = state_->find(ip_key(ip), now, opts_); e && now < e->locked_until) {
     d.allowed = false;
     d.retry_after = std::chrono::duration_cast<ms>(e->locked_until - now);
-    d.reason = "too many failed logins from " + ip.str();
+    d.reason = "too many failed logins from " + ip_str(ip);
     return d;
   }
   if (!account.empty()) {
@@ -87,11 +88,11 @@ ThrottleDecision AuthThrottle::check(const IpAddress& ip, std::string_view accou
   return d;
 }
 
-ThrottleDecision AuthThrottle::record_failure(const IpAddress& ip, std::string_view account, std::string_view protocol,
+ThrottleDecision AuthThrottle::record_failure(const asio::ip::address& ip, std::string_view account, std::string_view protocol,
                                               Clock::time_point now, std::string_view reason) {
   ThrottleDecision d;
-  if (opts_.allowlist.contains(ip)) {
-    log::warn("auth.failed", {{"ip", ip.str()}, {"protocol", protocol}, {"account", account}, {"allowlisted", "yes"},
+  if (net::in_networks(opts_.allowlist, ip)) {
+    log::warn("auth.failed", {{"ip", ip_str(ip)}, {"protocol", protocol}, {"account", account}, {"allowlisted", "yes"},
                               {"reason", reason}});
     return d;
   }
@@ -122,14 +123,14 @@ ThrottleDecision AuthThrottle::record_failure(const IpAddress& ip, std::string_v
     d.retry_after = opts_.lockout;
     d.reason = "locked out after too many failed logins";
   }
-  log::warn("auth.failed", {{"ip", ip.str()}, {"protocol", protocol}, {"account", account},
+  log::warn("auth.failed", {{"ip", ip_str(ip)}, {"protocol", protocol}, {"account", account},
                             {"failures_ip", ip_failures}, {"failures_account", acct_failures},
                             {"delay_ms", static_cast<long long>(d.delay.count())}, {"locked", locked ? "yes" : "no"},
                             {"reason", reason}});
   return d;
 }
 
-void AuthThrottle::record_success(const IpAddress& ip, std::string_view account, Clock::time_point now) {
+void AuthThrottle::record_success(const asio::ip::address& ip, std::string_view account, Clock::time_point now) {
   std::lock_guard lock(state_->mu);
   // A lockout in force stays; plain counters go.
   for (const auto& key : {ip_key(ip), acct_key(account)}) {

@@ -299,14 +299,17 @@ struct SaslServer::Impl {
       }
       kv = msg.substr(comma + 1);
     }
-    // key=value pairs separated by ^A, terminated by ^A^A.
-    if (kv.size() < 2 || kv.substr(kv.size() - 2) != "\x01\x01")
-      return failure(SaslFailure::malformed, "OAuth: message not terminated by ^A^A");
+    // OAUTHBEARER: kvsep *(key=value kvsep) kvsep; XOAUTH2: *(key=value ^A) ^A.
     if (mech == SaslMechanism::oauthbearer) {
       if (kv.empty() || kv[0] != '\x01') return failure(SaslFailure::malformed, "OAUTHBEARER: missing kvsep");
       kv.remove_prefix(1);
     }
-    kv.remove_suffix(2);
+    if (kv.empty() || kv.back() != '\x01') return failure(SaslFailure::malformed, "OAuth: message not terminated by ^A");
+    kv.remove_suffix(1);
+    if (!kv.empty()) {
+      if (kv.back() != '\x01') return failure(SaslFailure::malformed, "OAuth: message not terminated by ^A^A");
+      kv.remove_suffix(1);
+    }
     while (true) {
       auto sep = kv.find('\x01');
       auto pair = kv.substr(0, sep);

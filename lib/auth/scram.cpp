@@ -62,14 +62,16 @@ std::optional<std::string> base64_decode(std::string_view t) {
     bool last = i + 4 == t.size();
     int a = b64val(t[i]), b = b64val(t[i + 1]);
     if (a < 0 || b < 0) return std::nullopt;
+    // RFC 4648 3.5: the unused bits before padding must be zero (one encoding per value).
     if (last && t[i + 2] == '=') {
-      if (t[i + 3] != '=') return std::nullopt;
+      if (t[i + 3] != '=' || (b & 15) != 0) return std::nullopt;
       out.push_back(static_cast<char>((a << 2) | (b >> 4)));
       break;
     }
     int c = b64val(t[i + 2]);
     if (c < 0) return std::nullopt;
     if (last && t[i + 3] == '=') {
+      if ((c & 3) != 0) return std::nullopt;
       out.push_back(static_cast<char>((a << 2) | (b >> 4)));
       out.push_back(static_cast<char>(((b & 15) << 4) | (c >> 2)));
       break;

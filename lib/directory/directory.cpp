@@ -4,6 +4,10 @@
 
 namespace tern::directory {
 
+Result<std::shared_ptr<const DirectorySnapshot>> Directory::snapshot() {
+  return fail(ErrorCategory::unsupported, "this directory answers queries directly and has no snapshot");
+}
+
 Result<Resolution> Directory::resolve(std::string_view recipient, std::optional<std::string_view> sender) {
   auto snap = snapshot();
   if (!snap) return fail(snap.error());
@@ -39,6 +43,7 @@ struct MemoryDirectory::State {
 
 MemoryDirectory::MemoryDirectory(DirectorySnapshot snap, ResolveOptions opts)
     : opts_(opts), state_(std::make_shared<State>()) {
+  snap.build_index();
   state_->snap = std::make_shared<const DirectorySnapshot>(std::move(snap));
 }
 
@@ -50,6 +55,7 @@ std::shared_ptr<const DirectorySnapshot> MemoryDirectory::current() const {
 Result<std::shared_ptr<const DirectorySnapshot>> MemoryDirectory::snapshot() { return current(); }
 
 void MemoryDirectory::replace(DirectorySnapshot snap) {
+  snap.build_index();
   auto p = std::make_shared<const DirectorySnapshot>(std::move(snap));
   std::lock_guard lock(state_->mu);
   state_->snap = std::move(p);
@@ -60,6 +66,7 @@ Status MemoryDirectory::apply(const std::function<Status(DirectorySnapshot&)>& e
   DirectorySnapshot copy = *state_->snap;
   if (auto st = edit(copy); !st) return st;
   if (auto st = validate_snapshot(copy, opts_.subaddress_separator); !st) return st;
+  copy.build_index();
   state_->snap = std::make_shared<const DirectorySnapshot>(std::move(copy));
   return {};
 }

@@ -97,6 +97,7 @@ Result<Loaded> load_all(const FileDirectoryOptions& o) {
     merge_dms(*snap, dms, warnings);
     for (const auto& w : warnings) log::warn("directory.file_warning", {{"message", w}});
   }
+  snap->build_index();
   l.snap = std::make_shared<const DirectorySnapshot>(std::move(*snap));
   return l;
 }

@@ -361,6 +361,7 @@ Status LdapDirectory::refresh() {
   std::lock_guard r(impl_->refresh_mu);
   auto snap = impl_->load();
   if (!snap) return fail(snap.error());
+  snap->build_index();
   auto p = std::make_shared<const DirectorySnapshot>(std::move(*snap));
   std::lock_guard g(impl_->mu);
   impl_->snap = std::move(p);
@@ -369,10 +370,16 @@ Status LdapDirectory::refresh() {
 }
 
 Result<std::shared_ptr<const DirectorySnapshot>> LdapDirectory::snapshot() {
-  {
+  auto fresh = [&]() -> std::shared_ptr<const DirectorySnapshot> {
     std::lock_guard g(impl_->mu);
     if (impl_->snap && std::chrono::steady_clock::now() - impl_->loaded < impl_->cfg.cache_ttl) return impl_->snap;
-  }
+    return nullptr;
+  };
+  if (auto s = fresh()) return s;
+  // One thread re-reads the tree; the others wait for it instead of each reading it again.
+  std::unique_lock wait(impl_->refresh_mu);
+  if (auto s = fresh()) return s;
+  wait.unlock();
   if (auto st = refresh(); !st) {
     log::error("directory.ldap_refresh_failed", {{"uri", impl_->cfg.uri}, {"error", st.error().message}});
     std::lock_guard g(impl_->mu);

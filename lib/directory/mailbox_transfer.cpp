@@ -116,10 +116,11 @@ struct Json {
   bool b = false;
   std::string s;
   std::vector<Json> items;
-  std::vector<std::pair<std::string, Json>> fields;
+  std::vector<std::string> keys;  // object members: keys[i] -> values[i] (no pair<>: Json is incomplete here)
+  std::vector<Json> values;
   const Json* get(std::string_view k) const {
-    for (const auto& [key, v] : fields)
-      if (key == k) return &v;
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      if (keys[i] == k) return &values[i];
     return nullptr;
   }
 };
@@ -207,7 +208,8 @@ struct JsonParser {
         ++i;
         Json child;
         if (!value(child, depth + 1)) return false;
-        v.fields.emplace_back(std::move(k), std::move(child));
+        v.keys.push_back(std::move(k));
+        v.values.push_back(std::move(child));
         ws();
         if (i < t.size() && t[i] == ',') { ++i; continue; }
         if (i < t.size() && t[i] == '}') return ++i, true;

@@ -79,11 +79,11 @@ std::size_t literal_chars(const std::string& p) {
 
 const Alias* find_wildcard(const DirectorySnapshot& dir, std::string_view local, std::string_view domain) {
   const Alias* best = nullptr;
-  for (const auto& a : dir.aliases) {
-    if (a.domain != domain || !a.wildcard() || !wildcard_match(a.name, local)) continue;
-    if (!best || literal_chars(a.name) > literal_chars(best->name) ||
-        (literal_chars(a.name) == literal_chars(best->name) && a.name < best->name))
-      best = &a;
+  for (const Alias* a : dir.wildcard_aliases(domain)) {
+    if (!wildcard_match(a->name, local)) continue;
+    if (!best || literal_chars(a->name) > literal_chars(best->name) ||
+        (literal_chars(a->name) == literal_chars(best->name) && a->name < best->name))
+      best = a;
   }
   return best;
 }
@@ -207,6 +207,11 @@ Result<Resolution> resolve(const DirectorySnapshot& dir, std::string_view recipi
   }
   r.targets = std::move(ex.out);
   return r;
+}
+
+Reply SendAsVerdict::reply(std::string_view from) const {
+  if (allowed) return {250, "2.1.0", "Sender OK"};
+  return {553, "5.7.1", fmt::format("Sender address rejected: {} is not yours to send as", from)};
 }
 
 namespace {

@@ -122,6 +122,8 @@ BOOST_AUTO_TEST_CASE(base64_and_constant_time_compare) {
   BOOST_TEST(!base64_decode("Zm9vY"));
   BOOST_TEST(!base64_decode("Zm9v Yg=="));
   BOOST_TEST(!base64_decode("Z=9v"));
+  BOOST_TEST(!base64_decode("Zh=="));  // non-zero bits before the padding (RFC 4648 3.5)
+  BOOST_TEST(!base64_decode("Zm9=")); 
   BOOST_TEST(constant_time_equal("abc", "abc"));
   BOOST_TEST(!constant_time_equal("abc", "abd"));
   BOOST_TEST(!constant_time_equal("abc", "abcd"));

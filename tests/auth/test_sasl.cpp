@@ -298,10 +298,33 @@ BOOST_AUTO_TEST_CASE(oauth_mechanisms) {
     BOOST_TEST(e.data.find("invalid_token") != std::string::npos);
     BOOST_TEST(b.step("\x01").kind == Kind::failure);
   }
+  // No key/value pairs at all ("n,,^A^A") is malformed, not a crash (found by fuzzing).
+  SaslServer empty(o);
+  BOOST_TEST(empty.start(SaslMechanism::oauthbearer, std::string_view("n,a=x,\x01\x01")).failure == SaslFailure::malformed);
   SaslServer no_oauth(tls());
   BOOST_TEST(no_oauth.start(SaslMechanism::xoauth2).failure == SaslFailure::unsupported);
   SaslServer malformed(o);
   BOOST_TEST(malformed.start(SaslMechanism::xoauth2, std::string_view("user=x")).failure == SaslFailure::malformed);
+}
+
+BOOST_AUTO_TEST_CASE(host_directory_answering_live) {
+  // An embedding application with its own user database implements only the queries it needs.
+  struct HostDirectory : Directory {
+    ResolveOptions opts;
+    const ResolveOptions& options() const override { return opts; }
+    tern::Result<LoginRecord> lookup_login(std::string_view login) override {
+      if (login != "host-user@example.com") return tern::fail(tern::ErrorCategory::not_found, "unknown");
+      return LoginRecord{"host-user@example.com", true, {{"host-user", "{PLAIN}host-pass", ""}}};
+    }
+    tern::Result<LoginRecord> lookup_master(std::string_view) override {
+      return tern::fail(tern::ErrorCategory::not_found, "no masters");
+    }
+  } host;
+  DirectoryAuthenticator auth(host);
+  BOOST_TEST(auth.verify_password({"", "host-user@example.com", "host-pass"}).ok());
+  BOOST_TEST(!auth.verify_password({"", "host-user@example.com", "nope"}).ok());
+  BOOST_TEST(!host.resolve("x@example.com").has_value());  // no snapshot: says so instead of guessing
+  BOOST_TEST((host.resolve("x@example.com").error().category == tern::ErrorCategory::unsupported));
 }
 
 BOOST_AUTO_TEST_CASE(async_completion_and_bounds) {

@@ -172,7 +172,10 @@ BOOST_AUTO_TEST_CASE(send_as_rules) {
   BOOST_TEST(may_send_as(d, "alice@example.com", "info@example.com", o).allowed);    // own alias
   BOOST_TEST(may_send_as(d, "alice@example.com", "al@other.org", o).allowed);
   BOOST_TEST(may_send_as(d, "alice@example.com", "sales-eu-x@example.com", o).allowed);  // wildcard alias
-  BOOST_TEST(!may_send_as(d, "alice@example.com", "bob@example.com", o).allowed);
+  auto spoof = may_send_as(d, "alice@example.com", "bob@example.com", o);
+  BOOST_TEST(!spoof.allowed);
+  BOOST_TEST(spoof.reply("bob@example.com").code == 553);
+  BOOST_TEST(spoof.reply("bob@example.com").enhanced == "5.7.1");
   BOOST_TEST(!may_send_as(d, "alice@example.com", "sales-us@example.com", o).allowed);
   BOOST_TEST(!may_send_as(d, "alice@example.com", "ceo@gmail.com", o).allowed);
   // The catch-all does not make every unknown address yours.
@@ -244,6 +247,30 @@ BOOST_AUTO_TEST_CASE(edits_enforce_rules) {
   BOOST_TEST(d.aliases.empty());  // the alias pointing only at alice went with her
   BOOST_TEST(edit::remove_domain(d, "example.com", true).has_value());
   BOOST_TEST(d.domains.empty());
+}
+
+BOOST_AUTO_TEST_CASE(indexed_snapshot_resolves_identically) {
+  auto plain = sample();
+  auto indexed = sample();
+  indexed.build_index();
+  BOOST_TEST(indexed.indexed());
+  BOOST_TEST(!DirectorySnapshot(indexed).indexed());  // copies start unindexed
+  for (const char* rcpt : {"alice@example.com", "alice+x@example.com", "info+y@example.com", "al@other.org",
+                           "sales-us@example.com", "sales-eu-1@example.com", "fwd@example.com", "team@example.com",
+                           "board@example.com", "loop1@example.com", "dead@example.com", "old@example.com",
+                           "nobody@example.com", "nobody@other.org", "dave@off.net", "x@gmail.com", "SHARED@example.com"}) {
+    auto a = resolve(plain, rcpt, {}, std::string_view("alice@example.com"));
+    auto b = resolve(indexed, rcpt, {}, std::string_view("alice@example.com"));
+    BOOST_REQUIRE(a.has_value());
+    BOOST_TEST((a->status == b->status), rcpt);
+    BOOST_TEST((a->targets == b->targets), rcpt);
+    BOOST_TEST(may_send_as(plain, "alice@example.com", rcpt, {}).allowed ==
+               may_send_as(indexed, "alice@example.com", rcpt, {}).allowed);
+    BOOST_TEST(lookup_login(plain, rcpt).has_value() == lookup_login(indexed, rcpt).has_value());
+  }
+  BOOST_TEST(indexed.find_master("admin") != nullptr);
+  BOOST_TEST(indexed.find_group("sales") != nullptr);
+  BOOST_TEST(indexed.wildcard_aliases("example.com").size() == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(memory_directory_uses_same_rules) {

@@ -4,6 +4,9 @@
 // networks are never delayed or locked. Every failure is logged as one line naming IP, protocol and
 // account (event "auth.failed").
 //
+// Addresses are compared in canonical form (::ffff:a.b.c.d counts as a.b.c.d); networks are
+// tern::net::IpNetwork.
+//
 // Pure and clock-injected: the caller passes `now`; nothing sleeps. The server applies `delay` with
 // a timer (never by blocking a thread), and calls check() BEFORE running the password hash, so a
 // locked-out attacker costs no hashing CPU. Thread-safe (one mutex; O(1) per call, amortised).
@@ -15,7 +18,11 @@
 #include <string>
 #include <string_view>
 
-#include "tern/auth/cidr.hpp"
+#include <vector>
+
+#include <asio/ip/address.hpp>
+
+#include "tern/net/address.hpp"
 
 namespace tern::auth {
 
@@ -29,7 +36,7 @@ struct AuthThrottleOptions {
   std::chrono::milliseconds lockout{15 * 60 * 1000}; // how long a lockout lasts
   std::chrono::milliseconds forget_after{60 * 60 * 1000};  // counters reset after this long without failures
   std::size_t max_entries = 100000;                  // memory bound: oldest entries are dropped first
-  NetworkList allowlist;                             // never delayed or locked
+  std::vector<net::IpNetwork> allowlist;             // never delayed or locked
 };
 
 struct ThrottleDecision {
@@ -45,12 +52,12 @@ class AuthThrottle {
   ~AuthThrottle();
 
   // Before verifying credentials. `account` may be empty when not known yet.
-  ThrottleDecision check(const IpAddress& ip, std::string_view account, Clock::time_point now);
+  ThrottleDecision check(const asio::ip::address& ip, std::string_view account, Clock::time_point now);
   // After a failed attempt; returns the delay to apply before the failure reply. Logs one line.
-  ThrottleDecision record_failure(const IpAddress& ip, std::string_view account, std::string_view protocol,
+  ThrottleDecision record_failure(const asio::ip::address& ip, std::string_view account, std::string_view protocol,
                                   Clock::time_point now, std::string_view reason = {});
   // After a successful login: the account's counter and the IP's counter are cleared.
-  void record_success(const IpAddress& ip, std::string_view account, Clock::time_point now);
+  void record_success(const asio::ip::address& ip, std::string_view account, Clock::time_point now);
 
   std::size_t tracked() const;  // entries held (for metrics and tests)
   const AuthThrottleOptions& options() const noexcept { return opts_; }

@@ -25,7 +25,9 @@ class Directory {
   virtual ~Directory() = default;
 
   // The current view of the directory (reloaded if its source changed). BLOCKING.
-  virtual Result<std::shared_ptr<const DirectorySnapshot>> snapshot() = 0;
+  // A host that answers queries live overrides the methods below instead; the default here fails
+  // with `unsupported`.
+  virtual Result<std::shared_ptr<const DirectorySnapshot>> snapshot();
   virtual const ResolveOptions& options() const = 0;
 
   // RCPT TO resolution. BLOCKING.

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,6 +84,23 @@ struct MasterUser {
   std::string password_hash;
 };
 
+// Hash indexes over a snapshot's names; see DirectorySnapshot::build_index().
+struct DirectoryIndex;
+
+// Holds the index; a copy starts without one, so an edited copy can never use a stale index.
+class DirectoryIndexHolder {
+ public:
+  DirectoryIndexHolder() = default;
+  DirectoryIndexHolder(const DirectoryIndexHolder&) noexcept {}
+  DirectoryIndexHolder& operator=(const DirectoryIndexHolder&) noexcept {
+    index.reset();
+    return *this;
+  }
+  DirectoryIndexHolder(DirectoryIndexHolder&&) noexcept = default;
+  DirectoryIndexHolder& operator=(DirectoryIndexHolder&&) noexcept = default;
+  std::shared_ptr<const DirectoryIndex> index;
+};
+
 struct DirectorySnapshot {
   std::vector<Domain> domains;
   std::vector<User> users;
@@ -100,11 +118,23 @@ struct DirectorySnapshot {
   // Exact (non-wildcard) alias.
   const Alias* find_alias(std::string_view name, std::string_view domain) const;
   const MasterUser* find_master(std::string_view name) const;
-  // Mutable variants for editing.
+  // Wildcard aliases of a domain.
+  std::vector<const Alias*> wildcard_aliases(std::string_view domain) const;
+
+  // Builds hash indexes so the finds above are O(1) instead of linear scans. Backends call this on
+  // the snapshot they publish (after the last change). Any change to the vectors afterwards must be
+  // made on a copy (copies start unindexed) or followed by build_index() again.
+  void build_index();
+  bool indexed() const noexcept { return static_cast<bool>(index_.index); }
+
+  // Mutable variants for editing (never use the index).
   Domain* find_domain(std::string_view name);
   User* find_user(std::string_view name);
   Mailbox* find_mailbox(std::string_view name, std::string_view domain);
   MailingList* find_list(std::string_view name, std::string_view domain);
+
+ private:
+  DirectoryIndexHolder index_;
 };
 
 }  // namespace tern::directory

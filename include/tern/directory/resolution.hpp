@@ -85,7 +85,9 @@ Result<Resolution> resolve(const DirectorySnapshot& dir, std::string_view recipi
 // a member of when send_as_lists is on.
 struct SendAsVerdict {
   bool allowed = false;
-  std::string reason;  // why not (for logs); reply is 553 5.7.1
+  std::string reason;  // why (for logs)
+  // The reply for a refused sender: 553 5.7.1 (RFC 3463 3.8: delivery not authorized).
+  Reply reply(std::string_view from) const;
 };
 SendAsVerdict may_send_as(const DirectorySnapshot& dir, std::string_view login, std::string_view from,
                           const ResolveOptions& opts);
