@@ -122,3 +122,42 @@ BOOST_AUTO_TEST_CASE(reply_formatting) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+#include "tern/smtp/protocol_config.hpp"
+
+BOOST_AUTO_TEST_SUITE(smtp_protocol_config)
+
+static tern::Status load(const std::string& text, ServerConfig& c, std::string* diag = nullptr) {
+  tern::ConfigDiagnostics d;
+  auto doc = tern::ConfigDocument::load_string(text, "t.toml", "/etc/tern", d);
+  auto root = doc->root(d);
+  BOOST_REQUIRE(root);
+  auto s = root->table("protocol");
+  BOOST_REQUIRE(s);
+  auto st = parse_smtp_protocol_config(*s, c);
+  if (diag) *diag = d.to_string();
+  return st;
+}
+
+BOOST_AUTO_TEST_CASE(reads_every_key_and_reports_unknown_ones) {
+  ServerConfig c;
+  BOOST_TEST(load("[protocol]\nhostname = \"mx.example.org\"\nmax_message_size = \"10M\"\nmax_recipients = 50\n"
+                  "vrfy = true\ndeliverby = 60\nchunking = false\n",
+                  c)
+                 .has_value());
+  BOOST_TEST(c.hostname == "mx.example.org");
+  BOOST_TEST(c.max_message_size == 10u * 1024 * 1024);
+  BOOST_TEST(c.max_recipients == 50u);
+  BOOST_TEST(c.vrfy);
+  BOOST_TEST(c.deliverby == 60u);
+  BOOST_TEST(!c.chunking);
+  BOOST_TEST(c.max_errors == 10u);  // default kept
+  ServerConfig d;
+  std::string diag;
+  BOOST_TEST(!load("[protocol]\nmax_recipients = 0\nbogus = 1\n", d, &diag).has_value());
+  BOOST_TEST(diag.find("t.toml:3: protocol.bogus") != std::string::npos, diag);
+  BOOST_TEST(diag.find("max_recipients") != std::string::npos, diag);
+  BOOST_TEST(d.max_recipients == 100u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
