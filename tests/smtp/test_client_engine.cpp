@@ -397,11 +397,16 @@ BOOST_AUTO_TEST_CASE(refusals_without_round_trip) {
       case 1: m.size = 5000; c.send_message(m); break;
       case 2: m.requiretls = true; c.send_message(m); break;
       case 3: m.recipients.clear(); c.send_message(m); break;
+      case 4: m.recipients[0].address = "x@example.org>\r\nRCPT TO:<evil@example.org"; c.send_message(m); break;
+      case 5: m.reverse_path = "a b@example.org"; c.send_message(m); break;
       default: c.quit();
     }
   };
   w.run();
-  BOOST_REQUIRE(results.size() == 4u);
+  BOOST_REQUIRE(results.size() == 6u);
+  BOOST_TEST(results[4][0].reply.enhanced == "5.1.3");
+  BOOST_TEST(results[5][0].reply.enhanced == "5.1.7");
+  BOOST_TEST(!contains(w.c2s, "evil"));
   BOOST_TEST(results[0][0].reply.code == 553);
   BOOST_TEST(results[0][0].reply.enhanced == "5.6.7");
   BOOST_TEST(results[1][0].reply.enhanced == "5.3.4");

@@ -213,7 +213,7 @@ void ClientEngine::fail(const Reply& r, bool send_quit) {
 
 void ClientEngine::quit() {
   if (state_ == State::closed) return;
-  if (state_ != State::idle && state_ != State::failed && state_ != State::greeting) return;
+  if (state_ == State::transaction || state_ == State::body) return;
   if (std::find(expect_.begin(), expect_.end(), Expect::quit) != expect_.end()) return;
   state_ = State::failed;
   send_line("QUIT", Expect::quit);
@@ -384,7 +384,18 @@ bool ClientEngine::send_message(OutboundMessage message) {
   // Refusals decided from the capabilities, without a round trip.
   std::optional<Reply> refuse;
   const auto& m = t.msg;
+  auto bad_address = [](std::string_view a) {
+    return a.size() > 254 || std::any_of(a.begin(), a.end(), [](char ch) {
+             auto u = static_cast<unsigned char>(ch);
+             return u < 0x21 || u == 0x7f || ch == '<' || ch == '>';
+           });
+  };
+  bool bad_rcpt = std::any_of(m.recipients.begin(), m.recipients.end(),
+                              [&](const OutboundRecipient& r) { return r.address.empty() || bad_address(r.address); });
   if (m.recipients.empty()) refuse = Reply{554, "5.5.1", "No recipients"};
+  // Never let envelope data carry CR/LF or brackets onto the wire (command injection).
+  else if (bad_address(m.reverse_path)) refuse = Reply{553, "5.1.7", "Invalid sender address"};
+  else if (bad_rcpt) refuse = Reply{553, "5.1.3", "Invalid recipient address"};
   else if (m.body == BodyType::eight_bit_mime && !caps_.eightbitmime)
     refuse = Reply{554, "5.6.3", "8-bit message not sent: the server does not offer 8BITMIME (RFC 6152)"};
   else if (m.body == BodyType::binary_mime && !(caps_.chunking && caps_.binarymime))
