@@ -677,6 +677,30 @@ BOOST_AUTO_TEST_CASE(lmtp_async_per_recipient) {
   BOOST_TEST(h.engine.take_output() == "550 5.2.1 two\r\n250 2.0.0 OK\r\n");
 }
 
+BOOST_AUTO_TEST_CASE(lmtp_bdat_last_gets_per_recipient_replies_and_utf8_rcpt) {
+  ServerConfig c;
+  c.role = Role::lmtp;
+  Harness h(c);
+  h.open("LHLO c\r\n");
+  std::string out = h.run(
+      "MAIL FROM:<a@example.com> SMTPUTF8\r\nRCPT TO:<b\xC3\xBC@example.org>\r\nRCPT TO:<c@example.org>\r\n"
+      "BDAT 3 LAST\r\nxyz");
+  BOOST_TEST((codes_of(out) == std::vector<std::string>{"250", "250", "250", "250", "250"}));
+  BOOST_TEST(h.last(EventKind::message_end)->bdat);
+  BOOST_TEST(h.body == "xyz");
+}
+
+BOOST_AUTO_TEST_CASE(body_pipelined_before_354_is_body) {
+  // A client that does not wait for 354 (RFC 2920 forbids it): the bytes after DATA are the body,
+  // never commands, once DATA is accepted.
+  Harness h;
+  h.open();
+  std::string out = h.run(std::string(txn) + "RSET\r\n.\r\n");
+  BOOST_TEST((codes_of(out) == std::vector<std::string>{"250", "250", "354", "250"}));
+  BOOST_TEST(h.body == "RSET\r\n");
+  BOOST_TEST(h.count(EventKind::reset) == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(timeout_close) {
   Harness h;
   h.open();
