@@ -100,9 +100,9 @@ asio::awaitable<Status> Connection::write(std::string_view data) {
   co_return fail(ErrorCategory::io, ec.message(), ec.value());
 }
 
-asio::awaitable<Status> Connection::start_tls(std::shared_ptr<TlsContextSet> contexts) {
+asio::awaitable<Status> Connection::start_tls(const std::shared_ptr<TlsContextSet>& contexts) {
   if (tls_) co_return fail(ErrorCategory::protocol, "TLS is already active on this connection");
-  tls_contexts_ = std::move(contexts);
+  tls_contexts_ = contexts;
   tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, tls_contexts_->server_context());
   arm(timeouts_.handshake);
   asio::error_code ec;
@@ -129,6 +129,22 @@ TlsInfo Connection::tls_info() const {
   }
   if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) info.server_name = sni;
   return info;
+}
+
+}  // namespace tern::net
+
+namespace tern::net {
+
+std::string Connection::tls_exporter_binding() const {
+  if (!tls_active()) return {};
+  SSL* ssl = tls_->native_handle();
+  if (SSL_version(ssl) != TLS1_3_VERSION) return {};
+  std::string out(32, '\0');
+  static constexpr char kLabel[] = "EXPORTER-Channel-Binding";
+  if (SSL_export_keying_material(ssl, reinterpret_cast<unsigned char*>(out.data()), out.size(), kLabel,
+                                 sizeof kLabel - 1, nullptr, 0, 0) != 1)
+    return {};
+  return out;
 }
 
 }  // namespace tern::net

@@ -1,10 +1,26 @@
 // The listener roles Tern itself implements. Each module's service is added here as it lands.
 #include "tern/server/service_registry.hpp"
+#include "tern/smtp/smtp_service.hpp"
 
 namespace tern {
 
 void register_builtin_services(ServiceRegistry& registry) {
-  (void)registry;
+  for (const char* name : {"smtp", "submission", "submissions", "lmtp"}) {
+    registry.add(name, [](ServiceEnvironment& env, const ListenConfig& listen) -> Result<std::shared_ptr<net::Service>> {
+      smtp::SmtpServiceDeps deps;
+      deps.hostname = env.config.hostname;
+      deps.settings = env.config.smtp;
+      deps.internal_networks = env.config.internal_networks;
+      deps.tls = env.tls;
+      deps.workers = &env.workers;
+      deps.directory = &env.directory;
+      deps.authenticator = &env.authenticator;
+      deps.throttle = &env.auth_throttle;
+      deps.sink = env.message_sink;
+      deps.hooks = env.smtp_hooks;
+      return std::make_shared<smtp::SmtpService>(*smtp::parse_role(listen.service), std::move(deps));
+    });
+  }
 }
 
 }  // namespace tern

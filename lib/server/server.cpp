@@ -14,6 +14,7 @@
 
 #include "tern/directory/directory_config.hpp"
 #include "tern/net/connection_limiter.hpp"
+#include "tern/smtp/maildir_sink.hpp"
 #include "tern/net/io_pool.hpp"
 #include "tern/net/listener.hpp"
 #include "tern/net/worker_pool.hpp"
@@ -33,6 +34,7 @@ struct Server::Impl {
   std::shared_ptr<directory::Directory> directory;
   std::shared_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<auth::AuthThrottle> auth_throttle;
+  std::shared_ptr<smtp::MessageSink> message_sink;
   std::vector<std::shared_ptr<net::Listener>> listeners;
   std::unique_ptr<asio::signal_set> signals;
   std::thread control_thread;
@@ -156,6 +158,9 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, ServerOption
     impl->authenticator =
         std::make_shared<auth::DirectoryAuthenticator>(*impl->directory, impl->config.auth.authenticator);
   impl->auth_throttle = std::make_unique<auth::AuthThrottle>(impl->config.auth.throttle);
+  impl->message_sink = impl->options.message_sink;
+  if (!impl->message_sink)
+    impl->message_sink = std::make_shared<smtp::MaildirSink>(impl->config.data_dir / "mail", impl->config.hostname);
   std::size_t threads = impl->config.io_threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   impl->io = std::make_unique<net::IoContextPool>(threads);
@@ -172,7 +177,8 @@ Status Server::start() {
     if (d.started) return fail(ErrorCategory::invalid_argument, "server already started");
   }
   net::TlsProvider tls = [&d] { return d.current_tls(); };
-  ServiceEnvironment env{d.config, *d.workers, tls, *d.directory, *d.authenticator, *d.auth_throttle};
+  ServiceEnvironment env{d.config,        *d.workers,         tls, *d.directory, *d.authenticator, *d.auth_throttle,
+                         d.options.smtp_hooks, d.message_sink};
   net::ConnectionTimeouts timeouts;
   timeouts.idle = d.config.limits.idle_timeout;
   timeouts.transfer = d.config.limits.transfer_timeout;

@@ -52,10 +52,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Writes everything or fails.
   asio::awaitable<Status> write(std::string_view data);
   // Server-side TLS handshake on this connection (implicit TLS or after STARTTLS was accepted).
-  asio::awaitable<Status> start_tls(std::shared_ptr<TlsContextSet> contexts);
+  asio::awaitable<Status> start_tls(const std::shared_ptr<TlsContextSet>& contexts);
 
   bool tls_active() const noexcept { return tls_ != nullptr && tls_done_; }
   TlsInfo tls_info() const;
+  // RFC 9266 tls-exporter channel binding (TLS 1.3 only; empty otherwise), for SCRAM-*-PLUS.
+  std::string tls_exporter_binding() const;
   // True once the server began a graceful shutdown: finish the current transaction, then say goodbye.
   bool draining() const noexcept { return draining_; }
   // Called on this connection's executor by the server when draining starts.

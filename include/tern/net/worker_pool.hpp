@@ -5,10 +5,14 @@
 
 #include <atomic>
 #include <cstddef>
+#include <memory>
 #include <type_traits>
 
 #include <asio/awaitable.hpp>
+#include <asio/async_result.hpp>
 #include <asio/bind_executor.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/associated_executor.hpp>
 #include <asio/post.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/thread_pool.hpp>
@@ -34,23 +38,38 @@ class WorkerPool {
   }
   std::size_t pending() const noexcept { return pending_.load(); }
 
-  // Runs fn() on a worker and resumes on the caller's executor. fn returns Result<T>.
+  // Runs fn() on a worker and resumes the awaiting coroutine on its own executor. fn returns Result<T>.
   // When the pool is saturated the call fails fast with a temporary error instead of queueing without bound.
+  //
+  // GCC 12 destroys non-trivial by-value coroutine parameters twice in some co_await expressions (a double
+  // free once a lambda captures a std::string), and use_awaitable's initiation is such a coroutine; so the
+  // job crosses it as a plain pointer and is owned by a unique_ptr on either side.
   template <class F>
-  asio::awaitable<std::invoke_result_t<F>> run(F fn) {
+  auto run(F fn) {
     using R = std::invoke_result_t<F>;
-    if (pending_.fetch_add(1) >= max_pending_) {
-      pending_.fetch_sub(1);
-      co_return R(fail(ErrorCategory::temporary, "server busy: too much blocking work queued"));
-    }
-    auto home = co_await asio::this_coro::executor;
-    // post(ex, use_awaitable) would resume on the coroutine's own executor; binding the token to the
-    // pool's executor is what moves the coroutine's body onto a worker thread, and back again.
-    co_await asio::post(asio::bind_executor(pool_.get_executor(), asio::use_awaitable));
-    R result = fn();
-    pending_.fetch_sub(1);
-    co_await asio::post(asio::bind_executor(home, asio::use_awaitable));
-    co_return result;
+    F* job = new F(std::move(fn));
+    return asio::async_initiate<const asio::use_awaitable_t<>, void(R)>(
+        [this](auto handler, F* raw) {
+          std::unique_ptr<F> work(raw);
+          auto home = asio::get_associated_executor(handler);
+          if (pending_.fetch_add(1) >= max_pending_) {
+            pending_.fetch_sub(1);
+            asio::post(home, [h = std::move(handler)]() mutable {
+              std::move(h)(R(fail(ErrorCategory::temporary, "server busy: too much blocking work queued")));
+            });
+            return;
+          }
+          auto guard = asio::make_work_guard(home);
+          asio::post(pool_.get_executor(), [this, h = std::move(handler), work = std::move(work),
+                                            guard = std::move(guard)]() mutable {
+            R result = (*work)();
+            work.reset();
+            pending_.fetch_sub(1);
+            auto ex = guard.get_executor();
+            asio::post(ex, [h = std::move(h), result = std::move(result)]() mutable { std::move(h)(std::move(result)); });
+          });
+        },
+        asio::use_awaitable, job);
   }
 
  private:

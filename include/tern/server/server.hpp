@@ -15,6 +15,8 @@
 #include "tern/net/address.hpp"
 #include "tern/server/server_config.hpp"
 #include "tern/server/service_registry.hpp"
+#include "tern/smtp/hooks.hpp"
+#include "tern/smtp/message_sink.hpp"
 
 namespace tern {
 
@@ -27,6 +29,10 @@ struct ServerOptions {
   // A host's own account source and password checker; default: built from [directory] and [auth].
   std::shared_ptr<directory::Directory> directory;
   std::shared_ptr<auth::Authenticator> authenticator;
+  // Hooks on the SMTP message path (connect, helo, auth, mail, rcpt, data, delivered); see smtp/hooks.hpp.
+  std::shared_ptr<const smtp::Hooks> smtp_hooks;
+  // Where accepted mail goes; default: Maildir under <data_dir>/mail.
+  std::shared_ptr<smtp::MessageSink> message_sink;
 };
 
 struct BoundListener {

@@ -16,6 +16,7 @@
 #include "tern/directory/directory_config.hpp"
 #include "tern/net/address.hpp"
 #include "tern/net/tls.hpp"
+#include "tern/smtp/smtp_settings.hpp"
 
 namespace tern {
 
@@ -55,6 +56,7 @@ struct ServerConfig {
   std::vector<ListenConfig> listen;
   directory::DirectoryConfig directory;  // [directory]
   auth::AuthConfig auth;                 // [auth]
+  smtp::SmtpSettings smtp;               // [smtp]
 };
 
 // Parses a file; on failure the Error (category config) lists every issue, one per line.

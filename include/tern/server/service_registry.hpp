@@ -17,6 +17,8 @@
 #include "tern/net/service.hpp"
 #include "tern/net/worker_pool.hpp"
 #include "tern/server/server_config.hpp"
+#include "tern/smtp/hooks.hpp"
+#include "tern/smtp/message_sink.hpp"
 
 namespace tern {
 
@@ -28,6 +30,8 @@ struct ServiceEnvironment {
   directory::Directory& directory;        // BLOCKING calls: run them on `workers`
   auth::Authenticator& authenticator;     // BLOCKING calls: run them on `workers`
   auth::AuthThrottle& auth_throttle;      // failed-login delays and lockouts, shared by every protocol
+  std::shared_ptr<const smtp::Hooks> smtp_hooks;  // may be null
+  std::shared_ptr<smtp::MessageSink> message_sink;
 };
 
 using ServiceFactory =

@@ -1,0 +1,47 @@
+// Where the SMTP service puts what it accepted: local mailboxes (the mail store) and the outbound queue.
+// A message is acknowledged with 250 only after the sink returned success, and a sink returns success
+// only once the copy is durable (fsync'd), so an acknowledged message survives kill -9 and power loss.
+//
+// BLOCKING: both calls write and fsync files; the SMTP session runs them on the worker pool.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tern/core/result.hpp"
+
+namespace tern::smtp {
+
+struct LocalDelivery {
+  std::string mailbox;         // the mailbox address ("user@example.test")
+  std::string folder = "INBOX";
+  bool junk = false;           // quarantined by a hook: deliver to the Junk folder instead
+};
+
+struct OutboundRecipient {
+  std::string address;
+  std::string notify;  // RFC 3461 NOTIFY as received ("" if none)
+  std::string orcpt;   // RFC 3461 ORCPT ("rfc822;addr" form, "" if none)
+};
+
+struct OutboundMessage {
+  std::string return_path;  // "" for the null sender
+  std::string envid, ret;   // RFC 3461 ENVID and RET ("FULL"/"HDRS"/"")
+  bool requiretls = false;  // RFC 8689
+  bool smtputf8 = false;
+  std::vector<OutboundRecipient> recipients;
+};
+
+class MessageSink {
+ public:
+  virtual ~MessageSink() = default;
+  // Stores `message` (which already carries Return-Path and Received) in one mailbox. Errors:
+  // ErrorCategory::limit for "mailbox full" (552 5.2.2), not_found for a mailbox that vanished
+  // (550 5.1.1), anything else is temporary (451 4.3.0).
+  virtual Status deliver_local(const LocalDelivery& target, std::string_view message) = 0;
+  // Hands a message for remote recipients to the outbound queue; returns its queue id.
+  virtual Result<std::string> enqueue(const OutboundMessage& envelope, std::string_view message) = 0;
+};
+
+}  // namespace tern::smtp

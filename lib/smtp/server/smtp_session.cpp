@@ -1,0 +1,761 @@
+// One SMTP/LMTP connection: pumps bytes through the sans-I/O ServerEngine and answers its events with the
+// built-in policy (see smtp_service.hpp for the order) and the host's hooks. Blocking work (directory,
+// password hashing, fsync) goes to the worker pool; the I/O thread only shuffles bytes and waits.
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <ctime>
+#include <set>
+
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "tern/auth/sasl_server.hpp"
+#include "tern/smtp/smtp_service.hpp"
+
+namespace tern::smtp {
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// RFC 5322 §3.3 date-time in local time, e.g. "Mon, 23 Nov 2026 10:00:00 +0000".
+std::string rfc5322_now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S %z", &tm);
+  return buf;
+}
+
+std::string new_message_id(const std::string& session) {
+  static std::atomic<unsigned> n{0};
+  return fmt::format("{}.{}", session, n.fetch_add(1) + 1);
+}
+
+// The header block of a message (up to and including the empty line), or all of it if there is none.
+std::size_t header_end(std::string_view msg) {
+  if (msg.rfind("\r\n", 0) == 0) return 2;
+  auto p = msg.find("\r\n\r\n");
+  return p == std::string_view::npos ? msg.size() : p + 4;
+}
+
+// Unfolded values of every field named `name` (case-insensitive) in the header block.
+std::vector<std::string> header_values(std::string_view msg, std::string_view name) {
+  std::vector<std::string> out;
+  std::string_view head = msg.substr(0, header_end(msg));
+  std::size_t pos = 0;
+  std::string want = lower(name);
+  while (pos < head.size()) {
+    auto eol = head.find("\r\n", pos);
+    if (eol == std::string_view::npos) eol = head.size();
+    std::string_view line = head.substr(pos, eol - pos);
+    pos = eol + 2;
+    if (line.empty() || line[0] == ' ' || line[0] == '\t') continue;
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string field = lower(line.substr(0, colon));
+    while (!field.empty() && (field.back() == ' ' || field.back() == '\t')) field.pop_back();
+    if (field != want) continue;
+    std::string value(line.substr(colon + 1));
+    while (pos < head.size() && (head[pos] == ' ' || head[pos] == '\t')) {  // continuation lines
+      auto e = head.find("\r\n", pos);
+      if (e == std::string_view::npos) e = head.size();
+      value += head.substr(pos, e - pos);
+      pos = e + 2;
+    }
+    out.push_back(std::move(value));
+  }
+  return out;
+}
+
+// Addresses in an address-list header value: the part inside <...>, else bare words with an '@'.
+// Deliberately simple (comments and quoted display names are skipped); the message model replaces it.
+std::vector<std::string> addresses_in(std::string_view value) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool in_quote = false, in_angle = false;
+  int comment = 0;
+  auto flush_bare = [&] {
+    auto b = cur.find_first_not_of(" \t");
+    auto e = cur.find_last_not_of(" \t");
+    if (b != std::string::npos) {
+      std::string w = cur.substr(b, e - b + 1);
+      if (w.find('@') != std::string::npos && w.find(' ') == std::string::npos) out.push_back(w);
+    }
+    cur.clear();
+  };
+  std::string angle;
+  for (char c : value) {
+    if (comment > 0) {
+      if (c == '(') ++comment;
+      else if (c == ')') --comment;
+      continue;
+    }
+    if (in_quote) {
+      if (c == '"') in_quote = false;
+      continue;
+    }
+    if (in_angle) {
+      if (c == '>') {
+        in_angle = false;
+        out.push_back(angle);
+        angle.clear();
+        cur.clear();
+      } else {
+        angle.push_back(c);
+      }
+      continue;
+    }
+    if (c == '"') in_quote = true;
+    else if (c == '(') comment = 1;
+    else if (c == '<') { in_angle = true; cur.clear(); }
+    else if (c == ',' || c == ';' || c == ':') flush_bare();
+    else cur.push_back(c);
+  }
+  flush_bare();
+  return out;
+}
+
+std::string domain_of(std::string_view address) {
+  auto at = address.rfind('@');
+  return at == std::string_view::npos ? std::string() : lower(address.substr(at + 1));
+}
+
+class SmtpSession {
+ public:
+  SmtpSession(const SmtpService& service, std::shared_ptr<net::Connection> c)
+      : svc_(service), d_(service.deps()), conn_(std::move(c)), log_(conn_->log()),
+        engine_(engine_config(), conn_->tls_active()) {
+    info_.session_id = log_.id();
+    info_.service = std::string(service.name());
+    info_.remote_address = conn_->remote_address();
+    info_.remote_port = conn_->remote_port();
+    info_.internal_network = net::in_networks(d_.internal_networks, conn_->remote_address());
+    update_tls();
+  }
+
+  asio::awaitable<void> run() {
+    char buf[16 * 1024];
+    for (;;) {
+      while (auto ev = engine_.next_event()) {
+        if (!co_await handle(*ev)) {
+          co_await flush();
+          co_return;
+        }
+      }
+      if (!co_await flush()) co_return;
+      if (engine_.closed()) co_return;
+      if (conn_->draining() && !in_transaction_ && !engine_.awaiting_reply()) {
+        engine_.close_with({421, "4.3.2", d_.hostname + " Service shutting down, please try again later"});
+        co_await flush();
+        co_return;
+      }
+      if (!engine_.wants_input()) continue;  // a decision is pending: nothing to read yet
+      auto n = co_await conn_->read_some(buf, in_transaction_ ? net::ReadMode::transfer : net::ReadMode::idle);
+      if (!n) {
+        if (n.error().code == ESHUTDOWN)
+          engine_.close_with({421, "4.3.2", d_.hostname + " Service shutting down, please try again later"});
+        else if (n.error().code == ETIMEDOUT)
+          engine_.close_with({421, "4.4.2", d_.hostname + " Timeout: closing the connection"});
+        else
+          co_return;
+        log_.info("smtp.closed", {{"reason", n.error().message}});
+        co_await flush();
+        co_return;
+      }
+      if (*n == 0) co_return;
+      engine_.feed(std::string_view(buf, *n));
+    }
+  }
+
+ private:
+  ServerConfig engine_config() const {
+    ServerConfig c = d_.settings.protocol;
+    c.role = svc_.role();
+    c.hostname = d_.hostname;
+    c.starttls = svc_.role() != Role::submissions && d_.tls && d_.tls() != nullptr;
+    c.require_auth = c.require_auth || svc_.role() == Role::submission || svc_.role() == Role::submissions;
+    return c;
+  }
+
+  void update_tls() {
+    auto tls = conn_->tls_info();
+    info_.tls = tls.active;
+    info_.tls_version = tls.version;
+    info_.tls_cipher = tls.cipher;
+  }
+
+  bool authenticated() const { return !info_.login.empty(); }
+
+  // AUTH is only for TLS sessions or internal networks (RFC 4954 §4: no plaintext passwords in clear),
+  // and not on the MTA role unless configured.
+  bool auth_allowed() const {
+    if (svc_.role() == Role::lmtp) return false;
+    if (svc_.role() == Role::smtp && !d_.settings.auth_on_mta) return false;
+    return conn_->tls_active() || info_.internal_network;
+  }
+
+  auth::SaslOptions sasl_options() const {
+    auth::SaslOptions o;
+    o.plaintext_allowed = conn_->tls_active() || info_.internal_network;
+    auto binding = conn_->tls_exporter_binding();
+    if (!binding.empty()) o.channel_bindings.push_back({"tls-exporter", binding});
+    return o;
+  }
+
+  asio::awaitable<bool> flush() {
+    if (!engine_.has_output()) co_return true;
+    std::string out = engine_.take_output();
+    auto st = co_await conn_->write(out);
+    co_return static_cast<bool>(st);
+  }
+
+  // Blocking work (directory, hashing, fsync) on the worker pool. Jobs capture by reference only: the
+  // coroutine frame outlives the co_await, and GCC 12 corrupts closures with non-trivial captures built
+  // inside a co_await expression (see docs/architecture.md).
+  template <class F>
+  auto blocking(F fn) {
+    return d_.workers->run(std::move(fn));
+  }
+
+  void reply(int code, std::string enhanced, std::string text) { engine_.reply({code, std::move(enhanced), std::move(text)}); }
+  void reply(const Verdict& v, int default_code) {
+    int code = v.code ? v.code : default_code;
+    std::string enhanced = v.enhanced.empty() ? (code >= 500 ? "5.7.1" : "4.7.1") : v.enhanced;
+    std::string text = v.text.empty() ? "Rejected by policy" : v.text;
+    engine_.reply({code, enhanced, text});
+  }
+  // Applies a refusing verdict; returns true when it decided (reply sent).
+  bool refused(const Verdict& v) {
+    if (v.kind == Verdict::Kind::reject) { reply(v, 550); return true; }
+    if (v.kind == Verdict::Kind::tempfail) { reply(v, 451); return true; }
+    return false;
+  }
+
+  template <class Chain, class... Args>
+  asio::awaitable<Verdict> run_hooks(const Chain Hooks::*chain, Args&... args) {
+    if (!d_.hooks) co_return Verdict::next();
+    for (const auto& h : (*d_.hooks).*chain) {
+      Verdict v = co_await h.hook(info_, args...);
+      for (auto& e : v.header_edits) header_edits_.push_back(e);
+      if (v.decides()) {
+        log_.info("smtp.hook", {{"hook", h.name}, {"verdict", static_cast<int>(v.kind)}, {"code", v.code}});
+        co_return v;
+      }
+    }
+    co_return Verdict::next();
+  }
+
+  asio::awaitable<bool> handle(const Event& ev) {
+    switch (ev.kind) {
+      case EventKind::connect: {
+        auto v = co_await run_hooks(&Hooks::connect);
+        if (v.kind == Verdict::Kind::reject) reply(v.code ? v.code : 554, v.enhanced.empty() ? "5.7.1" : v.enhanced,
+                                                   v.text.empty() ? "Connection refused by policy" : v.text);
+        else if (v.kind == Verdict::Kind::tempfail) engine_.close_with({421, v.enhanced.empty() ? "4.7.0" : v.enhanced,
+                                                                       d_.hostname + " " + (v.text.empty() ? "Try again later" : v.text)});
+        else reply(220, "", d_.hostname + " ESMTP Tern");
+        co_return true;
+      }
+      case EventKind::helo: co_await on_helo(ev); co_return true;
+      case EventKind::starttls:
+        if (d_.tls && !conn_->tls_active() && d_.tls()) reply(220, "2.0.0", "Ready to start TLS");
+        else reply(454, "4.7.0", "TLS not available");
+        co_return true;
+      case EventKind::tls_handshake: {
+        if (!co_await flush()) co_return false;
+        if (ev.discarded) log_.warn("smtp.starttls_injection", {{"discarded_octets", ev.discarded}});
+        auto st = co_await conn_->start_tls(d_.tls());
+        if (!st) {
+          log_.info("tls.handshake_failed", {{"error", st.error().message}});
+          co_return false;
+        }
+        engine_.tls_started();
+        update_tls();
+        log_.info("tls.established", {{"version", info_.tls_version}, {"cipher", info_.tls_cipher}});
+        co_return true;
+      }
+      case EventKind::auth: co_await on_auth(ev); co_return true;
+      case EventKind::auth_response: co_await on_auth_response(ev); co_return true;
+      case EventKind::auth_aborted: sasl_.reset(); co_return true;
+      case EventKind::mail: co_await on_mail(ev); co_return true;
+      case EventKind::rcpt: co_await on_rcpt(ev); co_return true;
+      case EventKind::data_start:
+        message_.clear();
+        if (ev.bdat) reply(250, "2.0.0", "Receiving chunks");
+        else reply(354, "", "Start mail input; end with <CRLF>.<CRLF>");
+        co_return true;
+      case EventKind::body: message_ += ev.data; co_return true;
+      case EventKind::message_end: co_await on_message_end(ev); co_return true;
+      case EventKind::message_aborted:
+        log_.info("smtp.message_rejected", {{"code", ev.reply.code}, {"enhanced", ev.reply.enhanced}, {"reason", ev.reply.text}});
+        message_.clear();
+        co_return true;
+      case EventKind::reset: reset_transaction(); co_return true;
+      case EventKind::vrfy: co_await on_vrfy(ev); co_return true;
+      case EventKind::close: co_return false;
+    }
+    co_return true;
+  }
+
+  void reset_transaction() {
+    in_transaction_ = false;
+    env_ = Envelope{};
+    rcpts_.clear();
+    message_.clear();
+    header_edits_.clear();
+  }
+
+  asio::awaitable<void> on_helo(const Event& ev) {
+    reset_transaction();
+    info_.helo = ev.argument;
+    std::string helo = ev.argument;
+    auto v = co_await run_hooks(&Hooks::helo, helo);
+    if (refused(v)) co_return;
+    std::vector<std::string> mechs;
+    if (auth_allowed())
+      for (auto m : auth::offered_mechanisms(sasl_options())) mechs.emplace_back(auth::mechanism_name(m));
+    engine_.set_auth_mechanisms(std::move(mechs));
+    reply(250, "", "Hello " + helo);
+  }
+
+  // ---- AUTH ---------------------------------------------------------------------------------------
+
+  asio::awaitable<void> on_auth(const Event& ev) {
+    if (!auth_allowed()) {
+      reply(538, "5.7.11", "Encryption required for requested authentication mechanism");
+      co_return;
+    }
+    auto gate = d_.throttle->check(conn_->remote_address(), "", auth::Clock::now());
+    if (!gate.allowed) {
+      log_.warn("auth.locked", {{"remote", conn_->remote_address().to_string()}, {"reason", gate.reason}});
+      reply(454, "4.7.0", "Too many failed authentication attempts; try again later");
+      co_return;
+    }
+    sasl_ = std::make_unique<auth::SaslServer>(sasl_options());
+    std::optional<std::string_view> initial;
+    if (ev.has_data) initial = ev.data;
+    co_await drive(sasl_->start(ev.argument, initial));
+  }
+
+  asio::awaitable<void> on_auth_response(const Event& ev) {
+    if (!sasl_) {
+      reply(503, "5.5.1", "No authentication in progress");
+      co_return;
+    }
+    if (pending_identity_) {  // the client acknowledged SCRAM's server-final message
+      auto id = std::move(*pending_identity_);
+      pending_identity_.reset();
+      co_await login_succeeded(id);
+      co_return;
+    }
+    co_await drive(sasl_->step(ev.data));
+  }
+
+  asio::awaitable<void> drive(const auth::SaslStep& first) {
+    using K = auth::SaslStep::Kind;
+    auth::SaslStep step = first;
+    for (;;) {
+      switch (step.kind) {
+        case K::challenge:
+          reply(334, "", step.data);
+          co_return;
+        case K::check_password: {
+          auto check = step.password_check;
+          auto* a = d_.authenticator;
+          auto verdict = co_await blocking([&]() -> Result<auth::AuthVerdict> { return a->verify_password(check); });
+          step = sasl_->password_checked(verdict ? *verdict
+                                                 : auth::AuthVerdict::failure(auth::AuthVerdict::Outcome::temporary,
+                                                                              verdict.error().message));
+          continue;
+        }
+        case K::lookup_scram: {
+          auto user = step.scram_user;
+          auto* a = d_.authenticator;
+          auto account = co_await blocking([&]() -> Result<std::optional<auth::ScramAccount>> {
+            return a->scram_account(user);
+          });
+          step = sasl_->scram_found(account ? *account : std::nullopt);
+          continue;
+        }
+        case K::check_token:
+          step = sasl_->token_checked(auth::AuthVerdict::failure(auth::AuthVerdict::Outcome::bad_credentials,
+                                                                 "no OAuth token validator configured"));
+          continue;
+        case K::success:
+          if (!step.data.empty()) {  // RFC 4954 §4: server-final data goes in a 334, answered empty
+            pending_identity_ = step.identity;
+            reply(334, "", step.data);
+            co_return;
+          }
+          co_await login_succeeded(step.identity);
+          co_return;
+        case K::failure: {
+          auto decision = d_.throttle->record_failure(conn_->remote_address(), sasl_->claimed_user(), "smtp",
+                                                      auth::Clock::now(), step.reason);
+          sasl_.reset();
+          if (decision.delay.count() > 0) {  // the attacker waits; no thread is held while it does
+            asio::steady_timer t(conn_->executor(), decision.delay);
+            asio::error_code ec;
+            co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          }
+          auto r = auth::smtp_reply(step.failure);
+          reply(r.code, r.enhanced, r.text);
+          co_return;
+        }
+      }
+    }
+  }
+
+  asio::awaitable<void> login_succeeded(const std::string& identity) {
+    std::string who = identity;
+    auto v = co_await run_hooks(&Hooks::auth, who);
+    if (refused(v)) {
+      sasl_.reset();
+      co_return;
+    }
+    d_.throttle->record_success(conn_->remote_address(), identity, auth::Clock::now());
+    info_.login = identity;
+    log_.info("auth.success", {{"protocol", "smtp"}, {"user", identity}, {"mechanism", sasl_->mechanism()}});
+    sasl_.reset();
+    reply(235, "2.7.0", "Authentication successful");
+  }
+
+  // ---- MAIL / RCPT ----------------------------------------------------------------------------------
+
+  asio::awaitable<void> on_mail(const Event& ev) {
+    reset_transaction();
+    env_.mail_from = ev.path.null ? std::string() : ev.path.address();
+    env_.declared_size = ev.mail_params.size.value_or(0);
+    env_.smtputf8 = ev.mail_params.smtputf8;
+    env_.requiretls = ev.mail_params.requiretls;
+    env_.body_type = ev.mail_params.body == BodyType::eight_bit_mime ? "8BITMIME"
+                     : ev.mail_params.body == BodyType::binary_mime  ? "BINARYMIME"
+                     : ev.mail_params.body == BodyType::seven_bit    ? "7BIT"
+                                                                     : "";
+    env_.envid = ev.mail_params.envid.value_or("");
+    env_.ret = ev.mail_params.ret == DsnRet::full ? "FULL" : ev.mail_params.ret == DsnRet::hdrs ? "HDRS" : "";
+    auto* dir = d_.directory;
+    if (authenticated() && !ev.path.null) {
+      auto login = info_.login, from = env_.mail_from;
+      auto verdict = co_await blocking([&]() { return dir->may_send_as(login, from); });
+      if (!verdict) {
+        reply(451, "4.3.0", "Cannot check the sender address now; try again later");
+        co_return;
+      }
+      if (!verdict->allowed) {
+        log_.warn("smtp.spoof_refused", {{"login", login}, {"mail_from", from}, {"reason", verdict->reason}});
+        reply(553, "5.7.1", fmt::format("Sender address <{}> is not yours ({} may not send as it)", from, login));
+        co_return;
+      }
+    } else if (!authenticated() && !info_.internal_network && !ev.path.null && svc_.role() == Role::smtp) {
+      // Mail that claims one of our own domains must come from someone who logged in, unless the
+      // domain's SPF allows this client (alternate MX, Cloudron's rule).
+      std::string domain = domain_of(env_.mail_from);
+      auto snap = co_await blocking([&]() { return dir->snapshot(); });
+      if (snap && (*snap)->find_domain(domain) != nullptr) {
+        bool allowed = d_.sender_domain_check && co_await d_.sender_domain_check(conn_->remote_address(), domain);
+        if (!allowed) {
+          log_.warn("smtp.local_sender_refused", {{"mail_from", env_.mail_from}});
+          reply(550, "5.7.1", fmt::format("Sender address <{}> is in a domain of this server: log in (submission) to "
+                                          "send as it", env_.mail_from));
+          co_return;
+        }
+      }
+    }
+    auto v = co_await run_hooks(&Hooks::mail_from, env_);
+    if (refused(v)) co_return;
+    in_transaction_ = true;
+    log_.info("smtp.mail", {{"from", env_.mail_from}, {"size", env_.declared_size}});
+    reply(250, "2.1.0", "Sender OK");
+  }
+
+  struct AcceptedRecipient {
+    Recipient recipient;
+    std::vector<std::string> mailboxes;  // local targets
+    std::vector<std::string> forwards;   // external targets (relay or forwarding)
+  };
+
+  asio::awaitable<void> on_rcpt(const Event& ev) {
+    Recipient r;
+    r.address = ev.path.is_postmaster() ? "postmaster@" + d_.hostname : ev.path.address();
+    if (ev.rcpt_params.notify.set) {
+      const auto& n = ev.rcpt_params.notify;
+      if (n.never) r.notify = "NEVER";
+      else {
+        std::vector<std::string> parts;
+        if (n.success) parts.push_back("SUCCESS");
+        if (n.failure) parts.push_back("FAILURE");
+        if (n.delay) parts.push_back("DELAY");
+        r.notify = fmt::format("{}", fmt::join(parts, ","));
+      }
+    }
+    if (ev.rcpt_params.orcpt) r.orcpt = ev.rcpt_params.orcpt_type.value_or("rfc822") + ";" + *ev.rcpt_params.orcpt;
+    auto* dir = d_.directory;
+    std::string addr = r.address, sender = env_.mail_from;
+    auto res = co_await blocking([&]() { return dir->resolve(addr, sender); });
+    if (!res) {
+      log_.warn("smtp.rcpt_lookup_failed", {{"rcpt", addr}, {"error", res.error().message}});
+      reply(451, "4.3.0", "Cannot look up the recipient now; try again later");
+      co_return;
+    }
+    AcceptedRecipient accepted{r, {}, {}};
+    using S = directory::ResolveStatus;
+    if (res->status == S::deliver) {
+      accepted.mailboxes = res->mailboxes();
+      accepted.forwards = res->forwards();
+    } else if (res->status == S::not_local) {
+      if (svc_.role() == Role::lmtp) {
+        reply(550, "5.1.2", fmt::format("<{}> is not in a domain served here", addr));
+        co_return;
+      }
+      if (!authenticated() && !info_.internal_network) {
+        log_.warn("smtp.relay_denied", {{"rcpt", addr}, {"remote", conn_->remote_address().to_string()}});
+        reply(554, "5.7.1", fmt::format("Relay access denied: <{}> is not a local address; log in to send "
+                                        "mail to other domains", addr));
+        co_return;
+      }
+      accepted.forwards.push_back(addr);
+    } else {
+      auto rr = res->reply();
+      log_.info("smtp.rcpt_refused", {{"rcpt", addr}, {"status", std::string(directory::to_string(res->status))}});
+      reply(rr.code, rr.enhanced, rr.text);
+      co_return;
+    }
+    auto v = co_await run_hooks(&Hooks::rcpt, env_, r);
+    if (refused(v)) co_return;
+    env_.recipients.push_back(r);
+    rcpts_.push_back(std::move(accepted));
+    log_.info("smtp.rcpt", {{"rcpt", addr}});
+    reply(250, "2.1.5", "Recipient OK");
+  }
+
+  asio::awaitable<void> on_vrfy(const Event& ev) {
+    auto* dir = d_.directory;
+    std::string addr = ev.argument;
+    if (!addr.empty() && addr.front() == '<' && addr.back() == '>') addr = addr.substr(1, addr.size() - 2);
+    auto res = co_await blocking([&]() { return dir->resolve(addr); });
+    if (res && res->status == directory::ResolveStatus::deliver) reply(250, "2.1.5", "<" + addr + ">");
+    else if (res && res->status == directory::ResolveStatus::not_local)
+      reply(252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery");
+    else reply(550, "5.1.1", "No such user here");
+  }
+
+  // ---- end of message -------------------------------------------------------------------------------
+
+  std::string protocol_name() const {
+    // RFC 3848 "with" protocol types.
+    std::string p = svc_.role() == Role::lmtp ? "LMTP" : "ESMTP";
+    if (info_.helo.empty()) p = "SMTP";
+    if (conn_->tls_active()) p += "S";
+    if (authenticated()) p += "A";
+    if (env_.smtputf8) p = "UTF8" + p;
+    return p;
+  }
+
+  std::string received_header(const std::string& id) const {
+    // RFC 5321 §4.4 trace field; TLS and authentication as comments.
+    std::string h = fmt::format("Received: from {} ({})\r\n\tby {} (Tern) with {}", info_.helo.empty() ? "unknown" : info_.helo,
+                                "[" + conn_->remote_address().to_string() + "]", d_.hostname, protocol_name());
+    if (info_.tls) h += fmt::format("\r\n\t(version={} cipher={})", info_.tls_version, info_.tls_cipher);
+    if (authenticated()) h += fmt::format("\r\n\t(authenticated as {})", info_.login);
+    h += fmt::format("\r\n\tid {}", id);
+    if (env_.recipients.size() == 1) h += fmt::format("\r\n\tfor <{}>", env_.recipients.front().address);
+    h += "; " + rfc5322_now() + "\r\n";
+    return h;
+  }
+
+  std::string apply_header_edits(std::string msg) const {
+    std::string added;
+    for (const auto& e : header_edits_) {
+      if (e.op != HeaderEdit::Op::add) {
+        // Remove every field of that name from the header block.
+        std::size_t end = header_end(msg), pos = 0;
+        std::string want = lower(e.name) + ":";
+        std::string out;
+        bool skipping = false;
+        while (pos < end) {
+          auto eol = msg.find("\r\n", pos);
+          if (eol == std::string::npos || eol + 2 > end) eol = end - 2;
+          std::string_view line(msg.data() + pos, eol + 2 - pos);
+          bool cont = !line.empty() && (line[0] == ' ' || line[0] == '\t');
+          if (!cont) skipping = lower(line.substr(0, want.size())) == want;
+          if (!skipping) out.append(line);
+          pos = eol + 2;
+        }
+        msg = out + msg.substr(std::min(end, msg.size()));
+      }
+      if (e.op != HeaderEdit::Op::remove) added += e.name + ": " + e.value + "\r\n";
+    }
+    return added + msg;
+  }
+
+  asio::awaitable<void> on_message_end(const Event& ev) {
+    std::string id = new_message_id(log_.id());
+    std::size_t replies = svc_.role() == Role::lmtp ? ev.recipients : 1;
+    auto refuse_all = [&](int code, std::string enhanced, std::string text) {
+      for (std::size_t i = 0; i < replies; ++i) reply(code, enhanced, text);
+      in_transaction_ = false;
+      message_.clear();
+    };
+    // Loop detection (RFC 5321 §6.3).
+    auto hops = header_values(message_, "Received").size();
+    if (hops >= d_.settings.max_hops) {
+      log_.warn("smtp.loop", {{"id", id}, {"received_headers", hops}});
+      refuse_all(554, "5.4.6", fmt::format("Too many hops ({} Received headers): mail loop?", hops));
+      co_return;
+    }
+    // An authenticated sender's From: must be theirs too (anti-spoofing of what users see).
+    if (authenticated()) {
+      auto* dir = d_.directory;
+      for (const auto& value : header_values(message_, "From")) {
+        for (const auto& from : addresses_in(value)) {
+          auto login = info_.login;
+          auto verdict = co_await blocking([&]() { return dir->may_send_as(login, from); });
+          if (!verdict || !verdict->allowed) {
+            log_.warn("smtp.spoof_refused", {{"login", login}, {"header_from", from}});
+            refuse_all(553, "5.7.1", fmt::format("From: address <{}> is not yours ({} may not send as it)", from, login));
+            co_return;
+          }
+        }
+      }
+    }
+    MessageView view{message_};
+    auto v = co_await run_hooks(&Hooks::data, env_, view);
+    if (v.kind == Verdict::Kind::reject || v.kind == Verdict::Kind::tempfail) {
+      int code = v.code ? v.code : (v.kind == Verdict::Kind::reject ? 550 : 451);
+      refuse_all(code, v.enhanced.empty() ? (code >= 500 ? "5.7.1" : "4.7.1") : v.enhanced,
+                 v.text.empty() ? "Message refused by policy" : v.text);
+      co_return;
+    }
+    if (v.kind == Verdict::Kind::discard) {
+      log_.info("smtp.discarded", {{"id", id}});
+      refuse_all(250, "2.0.0", fmt::format("Message accepted ({})", id));
+      co_return;
+    }
+    bool junk = v.kind == Verdict::Kind::quarantine;
+    std::string body = received_header(id) + apply_header_edits(std::move(message_));
+    message_.clear();
+    std::string return_path = "Return-Path: <" + env_.mail_from + ">\r\n";
+    std::string local_copy = return_path + body;
+
+    // One copy per mailbox even when several recipients (aliases, lists) lead to it.
+    std::set<std::string> delivered;
+    std::vector<OutboundRecipient> outbound;
+    auto sink = d_.sink;
+    std::vector<Reply> per_rcpt;
+    bool temp_failure = false;
+    for (const auto& a : rcpts_) {
+      Reply result{250, "2.0.0", fmt::format("Message accepted ({})", id)};
+      for (const auto& mbox : a.mailboxes) {
+        if (!delivered.insert(lower(mbox)).second) continue;
+        LocalDelivery target{mbox, "INBOX", junk};
+        auto st = co_await blocking([&]() -> Status { return sink->deliver_local(target, local_copy); });
+        if (!st) {
+          log_.warn("smtp.delivery_failed", {{"id", id}, {"mailbox", mbox}, {"error", st.error().message}});
+          if (st.error().category == ErrorCategory::limit)
+            result = {552, "5.2.2", fmt::format("Mailbox of <{}> is full", a.recipient.address)};
+          else if (st.error().category == ErrorCategory::not_found)
+            result = {550, "5.1.1", fmt::format("Mailbox of <{}> is gone", a.recipient.address)};
+          else {
+            result = {451, "4.3.0", "Temporary failure storing the message; try again later"};
+            temp_failure = true;
+          }
+          delivered.erase(lower(mbox));
+        } else {
+          log_.info("smtp.delivered", {{"id", id}, {"mailbox", mbox}, {"folder", junk ? "Junk" : "INBOX"}});
+        }
+      }
+      for (const auto& f : a.forwards) outbound.push_back({f, a.recipient.notify, a.recipient.orcpt});
+      per_rcpt.push_back(result);
+    }
+    if (!outbound.empty()) {
+      OutboundMessage out{env_.mail_from, env_.envid, env_.ret, env_.requiretls, env_.smtputf8, outbound};
+      auto queued = co_await blocking([&]() { return sink->enqueue(out, body); });
+      if (!queued) {
+        log_.warn("smtp.queue_failed", {{"id", id}, {"error", queued.error().message}});
+        for (auto& r : per_rcpt)
+          if (r.positive()) r = {451, "4.3.0", "Temporary failure queueing the message; try again later"};
+        temp_failure = true;
+      } else {
+        log_.info("smtp.queued", {{"id", id}, {"queue_id", *queued}, {"recipients", outbound.size()}});
+      }
+    }
+    in_transaction_ = false;
+    if (svc_.role() == Role::lmtp) {
+      for (const auto& r : per_rcpt) engine_.reply(r);  // RFC 2033 §4.2: one reply per recipient, in order
+    } else {
+      // SMTP has one reply for all: success only if every recipient's copy is stored or queued.
+      auto worst = std::find_if(per_rcpt.begin(), per_rcpt.end(), [](const Reply& r) { return !r.positive(); });
+      if (worst == per_rcpt.end()) engine_.reply({250, "2.0.0", fmt::format("Message accepted ({})", id)});
+      else if (temp_failure) engine_.reply({451, "4.3.0", "Temporary failure storing the message; try again later"});
+      else engine_.reply(*worst);
+    }
+    log_.info("smtp.message", {{"id", id}, {"from", env_.mail_from}, {"size", ev.size},
+                               {"recipients", env_.recipients.size()}, {"tls", info_.tls ? info_.tls_version : "none"}});
+    if (d_.hooks)
+      for (const auto& h : d_.hooks->delivered) h.hook(info_, env_, id);
+  }
+
+  const SmtpService& svc_;
+  const SmtpServiceDeps& d_;
+  std::shared_ptr<net::Connection> conn_;
+  const log::SessionLog& log_;
+  ServerEngine engine_;
+  SessionInfo info_;
+  Envelope env_;
+  std::vector<AcceptedRecipient> rcpts_;
+  std::vector<HeaderEdit> header_edits_;
+  std::string message_;
+  bool in_transaction_ = false;
+  std::unique_ptr<auth::SaslServer> sasl_;
+  std::optional<std::string> pending_identity_;
+};
+
+}  // namespace
+
+std::optional<Role> parse_role(std::string_view s) noexcept {
+  if (s == "smtp") return Role::smtp;
+  if (s == "submission") return Role::submission;
+  if (s == "submissions") return Role::submissions;
+  if (s == "lmtp") return Role::lmtp;
+  return std::nullopt;
+}
+
+SmtpService::SmtpService(Role role, SmtpServiceDeps deps) : role_(role), deps_(std::move(deps)) {}
+
+std::string_view SmtpService::name() const {
+  switch (role_) {
+    case Role::smtp: return "smtp";
+    case Role::submission: return "submission";
+    case Role::submissions: return "submissions";
+    case Role::lmtp: return "lmtp";
+  }
+  return "smtp";
+}
+
+std::string SmtpService::refusal(net::RefusalReason why) const {
+  switch (why) {
+    case net::RefusalReason::too_many_connections_from_ip:
+      return "421 4.7.0 " + deps_.hostname + " Too many connections from your address; try again later\r\n";
+    case net::RefusalReason::too_many_connections:
+      return "421 4.7.0 " + deps_.hostname + " Too many connections; try again later\r\n";
+    case net::RefusalReason::shutting_down:
+      return "421 4.3.2 " + deps_.hostname + " Service shutting down; try again later\r\n";
+  }
+  return {};
+}
+
+asio::awaitable<void> SmtpService::serve(std::shared_ptr<net::Connection> connection) {
+  SmtpSession session(*this, std::move(connection));
+  co_await session.run();
+}
+
+}  // namespace tern::smtp
