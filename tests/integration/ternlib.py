@@ -122,7 +122,7 @@ class Daemon:
         return self.proc.returncode if self.proc else None
 
     def __enter__(self):
-        return self.start()
+        return self if self.proc else self.start()
 
     def __exit__(self, *exc):
         rc = self.stop()

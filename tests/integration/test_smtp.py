@@ -1,0 +1,326 @@
+"""SMTP, submission, SMTPS and LMTP through the real tern-maild, driven by Python's smtplib, raw sockets
+(for what smtplib will not send: smuggling payloads, pipelined STARTTLS, BDAT) and swaks."""
+import base64
+import glob
+import os
+import shutil
+import smtplib
+import socket
+import ssl
+import subprocess
+import time
+
+from ternlib import Daemon, check, run_tests, ternctl
+
+LISTEN = "".join('\n[[listen]]\nservice = "%s"\naddress = "127.0.0.1:0"\n' % s
+                 for s in ("smtp", "submission", "submissions", "lmtp"))
+PW = "correct horse battery"
+
+
+def ctx():
+    c = ssl.create_default_context()
+    c.check_hostname = False
+    c.verify_mode = ssl.CERT_NONE
+    return c
+
+
+def daemon(extra=""):
+    d = Daemon(LISTEN + extra)
+    for args, stdin in ((("domain", "add", "example.test"), None), (("domain", "add", "other.test"), None),
+                        (("user", "add", "alice@example.test"), PW + "\n"),
+                        (("user", "add", "bob@example.test"), PW + "\n"),
+                        (("alias", "add", "sales@example.test", "alice@example.test"), None),
+                        (("alias", "add", "team@example.test", "alice@example.test", "bob@example.test"), None)):
+        r = ternctl(d.config, *args, stdin=stdin)
+        check(r.returncode == 0, "ternctl %s: %s%s" % (" ".join(args), r.stdout, r.stderr))
+    return d.start()
+
+
+def inbox(d, user, folder=""):
+    path = os.path.join(d.tmp, "data", "mail", "example.test", user, folder, "new", "*")
+    return [open(p).read() for p in sorted(glob.glob(path))]
+
+
+class Raw:
+    def __init__(self, port, tls=False):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        if tls:
+            self.sock = ctx().wrap_socket(self.sock)
+        self.buf = b""
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise EOFError("connection closed; buffered %r" % self.buf)
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode("utf-8", "replace")
+
+    def reply(self):
+        lines = [self.line()]
+        while len(lines[-1]) > 3 and lines[-1][3] == "-":
+            lines.append(self.line())
+        return lines
+
+    def send(self, data):
+        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
+
+    def cmd(self, data):
+        self.send(data + "\r\n")
+        return self.reply()
+
+
+def expect(lines, code, enhanced=None):
+    check(lines[-1].startswith(str(code)), "want %s, got %r" % (code, lines))
+    if enhanced:
+        check(lines[-1][4:].startswith(enhanced), "want %s %s, got %r" % (code, enhanced, lines))
+
+
+def test_inbound_delivery_to_a_local_mailbox():
+    with daemon() as d:
+        s = smtplib.SMTP("127.0.0.1", d.port("smtp"), timeout=10)
+        code, ehlo = s.ehlo("client.test")
+        check(code == 250, ehlo)
+        for ext in ("pipelining", "size", "8bitmime", "smtputf8", "starttls", "chunking", "dsn",
+                    "enhancedstatuscodes"):
+            check(s.has_extn(ext), "EHLO lacks %s: %r" % (ext, ehlo))
+        check(not s.has_extn("auth"), "AUTH must not be offered on the MTA port in clear")
+        refused = s.sendmail("carol@remote.test", ["alice@example.test"],
+                             "From: carol@remote.test\r\nTo: alice@example.test\r\nSubject: hello\r\n\r\nHi Alice\r\n")
+        check(refused == {}, refused)
+        s.quit()
+        msgs = inbox(d, "alice")
+        check(len(msgs) == 1, "want 1 message, found %d" % len(msgs))
+        m = msgs[0]
+        check(m.startswith("Return-Path: <carol@remote.test>\n") or m.startswith("Return-Path: <carol@remote.test>\r\n"), m[:80])
+        check("Received: from client.test ([127.0.0.1])" in m and "by mail.example.test (Tern) with ESMTP" in m, m)
+        check("for <alice@example.test>" in m and "Subject: hello" in m and "Hi Alice" in m, m)
+
+
+def test_aliases_subaddress_and_one_copy_per_mailbox():
+    with daemon() as d:
+        s = smtplib.SMTP("127.0.0.1", d.port("smtp"), timeout=10)
+        refused = s.sendmail("carol@remote.test", ["sales@example.test", "alice+news@example.test", "team@example.test"],
+                             "Subject: multi\r\n\r\nbody\r\n")
+        check(refused == {}, refused)
+        s.quit()
+        check(len(inbox(d, "alice")) == 1, "alice must get exactly one copy, got %d" % len(inbox(d, "alice")))
+        check(len(inbox(d, "bob")) == 1, "bob (via the team alias) must get one copy")
+
+
+def test_unknown_recipient_and_open_relay_are_refused():
+    with daemon() as d:
+        s = smtplib.SMTP("127.0.0.1", d.port("smtp"), timeout=10)
+        s.ehlo("client.test")
+        s.mail("carol@remote.test")
+        code, msg = s.rcpt("nobody@example.test")
+        check(code == 550 and msg.startswith(b"5.1.1"), (code, msg))
+        code, msg = s.rcpt("victim@elsewhere.test")
+        check(code == 554 and msg.startswith(b"5.7.1") and b"Relay access denied" in msg, (code, msg))
+        s.rset()
+        # Claiming one of our own domains without logging in is refused (anti-spoofing at the MX).
+        code, msg = s.mail("alice@example.test")
+        check(code == 550 and msg.startswith(b"5.7.1"), (code, msg))
+        s.quit()
+        d.wait_log(r"smtp\.relay_denied .*rcpt=victim@elsewhere\.test")
+
+
+def test_submission_requires_tls_and_auth():
+    with daemon() as d:
+        s = smtplib.SMTP("127.0.0.1", d.port("submission"), timeout=10)
+        s.ehlo("client.test")
+        check(not s.has_extn("auth"), "AUTH offered before TLS on a public listener")
+        code, msg = s.docmd("AUTH", "PLAIN " + base64.b64encode(b"\0alice@example.test\0" + PW.encode()).decode())
+        # Refused without reading the password: 538 5.7.11 (encryption required) or 503 5.5.1 (not offered).
+        check((code, msg[:6]) in ((538, b"5.7.11"), (503, b"5.5.1 ")), "plaintext AUTH before TLS: %r" % ((code, msg),))
+        code, msg = s.mail("alice@example.test")
+        check(code == 530 and msg.startswith(b"5.7.0"), "MAIL without AUTH on submission: %r" % ((code, msg),))
+        s.starttls(context=ctx())
+        s.ehlo("client.test")
+        mechs = s.esmtp_features.get("auth", "").split()
+        for m in ("PLAIN", "LOGIN", "SCRAM-SHA-256"):
+            check(m in mechs, "AUTH after TLS lacks %s: %r" % (m, mechs))
+        s.login("alice@example.test", PW)  # smtplib prefers PLAIN here
+        check(s.sendmail("alice@example.test", ["bob@example.test"], "From: Alice <alice@example.test>\r\n"
+                         "Subject: via submission\r\n\r\nx\r\n") == {}, "send failed")
+        s.quit()
+        msgs = inbox(d, "bob")
+        check(len(msgs) == 1 and "(authenticated as alice@example.test)" in msgs[0], msgs)
+        check("with ESMTPSA" in msgs[0], "Received must say ESMTPSA: " + msgs[0][:400])
+
+
+def test_smtps_with_auth_login():
+    with daemon() as d:
+        s = smtplib.SMTP_SSL("127.0.0.1", d.port("submissions"), context=ctx(), timeout=10)
+        s.ehlo("client.test")
+        s.user, s.password = "alice@example.test", PW
+        code, msg = s.auth("LOGIN", s.auth_login)
+        check(code == 235, (code, msg))
+        check(s.sendmail("alice@example.test", ["bob@example.test"], "Subject: smtps\r\n\r\nx\r\n") == {}, "send failed")
+        s.quit()
+        check(len(inbox(d, "bob")) == 1, "message not delivered")
+
+
+def test_wrong_password_costs_the_attacker_time():
+    with daemon() as d:
+        s = smtplib.SMTP_SSL("127.0.0.1", d.port("submissions"), context=ctx(), timeout=30)
+        s.ehlo("client.test")
+        t0 = time.time()
+        try:
+            s.login("alice@example.test", "wrong password")
+            raise AssertionError("wrong password accepted")
+        except smtplib.SMTPAuthenticationError as e:
+            check(e.smtp_code == 535 and e.smtp_error.startswith(b"5.7.8"), e)
+        check(time.time() - t0 >= 0.9, "a failed login answered without delay (%.2fs)" % (time.time() - t0))
+        d.wait_log(r"auth\.failed .*ip=127\.0\.0\.1.*protocol=smtp")
+
+
+def test_spoofing_after_auth_is_refused():
+    with daemon() as d:
+        s = smtplib.SMTP_SSL("127.0.0.1", d.port("submissions"), context=ctx(), timeout=10)
+        s.login("alice@example.test", PW)
+        code, msg = s.mail("bob@example.test")
+        check(code == 553 and msg.startswith(b"5.7.1"), "MAIL FROM someone else: %r" % ((code, msg),))
+        s.rset()
+        # Own alias is fine; a forged From: header is not.
+        check(s.sendmail("sales@example.test", ["bob@example.test"], "From: sales@example.test\r\n\r\nok\r\n") == {}, "")
+        try:
+            s.sendmail("alice@example.test", ["bob@example.test"], "From: The Boss <bob@example.test>\r\n\r\nx\r\n")
+            raise AssertionError("forged From: header accepted")
+        except smtplib.SMTPDataError as e:
+            check(e.smtp_code == 553 and e.smtp_error.startswith(b"5.7.1"), e)
+        s.quit()
+        check(len(inbox(d, "bob")) == 1, "only the honest message may arrive")
+
+
+def test_smuggling_payloads_never_make_a_second_message():
+    with daemon() as d:
+        for end in (b"\n.\n", b"\r.\r", b"\n.\r\n", b"\r\n.\n"):
+            r = Raw(d.port("smtp"))
+            r.reply()
+            expect(r.cmd("EHLO client.test"), 250)
+            expect(r.cmd("MAIL FROM:<carol@remote.test>"), 250)
+            expect(r.cmd("RCPT TO:<alice@example.test>"), 250)
+            expect(r.cmd("DATA"), 354)
+            r.send(b"Subject: outer\r\n\r\nfirst" + end + b"MAIL FROM:<evil@remote.test>\r\nRCPT TO:<bob@example.test>\r\n"
+                   b"DATA\r\nSubject: smuggled\r\n\r\nevil\r\n.\r\n")
+            reply = r.reply()
+            expect(reply, 550, "5.6.0")
+            r.cmd("QUIT")
+        check(inbox(d, "bob") == [], "a smuggled message reached bob")
+        check(inbox(d, "alice") == [], "messages with bare line endings must be refused whole")
+
+
+def test_starttls_injection_is_discarded():
+    with daemon() as d:
+        r = Raw(d.port("smtp"))
+        r.reply()
+        expect(r.cmd("EHLO client.test"), 250)
+        r.send(b"STARTTLS\r\nMAIL FROM:<injected@remote.test>\r\n")
+        expect(r.reply(), 220, "2.0.0")
+        r.sock = ctx().wrap_socket(r.sock)
+        r.buf = b""
+        # After the handshake the session starts over: MAIL without EHLO is a sequence error, and the
+        # injected MAIL was never answered.
+        expect(r.cmd("MAIL FROM:<carol@remote.test>"), 503)
+        expect(r.cmd("EHLO client.test"), 250)
+        expect(r.cmd("MAIL FROM:<carol@remote.test>"), 250)
+        r.cmd("QUIT")
+        d.wait_log(r"smtp\.starttls_injection")
+
+
+def test_limits_size_recipients_and_line_length():
+    with daemon('\n[smtp]\nmax_message_size = "64K"\n') as d:
+        s = smtplib.SMTP("127.0.0.1", d.port("smtp"), timeout=10)
+        s.ehlo("client.test")
+        check(s.esmtp_features.get("size") == str(64 * 1024), s.esmtp_features)
+        code, msg = s.mail("carol@remote.test", ["SIZE=%d" % (10 * 1024 * 1024)])
+        check(code == 552 and msg.startswith(b"5.3.4"), (code, msg))
+        s.quit()
+        r = Raw(d.port("smtp"))
+        r.reply()
+        expect(r.cmd("EHLO client.test"), 250)
+        # A body over the limit without a SIZE declaration is refused at its end.
+        expect(r.cmd("MAIL FROM:<carol@remote.test>"), 250)
+        expect(r.cmd("RCPT TO:<alice@example.test>"), 250)
+        expect(r.cmd("DATA"), 354)
+        r.send(b"Subject: big\r\n\r\n" + (b"x" * 998 + b"\r\n") * 100 + b".\r\n")
+        expect(r.reply(), 552, "5.3.4")
+        expect(r.cmd("NOOP " + "x" * 600), 500, "5.5.2")
+        expect(r.cmd("MAIL FROM:<carol@remote.test>"), 250)
+        replies = [r.cmd("RCPT TO:<alice+%d@example.test>" % i) for i in range(101)]
+        for rep in replies[:100]:
+            expect(rep, 250)
+        expect(replies[100], 452, "4.5.3")
+        expect(r.cmd("QUIT"), 221)
+        check(inbox(d, "alice") == [], "nothing may be delivered")
+
+
+def test_bdat_chunking_and_smtputf8():
+    with daemon() as d:
+        r = Raw(d.port("smtp"))
+        r.reply()
+        expect(r.cmd("EHLO client.test"), 250)
+        expect(r.cmd("MAIL FROM:<jörg@remote.test> SMTPUTF8 BODY=8BITMIME"), 250)
+        expect(r.cmd("RCPT TO:<alice@example.test>"), 250)
+        part1 = "Subject: Grüße\r\n\r\n".encode()
+        part2 = "über BDAT\r\n".encode()
+        r.send(b"BDAT %d\r\n" % len(part1) + part1)
+        expect(r.reply(), 250)
+        r.send(b"BDAT %d LAST\r\n" % len(part2) + part2)
+        expect(r.reply(), 250, "2.0.0")
+        r.cmd("QUIT")
+        msgs = inbox(d, "alice")
+        check(len(msgs) == 1 and "über BDAT" in msgs[0] and "Return-Path: <jörg@remote.test>" in msgs[0], msgs)
+        check("with UTF8ESMTP" in msgs[0], "Received must record UTF8ESMTP (RFC 6531): " + msgs[0][:300])
+
+
+def test_lmtp_replies_per_recipient():
+    with daemon() as d:
+        r = Raw(d.port("lmtp"))
+        r.reply()
+        expect(r.cmd("LHLO client.test"), 250)
+        expect(r.cmd("MAIL FROM:<carol@remote.test>"), 250)
+        expect(r.cmd("RCPT TO:<alice@example.test>"), 250)
+        expect(r.cmd("RCPT TO:<bob@example.test>"), 250)
+        expect(r.cmd("RCPT TO:<x@elsewhere.test>"), 550, "5.1.2")
+        expect(r.cmd("DATA"), 354)
+        r.send(b"Subject: lmtp\r\n\r\nper recipient\r\n.\r\n")
+        expect(r.reply(), 250)  # alice
+        expect(r.reply(), 250)  # bob
+        r.cmd("QUIT")
+        check(len(inbox(d, "alice")) == 1 and len(inbox(d, "bob")) == 1, "LMTP delivery missing")
+
+
+def test_idle_clients_are_timed_out():
+    with daemon('\n[limits]\nidle_timeout = "1s"\n') as d:
+        r = Raw(d.port("smtp"))
+        r.reply()
+        t0 = time.time()
+        line = r.line()
+        check(line.startswith("421 4.4.2"), "want a 421 4.4.2 timeout, got %r" % line)
+        check(time.time() - t0 < 10, "timeout took too long")
+
+
+def test_swaks_pipelining_tls_and_auth():
+    swaks = shutil.which("swaks")
+    check(swaks is not None, "swaks is not installed (scripts/deps installs it)")
+    with daemon() as d:
+        r = subprocess.run([swaks, "--server", "127.0.0.1", "--port", str(d.port("submission")), "--tls",
+                            "--auth", "PLAIN", "--auth-user", "alice@example.test", "--auth-password", PW,
+                            "--from", "alice@example.test", "--to", "bob@example.test", "--pipeline",
+                            "--header", "Subject: from swaks", "--body", "pipelined over TLS"],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, "swaks failed:\n" + r.stdout[-3000:] + r.stderr)
+        check("250 2.0.0" in r.stdout, r.stdout[-2000:])
+        msgs = inbox(d, "bob")
+        check(len(msgs) == 1 and "pipelined over TLS" in msgs[0], msgs)
+
+
+run_tests([test_inbound_delivery_to_a_local_mailbox, test_aliases_subaddress_and_one_copy_per_mailbox,
+           test_unknown_recipient_and_open_relay_are_refused, test_submission_requires_tls_and_auth,
+           test_smtps_with_auth_login, test_wrong_password_costs_the_attacker_time, test_spoofing_after_auth_is_refused,
+           test_smuggling_payloads_never_make_a_second_message, test_starttls_injection_is_discarded,
+           test_limits_size_recipients_and_line_length, test_bdat_chunking_and_smtputf8, test_lmtp_replies_per_recipient,
+           test_idle_clients_are_timed_out, test_swaks_pipelining_tls_and_auth])
