@@ -46,4 +46,58 @@ def test_example_builds_against_installed_tree_and_runs():
     check(libdir in ldd.stdout, "example is not linked to the installed libtern:\n" + ldd.stdout)
 
 
-run_tests([test_install_lays_out_the_sdk, test_example_builds_against_installed_tree_and_runs])
+def build_example(name):
+    pcdir = os.path.dirname(installed("tern.pc")[0])
+    env = dict(os.environ, PKG_CONFIG_PATH=pcdir, PKG_CONFIG_SYSROOT_DIR=DEST)
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "tern"], capture_output=True, text=True, env=env)
+    exe = os.path.join(DEST, name)
+    sanitize = os.environ.get("TERN_SANITIZE", "none")
+    extra = [] if sanitize in ("", "none") else ["-fsanitize=" + sanitize]
+    cc = subprocess.run(["c++", "-std=c++20", os.path.join(SOURCE, "examples", name + ".cpp"), "-o", exe, *extra,
+                         *flags.stdout.split()], capture_output=True, text=True, timeout=600)
+    check(cc.returncode == 0, "%s did not compile:\n%s" % (name, cc.stderr[-3000:]))
+    return exe
+
+
+def test_hooks_example_rejects_a_recipient_and_adds_a_header():
+    import smtplib
+    exe = build_example("smtp_hooks")
+    data = tempfile.mkdtemp(prefix="tern-hooks-")
+    with open(os.path.join(data, "tern.toml"), "w") as f:
+        f.write('[server]\ndata_dir = "."\n')
+    ternctl_bin = installed("ternctl")[0]
+    lib = dict(os.environ, LD_LIBRARY_PATH=os.path.dirname(installed("libtern.so.0")[0]))
+    for args, stdin in ((["domain", "add", "example.test"], None), (["user", "add", "ceo@example.test"], "pw-ceo-12345\n"),
+                        (["user", "add", "ann@example.test"], "pw-ann-12345\n")):
+        r = subprocess.run([ternctl_bin, "--config", os.path.join(data, "tern.toml"), *args], input=stdin,
+                           capture_output=True, text=True, env=lib)
+        check(r.returncode == 0, "installed ternctl %s: %s" % (args, r.stderr))
+    libdir = os.path.dirname(installed("libtern.so.0")[0])
+    proc = subprocess.Popen([exe, data], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=dict(os.environ, LD_LIBRARY_PATH=libdir))
+    try:
+        first = proc.stdout.readline()
+        check(first.startswith("listening on "), "example did not start: %r %s" % (first, proc.stderr.read(2000) if proc.poll() is not None else ""))
+        port = int(first.split()[-1])
+        s = smtplib.SMTP("127.0.0.1", port, timeout=10)
+        s.ehlo("client.test")
+        s.mail("x@remote.test")
+        code, msg = s.rcpt("ceo@example.test")
+        check(code == 550 and b"5.7.1 The CEO does not take mail from strangers" in msg, (code, msg))
+        code, msg = s.rcpt("ann@example.test")
+        check(code == 250, (code, msg))
+        code, msg = s.data("Subject: hi\r\n\r\nhello\r\n")
+        check(code == 250, (code, msg))
+        s.quit()
+        files = glob.glob(os.path.join(data, "mail", "example.test", "ann", "new", "*"))
+        check(len(files) == 1, "message not delivered: %r" % files)
+        text = open(files[0]).read()
+        check("X-Host-Checked: yes; session=" in text, text[:500])
+    finally:
+        proc.stdin.close()
+        proc.wait(30)
+    check(proc.returncode == 0, "example exited with %s" % proc.returncode)
+
+
+run_tests([test_install_lays_out_the_sdk, test_example_builds_against_installed_tree_and_runs,
+           test_hooks_example_rejects_a_recipient_and_adds_a_header])
