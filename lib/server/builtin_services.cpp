@@ -8,7 +8,9 @@ void register_builtin_services(ServiceRegistry& registry) {
   for (const char* name : {"smtp", "submission", "submissions", "lmtp"}) {
     registry.add(name, [](ServiceEnvironment& env, const ListenConfig& listen) -> Result<std::shared_ptr<net::Service>> {
       smtp::SmtpServiceDeps deps;
-      deps.hostname = env.config.hostname;
+      // [smtp] hostname overrides [server] hostname for greetings, EHLO and Received (engine default: "localhost").
+      deps.hostname = env.config.smtp.protocol.hostname != smtp::ServerConfig{}.hostname ? env.config.smtp.protocol.hostname
+                                                                                         : env.config.hostname;
       deps.settings = env.config.smtp;
       deps.internal_networks = env.config.internal_networks;
       deps.tls = env.tls;
