@@ -12,6 +12,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/redirect_error.hpp>
 
+#include "tern/directory/directory_config.hpp"
 #include "tern/net/connection_limiter.hpp"
 #include "tern/net/io_pool.hpp"
 #include "tern/net/listener.hpp"
@@ -22,11 +23,16 @@ namespace tern {
 struct Server::Impl {
   ServerConfig config;
   ServerOptions options;
-  asio::io_context control{1};  // accept loops, signals, shutdown sequencing
-  std::unique_ptr<net::IoContextPool> io;
+  // Declared before `control`: the control context (accept loops) holds operations whose sockets belong
+  // to the I/O contexts, so it must be destroyed first.
   std::unique_ptr<net::WorkerPool> workers;
+  std::unique_ptr<net::IoContextPool> io;
+  asio::io_context control{1};  // accept loops, signals, shutdown sequencing
   std::shared_ptr<net::ConnectionLimiter> limiter;
   net::ConnectionRegistry registry;
+  std::shared_ptr<directory::Directory> directory;
+  std::shared_ptr<auth::Authenticator> authenticator;
+  std::unique_ptr<auth::AuthThrottle> auth_throttle;
   std::vector<std::shared_ptr<net::Listener>> listeners;
   std::unique_ptr<asio::signal_set> signals;
   std::thread control_thread;
@@ -139,6 +145,17 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, ServerOption
     if (!tls) return fail(tls.error());
     impl->tls = *tls;
   }
+  impl->directory = impl->options.directory;
+  if (!impl->directory) {
+    auto dir = directory::open_directory(impl->config.directory, impl->config.data_dir);
+    if (!dir) return fail(dir.error());
+    impl->directory = std::move(*dir);
+  }
+  impl->authenticator = impl->options.authenticator;
+  if (!impl->authenticator)
+    impl->authenticator =
+        std::make_shared<auth::DirectoryAuthenticator>(*impl->directory, impl->config.auth.authenticator);
+  impl->auth_throttle = std::make_unique<auth::AuthThrottle>(impl->config.auth.throttle);
   std::size_t threads = impl->config.io_threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   impl->io = std::make_unique<net::IoContextPool>(threads);
@@ -155,7 +172,7 @@ Status Server::start() {
     if (d.started) return fail(ErrorCategory::invalid_argument, "server already started");
   }
   net::TlsProvider tls = [&d] { return d.current_tls(); };
-  ServiceEnvironment env{d.config, *d.workers, tls};
+  ServiceEnvironment env{d.config, *d.workers, tls, *d.directory, *d.authenticator, *d.auth_throttle};
   net::ConnectionTimeouts timeouts;
   timeouts.idle = d.config.limits.idle_timeout;
   timeouts.transfer = d.config.limits.transfer_timeout;

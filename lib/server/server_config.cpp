@@ -116,7 +116,9 @@ ServerConfig parse_document(const std::shared_ptr<ConfigDocument>& doc, ConfigDi
   if (auto s = root->table("log")) parse_log(*s, c);
   if (auto s = root->table("limits")) parse_limits(*s, c);
   for (auto& s : root->tables("listen")) parse_listen(s, c);
-  // Module sections: each module that has settings parses its own table here, as modules land.
+  // Module sections: each module that has settings parses its own table.
+  if (auto s = root->table("directory")) (void)directory::parse_directory_config(*s, c.directory);
+  if (auto s = root->table("auth")) (void)auth::parse_auth_config(*s, c.auth);
   root->finish();
   if (c.hostname.empty()) c.hostname = machine_hostname();
   return c;

@@ -31,8 +31,10 @@ def test_example_builds_against_installed_tree_and_runs():
     check(flags.returncode == 0, "pkg-config failed: " + flags.stderr)
     check(DEST in flags.stdout, "pkg-config flags do not point into the installed tree: " + flags.stdout)
     exe = os.path.join(DEST, "embed_minimal")
+    sanitize = os.environ.get("TERN_SANITIZE", "none")
+    extra = [] if sanitize in ("", "none") else ["-fsanitize=" + sanitize]  # match a sanitizer build of libtern
     cc = subprocess.run(["c++", "-std=c++20", os.path.join(SOURCE, "examples", "embed_minimal.cpp"), "-o", exe,
-                         *flags.stdout.split()], capture_output=True, text=True, timeout=600)
+                         *extra, *flags.stdout.split()], capture_output=True, text=True, timeout=600)
     check(cc.returncode == 0, "example did not compile:\n" + cc.stderr[-3000:])
     libdir = os.path.dirname(installed("libtern.so.0")[0])
     run = subprocess.run([exe], capture_output=True, text=True, timeout=60,

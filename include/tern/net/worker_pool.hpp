@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include <asio/awaitable.hpp>
+#include <asio/bind_executor.hpp>
 #include <asio/post.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/thread_pool.hpp>
@@ -43,10 +44,12 @@ class WorkerPool {
       co_return R(fail(ErrorCategory::temporary, "server busy: too much blocking work queued"));
     }
     auto home = co_await asio::this_coro::executor;
-    co_await asio::post(pool_.get_executor(), asio::use_awaitable);
+    // post(ex, use_awaitable) would resume on the coroutine's own executor; binding the token to the
+    // pool's executor is what moves the coroutine's body onto a worker thread, and back again.
+    co_await asio::post(asio::bind_executor(pool_.get_executor(), asio::use_awaitable));
     R result = fn();
     pending_.fetch_sub(1);
-    co_await asio::post(home, asio::use_awaitable);
+    co_await asio::post(asio::bind_executor(home, asio::use_awaitable));
     co_return result;
   }
 

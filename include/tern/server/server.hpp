@@ -24,6 +24,9 @@ struct ServerOptions {
   bool handle_signals = false;
   // Roles available to [[listen]] blocks; default: every built-in one.
   ServiceRegistry services = ServiceRegistry::with_builtins();
+  // A host's own account source and password checker; default: built from [directory] and [auth].
+  std::shared_ptr<directory::Directory> directory;
+  std::shared_ptr<auth::Authenticator> authenticator;
 };
 
 struct BoundListener {

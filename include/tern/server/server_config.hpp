@@ -12,6 +12,8 @@
 #include "tern/core/config.hpp"
 #include "tern/core/log.hpp"
 #include "tern/core/result.hpp"
+#include "tern/auth/auth_config.hpp"
+#include "tern/directory/directory_config.hpp"
 #include "tern/net/address.hpp"
 #include "tern/net/tls.hpp"
 
@@ -51,6 +53,8 @@ struct ServerConfig {
   LimitsConfig limits;
   log::Options log;
   std::vector<ListenConfig> listen;
+  directory::DirectoryConfig directory;  // [directory]
+  auth::AuthConfig auth;                 // [auth]
 };
 
 // Parses a file; on failure the Error (category config) lists every issue, one per line.

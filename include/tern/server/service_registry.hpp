@@ -9,7 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "tern/auth/auth_throttle.hpp"
+#include "tern/auth/authenticator.hpp"
 #include "tern/core/result.hpp"
+#include "tern/directory/directory.hpp"
 #include "tern/net/listener.hpp"
 #include "tern/net/service.hpp"
 #include "tern/net/worker_pool.hpp"
@@ -22,6 +25,9 @@ struct ServiceEnvironment {
   const ServerConfig& config;
   net::WorkerPool& workers;
   net::TlsProvider tls;  // the current certificates (changes on reload); nullptr result if TLS is not configured
+  directory::Directory& directory;        // BLOCKING calls: run them on `workers`
+  auth::Authenticator& authenticator;     // BLOCKING calls: run them on `workers`
+  auth::AuthThrottle& auth_throttle;      // failed-login delays and lockouts, shared by every protocol
 };
 
 using ServiceFactory =
