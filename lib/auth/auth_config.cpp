@@ -38,6 +38,20 @@ Status parse_auth_config(ConfigSection& s, AuthConfig& out) {
       else s.error("allowlist", n.error().message);
     }
   }
+  if (auto o = s.table("oauth")) {
+    auto& c = out.oauth;
+    o->get("introspection_url", c.url);
+    if (!c.url.empty() && c.url.rfind("https://", 0) != 0 && c.url.rfind("http://", 0) != 0)
+      o->error("introspection_url", "must be an http:// or https:// URL");
+    o->get("client_id", c.client_id);
+    o->get("client_secret", c.client_secret);
+    o->get("username_claim", c.username_claim);
+    o->get("required_scope", c.required_scope);
+    o->get("ca_file", c.ca_file);
+    o->get("tls_verify", c.tls_verify);
+    o->get_duration("timeout", c.timeout);
+    o->finish();
+  }
   s.finish();
   if (s.diagnostics().issues().size() != before) return fail(s.diagnostics().to_error());
   return {};

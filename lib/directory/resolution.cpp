@@ -209,6 +209,23 @@ Result<Resolution> resolve(const DirectorySnapshot& dir, std::string_view recipi
   return r;
 }
 
+std::size_t suppress_list_duplicates(std::vector<DeliveryTarget>& targets, const std::vector<std::string>& to_cc,
+                                     const DirectorySnapshot& dir, const ResolveOptions& opts) {
+  std::set<std::string> direct;  // addresses reached without a list
+  for (const auto& h : to_cc) {
+    auto a = parse_address(h);
+    if (!a) continue;
+    direct.insert(a->str());
+    auto r = resolve(dir, a->str(), opts);
+    if (!r || r->status != ResolveStatus::deliver) continue;
+    for (const auto& t : r->targets)
+      if (t.via_list.empty()) direct.insert(t.address);
+  }
+  auto before = targets.size();
+  std::erase_if(targets, [&](const DeliveryTarget& t) { return !t.via_list.empty() && direct.count(t.address); });
+  return before - targets.size();
+}
+
 Reply SendAsVerdict::reply(std::string_view from) const {
   if (allowed) return {250, "2.1.0", "Sender OK"};
   return {553, "5.7.1", fmt::format("Sender address rejected: {} is not yours to send as", from)};

@@ -101,6 +101,17 @@ allowlist = ["172.18.0.0/16", "::1/128"]
   BOOST_TEST(a.throttle.lockout.count() == 3600000);
   BOOST_TEST(net::in_networks(a.throttle.allowlist, asio::ip::make_address("172.18.9.9")));
   BOOST_TEST(!net::in_networks(a.throttle.allowlist, asio::ip::make_address("172.19.0.1")));
+  Parsed oauth("[auth.oauth]\nintrospection_url = \"https://idp.example.com/introspect\"\nclient_id = \"mail\"\n"
+               "required_scope = \"mail\"\ntimeout = \"2s\"\n");
+  auto so = oauth.root->table("auth");
+  auth::AuthConfig ao;
+  BOOST_REQUIRE(auth::parse_auth_config(*so, ao).has_value());
+  BOOST_TEST(ao.oauth.url == "https://idp.example.com/introspect");
+  BOOST_TEST(ao.oauth.required_scope == "mail");
+  BOOST_TEST(ao.oauth.timeout.count() == 2000);
+  Parsed badurl("[auth.oauth]\nintrospection_url = \"ftp://x\"\n");
+  auto sb = badurl.root->table("auth");
+  BOOST_TEST(!auth::parse_auth_config(*sb, ao).has_value());
   Parsed bad("[auth]\npassword_scheme = \"MD5\"\nallowlist = [\"not-a-network\"]\n");
   auto s2 = bad.root->table("auth");
   auto st2 = auth::parse_auth_config(*s2, a);

@@ -147,6 +147,20 @@ BOOST_AUTO_TEST_CASE(lists_expand_and_mark_their_members) {
   BOOST_TEST(res(sample(), "team-alias@example.com").targets.size() == 3u);
 }
 
+BOOST_AUTO_TEST_CASE(list_duplicates_are_suppressed_for_direct_to_cc) {
+  auto d = sample();
+  // To: team@example.com, Cc: info@example.com (an alias of alice) and ext@partner.net.
+  auto r = res(d, "team@example.com");
+  auto targets = r.targets;
+  auto dropped = suppress_list_duplicates(targets, {"team@example.com", "INFO@example.com", "ext@partner.net"}, d, {});
+  BOOST_TEST(dropped == 2u);
+  BOOST_REQUIRE(targets.size() == 1u);
+  BOOST_TEST(targets[0].address == "bob@example.com");
+  // Targets not from a list are never dropped.
+  auto direct = res(d, "alice@example.com").targets;
+  BOOST_TEST(suppress_list_duplicates(direct, {"alice@example.com"}, d, {}) == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(members_only_lists) {
   auto d = sample();
   BOOST_TEST((res(d, "board@example.com", {}, std::string_view("stranger@evil.com")).status ==

@@ -12,10 +12,17 @@
 //   forget_after = "1h"
 //   max_tracked = 100000
 //   allowlist = []                     # CIDR networks never delayed or locked out
+//   [auth.oauth]                       # XOAUTH2 / OAUTHBEARER via RFC 7662 token introspection
+//   introspection_url = ""             # "" = OAuth mechanisms not offered
+//   client_id = ""  client_secret = ""
+//   username_claim = "username"
+//   required_scope = ""
+//   ca_file = ""  tls_verify = true  timeout = "5s"
 #pragma once
 
 #include "tern/auth/auth_throttle.hpp"
 #include "tern/auth/authenticator.hpp"
+#include "tern/auth/oauth_introspection.hpp"
 #include "tern/auth/password_scheme.hpp"
 #include "tern/core/config.hpp"
 
@@ -25,6 +32,7 @@ struct AuthConfig {
   PasswordScheme password_scheme = PasswordScheme::sha512_crypt;
   DirectoryAuthenticatorOptions authenticator;  // master_users false, separator '*'
   AuthThrottleOptions throttle;
+  IntrospectionConfig oauth;  // oauth.url empty: OAuth off
 };
 
 Status parse_auth_config(ConfigSection& section, AuthConfig& out);

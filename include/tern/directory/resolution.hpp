@@ -79,6 +79,13 @@ struct Resolution {
 Result<Resolution> resolve(const DirectorySnapshot& dir, std::string_view recipient, const ResolveOptions& opts,
                            std::optional<std::string_view> sender = std::nullopt);
 
+// Cloudron's list duplicate suppression: drops targets that came through a list (via_list set)
+// when the same person is also addressed directly in the message's To or Cc (`to_cc`: addresses
+// from those header fields), since the direct copy reaches them anyway. External members match by
+// address; local ones by the mailbox the To/Cc address resolves to. Returns how many were dropped.
+std::size_t suppress_list_duplicates(std::vector<DeliveryTarget>& targets, const std::vector<std::string>& to_cc,
+                                     const DirectorySnapshot& dir, const ResolveOptions& opts);
+
 // Anti-spoofing: may the user logged in as mailbox `login` use `from` as sender address?
 // Allowed: masquerading on; the login address itself (also with a subaddress tag); another mailbox
 // with the same owner; an alias (exact or wildcard) delivering to one of those; a list the login is
