@@ -11,6 +11,7 @@ enum class Tok { word, quoted, special, literal };
 struct Token {
   Tok kind;
   std::string text;  // word/quoted: content (unescaped); special: the character; literal: "[...]"
+  bool space_before = false;  // white space or a comment preceded the token
 };
 
 bool is_atext(char c) {
@@ -23,10 +24,16 @@ bool is_atext(char c) {
 std::vector<Token> tokenize(std::string_view s, bool& clean) {
   std::vector<Token> out;
   std::size_t i = 0;
+  bool space = false;
+  auto push = [&](Tok kind, std::string text) {
+    out.push_back({kind, std::move(text), space});
+    space = false;
+  };
   while (i < s.size()) {
     char c = s[i];
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') { ++i; continue; }
-    if (c == '(') {  // comment (RFC 5322 §3.2.2), nested, skipped
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') { ++i; space = true; continue; }
+    if (c == '(') {
+      space = true;  // comment (RFC 5322 §3.2.2), nested, skipped
       int depth = 0;
       while (i < s.size()) {
         if (s[i] == '\\') { i += 2; continue; }
@@ -46,25 +53,25 @@ std::vector<Token> tokenize(std::string_view s, bool& clean) {
         q += s[i++];
       }
       if (i < s.size()) ++i; else clean = false;
-      out.push_back({Tok::quoted, q});
+      push(Tok::quoted, q);
       continue;
     }
     if (c == '[') {
       std::size_t e = s.find(']', i);
       if (e == std::string_view::npos) { clean = false; e = s.size() - 1; }
-      out.push_back({Tok::literal, std::string(s.substr(i, e - i + 1))});
+      push(Tok::literal, std::string(s.substr(i, e - i + 1)));
       i = e + 1;
       continue;
     }
     if (std::string_view("<>@,:;").find(c) != std::string_view::npos) {
-      out.push_back({Tok::special, std::string(1, c)});
+      push(Tok::special, std::string(1, c));
       ++i;
       continue;
     }
     if (is_atext(c)) {
       std::size_t st = i;
       while (i < s.size() && is_atext(s[i])) ++i;
-      out.push_back({Tok::word, std::string(s.substr(st, i - st))});
+      push(Tok::word, std::string(s.substr(st, i - st)));
       continue;
     }
     clean = false;  // stray character such as ']' or '\\'
@@ -96,16 +103,26 @@ struct ListParser {
     return r;
   }
 
+  // obs-local-part (RFC 5322 §4.4): words around '.' join without the white space; words separated
+  // only by white space ("Big Bug bb@x") keep one space, which address() then quotes.
+  static bool dot_joined(const std::string& prev, const Token& cur) {
+    return !cur.space_before || (!prev.empty() && prev.back() == '.') || (!cur.text.empty() && cur.text[0] == '.');
+  }
+
   static std::string join_local(const std::vector<Token>& words) {
     std::string r;
-    for (const auto& w : words) r += w.text;  // obs-local-part: words joined by '.' already in atoms
+    for (const auto& w : words) {
+      if (!r.empty() && !dot_joined(r, w)) r += ' ';
+      r += w.text;
+    }
     return r;
   }
 
+  // A dot-atom, domain literal or obs-domain ("a . b"); stops at the first word not joined by '.'.
   std::string domain() {
     std::string d;
-    while (i < t.size() && !(t[i].kind == Tok::special && (t[i].text == "," || t[i].text == ";" || t[i].text == ">"))) {
-      if (t[i].kind == Tok::special) { clean = false; ++i; continue; }
+    while (i < t.size() && t[i].kind != Tok::special) {
+      if (!d.empty() && !dot_joined(d, t[i])) break;
       d += t[i++].text;
     }
     return d;

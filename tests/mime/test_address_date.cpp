@@ -93,3 +93,22 @@ BOOST_AUTO_TEST_CASE(date_time_parse_and_format) {
   BOOST_TEST(format_date_time(t) == "Mon, 2 Jan 2006 15:04:05 -0700");
   BOOST_TEST(format_date_time(date_time_from_unix(951782400, 60)) == "Tue, 29 Feb 2000 01:00:00 +0100");
 }
+
+BOOST_AUTO_TEST_CASE(address_obsolete_and_sloppy_forms) {
+  // Words separated by white space form an obs-local-part that needs quoting.
+  auto a = parse_address_list("Big Bug bb@bug.com");
+  BOOST_TEST(a.all_mailboxes().at(0).address() == "\"Big Bug bb\"@bug.com");
+  // obs-domain with comments and white space around the dots.
+  auto b = parse_address_list("John Doe <jdoe@machine(comment).  example>");
+  BOOST_TEST(b.all_mailboxes().at(0).address() == "jdoe@machine.example");
+  // Two addresses without a comma: the first is taken, the list is marked unclean.
+  auto c = parse_address_list("tim@powerupdev.com concierge@powerupdev.com");
+  BOOST_TEST(c.all_mailboxes().size() == 1u);
+  BOOST_TEST(c.all_mailboxes().at(0).address() == "tim@powerupdev.com");
+  BOOST_TEST(!c.clean);
+  // An address used as display name.
+  auto d = parse_address_list("smith@gmail.com, Mikel@Lindsaar <raasdnil@gmail.com>, tom@gmail.com");
+  BOOST_REQUIRE(d.all_mailboxes().size() == 3u);
+  BOOST_TEST(d.all_mailboxes()[1].display_name == "Mikel@Lindsaar");
+  BOOST_TEST(d.all_mailboxes()[1].address() == "raasdnil@gmail.com");
+}
