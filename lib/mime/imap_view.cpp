@@ -28,8 +28,7 @@ std::vector<EnvelopeAddress> addresses(const Part& p, std::string_view name) {
       if (!mb.display_name_raw.empty()) a.name = mb.display_name_raw;
       if (!mb.route.empty()) a.adl = mb.route;
       a.mailbox = mb.local_part;
-      if (!mb.domain.empty()) a.host = mb.domain;
-      else if (!e.is_group) a.host = std::string();  // RFC 9051: host NIL marks groups only
+      a.host = mb.domain;  // never NIL: a NIL host marks group syntax (RFC 9051 §7.5.2)
       out.push_back(std::move(a));
     }
     if (e.is_group) out.push_back({});

@@ -314,6 +314,14 @@ const Header* Part::header(std::string_view name) const {
 const Part* Message::find(std::string_view number) const {
   for (const auto& p : parts)
     if (p.number == number && !(p.is_message && p.parent >= 0)) return &p;
+  // RFC 9051 §6.4.5: the body of a non-multipart message inside message/rfc822 part N is N.1.
+  if (number.size() > 2 && number.substr(number.size() - 2) == ".1") {
+    const Part* outer = find(number.substr(0, number.size() - 2));
+    if (outer && outer->children.size() == 1) {
+      const Part& inner = parts[static_cast<std::size_t>(outer->children[0])];
+      if (inner.is_message && !inner.is_multipart()) return &inner;
+    }
+  }
   return nullptr;
 }
 

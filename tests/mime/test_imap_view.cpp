@@ -83,3 +83,17 @@ BOOST_AUTO_TEST_CASE(inspect_json_has_decoded_fields) {
   BOOST_TEST(j.find("\"defects\":[]") != std::string::npos);
   BOOST_TEST(json_quote("a\"\n\x01") == "\"a\\\"\\n\\u0001\"");
 }
+
+BOOST_AUTO_TEST_CASE(envelope_groups_nil_and_single_part_body) {
+  Message m = parse("To: Team: bare;\r\nCc: x@y\r\nIn-Reply-To: <a@b>\r\n\r\nhi\r\n");
+  Envelope e = make_envelope(m, m.root());
+  BOOST_TEST(to_imap(e) ==
+             "(NIL NIL NIL NIL NIL ((NIL NIL \"Team\" NIL)(NIL NIL \"bare\" \"\")(NIL NIL NIL NIL)) "
+             "((NIL NIL \"x\" \"y\")) NIL \"<a@b>\" NIL)");
+  BOOST_TEST(to_imap(make_body_structure(m), false) ==
+             "(\"TEXT\" \"PLAIN\" (\"charset\" \"us-ascii\") NIL NIL \"7BIT\" 4 1)");
+  // CR/LF in a value forces a literal (RFC 9051 §4.3).
+  Envelope lit;
+  lit.subject = "a\r\nb";
+  BOOST_TEST(to_imap(lit).find("{4}\r\na\r\nb") != std::string::npos);
+}

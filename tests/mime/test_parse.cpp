@@ -82,6 +82,9 @@ BOOST_AUTO_TEST_CASE(nested_multipart_tree_numbers_and_offsets) {
   BOOST_TEST(inner.is_message);
   BOOST_TEST(inner.header("subject")->value == " inner message");
   BOOST_TEST(m.body(inner) == "inner body");
+  BOOST_TEST(m.find("3.1") == &inner);
+  BOOST_TEST(m.find("4") == nullptr);
+  BOOST_TEST(m.find("1.1") == nullptr);
 
   BOOST_TEST(serialize(m) == src);
   // Header views point into the source.

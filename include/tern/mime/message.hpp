@@ -123,7 +123,8 @@ struct Message {
   const Part& root() const { return parts.front(); }
   std::string_view header_block(const Part& p) const { return source.substr(p.header_start, p.header_end - p.header_start); }
   std::string_view body(const Part& p) const { return source.substr(p.body_start, p.body_end - p.body_start); }
-  // The part with this IMAP number, or nullptr.
+  // The part with this IMAP number, or nullptr; for N.1 where part N is a message/rfc822 holding a
+  // non-multipart message, that embedded message (its body is the body of N.1).
   const Part* find(std::string_view number) const;
 };
 
