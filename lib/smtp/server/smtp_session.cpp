@@ -13,6 +13,8 @@
 #include <fmt/format.h>
 
 #include "tern/auth/sasl_server.hpp"
+#include "tern/mime/address.hpp"
+#include "tern/mime/date.hpp"
 #include "tern/smtp/smtp_service.hpp"
 
 namespace tern::smtp {
@@ -29,9 +31,7 @@ std::string rfc5322_now() {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
   localtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S %z", &tm);
-  return buf;
+  return mime::format_date_time(mime::date_time_from_unix(t, static_cast<int>(tm.tm_gmtoff / 60)));
 }
 
 std::string new_message_id(const std::string& session) {
@@ -72,54 +72,6 @@ std::vector<std::string> header_values(std::string_view msg, std::string_view na
     }
     out.push_back(std::move(value));
   }
-  return out;
-}
-
-// Addresses in an address-list header value: the part inside <...>, else bare words with an '@'.
-// Deliberately simple (comments and quoted display names are skipped); the message model replaces it.
-std::vector<std::string> addresses_in(std::string_view value) {
-  std::vector<std::string> out;
-  std::string cur;
-  bool in_quote = false, in_angle = false;
-  int comment = 0;
-  auto flush_bare = [&] {
-    auto b = cur.find_first_not_of(" \t");
-    auto e = cur.find_last_not_of(" \t");
-    if (b != std::string::npos) {
-      std::string w = cur.substr(b, e - b + 1);
-      if (w.find('@') != std::string::npos && w.find(' ') == std::string::npos) out.push_back(w);
-    }
-    cur.clear();
-  };
-  std::string angle;
-  for (char c : value) {
-    if (comment > 0) {
-      if (c == '(') ++comment;
-      else if (c == ')') --comment;
-      continue;
-    }
-    if (in_quote) {
-      if (c == '"') in_quote = false;
-      continue;
-    }
-    if (in_angle) {
-      if (c == '>') {
-        in_angle = false;
-        out.push_back(angle);
-        angle.clear();
-        cur.clear();
-      } else {
-        angle.push_back(c);
-      }
-      continue;
-    }
-    if (c == '"') in_quote = true;
-    else if (c == '(') comment = 1;
-    else if (c == '<') { in_angle = true; cur.clear(); }
-    else if (c == ',' || c == ';' || c == ':') flush_bare();
-    else cur.push_back(c);
-  }
-  flush_bare();
   return out;
 }
 
@@ -615,8 +567,11 @@ class SmtpSession {
     // An authenticated sender's From: must be theirs too (anti-spoofing of what users see).
     if (authenticated()) {
       auto* dir = d_.directory;
-      for (const auto& value : header_values(message_, "From")) {
-        for (const auto& from : addresses_in(value)) {
+      std::vector<std::string> senders;
+      for (const auto& value : header_values(message_, "From"))
+        for (const auto& mailbox : mime::parse_address_list(value).all_mailboxes()) senders.push_back(mailbox.address());
+      {
+        for (const auto& from : senders) {
           auto login = info_.login;
           auto verdict = co_await blocking([&]() { return dir->may_send_as(login, from); });
           if (!verdict || !verdict->allowed) {
