@@ -18,7 +18,7 @@ class MaildirSink : public MessageSink {
   MaildirSink(std::filesystem::path root, std::string hostname);
   Status deliver_local(const LocalDelivery& target, std::string_view message) override;
   // No outbound queue in this build yet: remote recipients are deferred (451 4.3.0).
-  Result<std::string> enqueue(const OutboundMessage& envelope, std::string_view message) override;
+  Result<std::string> enqueue(const QueuedEnvelope& envelope, std::string_view message) override;
 
   // The Maildir folder a delivery goes to (created on demand).
   std::filesystem::path folder_path(const LocalDelivery& target) const;

@@ -19,18 +19,18 @@ struct LocalDelivery {
   bool junk = false;           // quarantined by a hook: deliver to the Junk folder instead
 };
 
-struct OutboundRecipient {
+struct QueuedRecipient {
   std::string address;
   std::string notify;  // RFC 3461 NOTIFY as received ("" if none)
   std::string orcpt;   // RFC 3461 ORCPT ("rfc822;addr" form, "" if none)
 };
 
-struct OutboundMessage {
+struct QueuedEnvelope {
   std::string return_path;  // "" for the null sender
   std::string envid, ret;   // RFC 3461 ENVID and RET ("FULL"/"HDRS"/"")
   bool requiretls = false;  // RFC 8689
   bool smtputf8 = false;
-  std::vector<OutboundRecipient> recipients;
+  std::vector<QueuedRecipient> recipients;
 };
 
 class MessageSink {
@@ -41,7 +41,7 @@ class MessageSink {
   // (550 5.1.1), anything else is temporary (451 4.3.0).
   virtual Status deliver_local(const LocalDelivery& target, std::string_view message) = 0;
   // Hands a message for remote recipients to the outbound queue; returns its queue id.
-  virtual Result<std::string> enqueue(const OutboundMessage& envelope, std::string_view message) = 0;
+  virtual Result<std::string> enqueue(const QueuedEnvelope& envelope, std::string_view message) = 0;
 };
 
 }  // namespace tern::smtp

@@ -97,7 +97,7 @@ Status MaildirSink::deliver_local(const LocalDelivery& target, std::string_view 
   return fsync_dir(dir / "new");
 }
 
-Result<std::string> MaildirSink::enqueue(const OutboundMessage&, std::string_view) {
+Result<std::string> MaildirSink::enqueue(const QueuedEnvelope&, std::string_view) {
   return fail(ErrorCategory::temporary, "outbound delivery is not available in this build yet");
 }
 

@@ -603,7 +603,7 @@ class SmtpSession {
 
     // One copy per mailbox even when several recipients (aliases, lists) lead to it.
     std::set<std::string> delivered;
-    std::vector<OutboundRecipient> outbound;
+    std::vector<QueuedRecipient> outbound;
     auto sink = d_.sink;
     std::vector<Reply> per_rcpt;
     bool temp_failure = false;
@@ -632,7 +632,7 @@ class SmtpSession {
       per_rcpt.push_back(result);
     }
     if (!outbound.empty()) {
-      OutboundMessage out{env_.mail_from, env_.envid, env_.ret, env_.requiretls, env_.smtputf8, outbound};
+      QueuedEnvelope out{env_.mail_from, env_.envid, env_.ret, env_.requiretls, env_.smtputf8, outbound};
       auto queued = co_await blocking([&]() { return sink->enqueue(out, body); });
       if (!queued) {
         log_.warn("smtp.queue_failed", {{"id", id}, {"error", queued.error().message}});
