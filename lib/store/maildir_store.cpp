@@ -163,12 +163,37 @@ class DotLock {
     lock += ".lock";
     for (int attempt = 0;; ++attempt) {
       int fd = ::open(lock.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-      if (fd >= 0) return DotLock(lock, fd);
+      if (fd >= 0) {
+        // Tern holders also hold a POSIX lock on the dotlock, so a crashed Tern holder is recognised
+        // quickly; a Dovecot holder is recognised by Dovecot's own 2-minute stale rule.
+        struct flock fl {};
+        fl.l_type = F_WRLCK;
+        fl.l_whence = SEEK_SET;
+        (void)::fcntl(fd, F_SETLK, &fl);
+        return DotLock(lock, fd);
+      }
       if (errno != EEXIST) return fail_errno("create " + lock.string());
       struct stat st {};
-      if (::stat(lock.c_str(), &st) == 0 && std::time(nullptr) - st.st_mtime > 120) {
-        ::unlink(lock.c_str());
-        continue;
+      if (::stat(lock.c_str(), &st) == 0) {
+        auto age = std::time(nullptr) - st.st_mtime;
+        bool stale = age > 120;
+        if (!stale && age >= 5) {
+          int probe = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
+          if (probe >= 0) {
+            struct flock fl {};
+            fl.l_type = F_WRLCK;
+            fl.l_whence = SEEK_SET;
+            struct stat pst {};
+            // Nobody holds its POSIX lock and it is still the same file: its holder died.
+            stale = ::fcntl(probe, F_SETLK, &fl) == 0 && ::fstat(probe, &pst) == 0 && pst.st_ino == st.st_ino;
+            ::close(probe);
+          }
+        }
+        if (stale) {
+          log::warn("store.stale_lock_removed", {{"path", lock.string()}});
+          ::unlink(lock.c_str());
+          continue;
+        }
       }
       if (attempt > 30000) return fail(ErrorCategory::temporary, "mailbox is locked: " + lock.string());
       std::this_thread::sleep_for(std::chrono::milliseconds(attempt < 100 ? 1 : 10));

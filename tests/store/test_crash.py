@@ -9,9 +9,11 @@ acked = {}
 next_id = 1
 for round_ in range(6):
     p = subprocess.Popen([helper, data, "crash@example.org", str(next_id)], stdout=subprocess.PIPE, text=True)
-    time.sleep(random.uniform(0.2, 0.8))
+    first = p.stdout.readline()  # opened (after any stale lock of the previous kill was recovered)
+    time.sleep(random.uniform(0.1, 0.8))
     p.send_signal(signal.SIGKILL)
     out, _ = p.communicate()
+    out = first + out
     for line in out.splitlines():
         parts = line.split()
         if len(parts) == 2:
