@@ -1,2 +1,49 @@
-// ternctl command group(s) for lib/store. Registers itself with ternctl::register_group(...).
+// ternctl command group for lib/store: `ternctl store check USER`, `ternctl store reindex USER`.
+#include <cstdio>
+
 #include "apps/ternctl/ctl.hpp"
+#include "tern/store/maildir_store.hpp"
+
+namespace {
+
+int run_store(ternctl::Context& ctx, const std::vector<std::string>& args) {
+  if (args.size() != 2 || (args[0] != "check" && args[0] != "reindex")) {
+    std::fprintf(stderr, "usage: ternctl store check|reindex USER\n");
+    return ternctl::kUsage;
+  }
+  auto dir = ctx.data_dir();
+  if (!dir) return ternctl::kFailed;
+  tern::store::MaildirStore store(*dir);
+  auto u = store.open_user(args[1]);
+  if (!u) {
+    std::fprintf(stderr, "ternctl: %s\n", u.error().describe().c_str());
+    return ternctl::kFailed;
+  }
+  // Opening every mailbox re-reads dovecot-uidlist, rescans cur/ and new/ and rewrites the uidlist if it
+  // disagrees with the files (lost entries dropped, unknown files given new UIDs).
+  auto list = (*u)->list();
+  if (!list) {
+    std::fprintf(stderr, "ternctl: %s\n", list.error().describe().c_str());
+    return ternctl::kFailed;
+  }
+  int rc = ternctl::kOk;
+  for (auto& m : *list) {
+    auto st = (*u)->status(m.name);
+    if (!st) {
+      std::fprintf(stderr, "ternctl: %s: %s\n", m.name.c_str(), st.error().describe().c_str());
+      rc = ternctl::kFailed;
+      continue;
+    }
+    if (ctx.json)
+      std::printf("{\"mailbox\":\"%s\",\"uidvalidity\":%u,\"uidnext\":%u,\"messages\":%u,\"size\":%llu}\n", m.name.c_str(),
+                  st->uid_validity, st->uid_next, st->messages, static_cast<unsigned long long>(st->size));
+    else
+      std::printf("%-20s uidvalidity %u uidnext %u messages %u size %llu\n", m.name.c_str(), st->uid_validity, st->uid_next,
+                  st->messages, static_cast<unsigned long long>(st->size));
+  }
+  return rc;
+}
+
+bool registered = ternctl::register_group({"store", "check or reindex a user's mail store", run_store});
+
+}  // namespace

@@ -1,0 +1,70 @@
+// Store benchmark (prints figures, asserts nothing): durable deliveries/s with 1, 10, 50 writers (2 KB, 100 KB),
+// open of a 100,000-message mailbox, memory used.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tern/store/maildir_store.hpp"
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+int main(int argc, char** argv) {
+  fs::path base = argc > 1 ? fs::path(argv[1]) : fs::temp_directory_path() / "tern-store-bench";
+  int open_count = argc > 2 ? std::atoi(argv[2]) : 100000;
+  fs::remove_all(base);
+  for (std::size_t size : {std::size_t{2048}, std::size_t{100 * 1024}}) {
+    for (int writers : {1, 10, 50}) {
+      fs::remove_all(base);
+      tern::store::MaildirStore store(base);
+      auto u = *store.open_user("bench@example.org");
+      std::string msg = "Subject: bench\r\n\r\n" + std::string(size, 'x');
+      int per = std::max(1, 400 / writers);
+      auto t0 = Clock::now();
+      std::vector<std::thread> ts;
+      for (int w = 0; w < writers; ++w)
+        ts.emplace_back([&] {
+          for (int i = 0; i < per; ++i)
+            if (!u->append_message("INBOX", msg)) std::fprintf(stderr, "append failed\n");
+        });
+      for (auto& t : ts) t.join();
+      double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      std::printf("durable delivery %3zu KB, %2d writers: %8.0f msg/s (%d messages)\n", size / 1024, writers, writers * per / s, writers * per);
+    }
+  }
+  // Open a big mailbox: files and uidlist written directly, then the store opens it.
+  fs::remove_all(base);
+  {
+    tern::store::MaildirStore store(base);
+    (void)store.open_user("big@example.org");
+  }
+  fs::path root = base / "mail/example.org/big";
+  std::string uidlist = "3 V1700000000 N" + std::to_string(open_count + 1) + " G0123456789abcdef0123456789abcdef\n";
+  for (int i = 1; i <= open_count; ++i) {
+    std::string b = "1700000000.M" + std::to_string(i) + "P1.bench,S=100";
+    FILE* f = std::fopen((root / "cur" / (b + ":2,S")).c_str(), "w");
+    std::fputs(std::string(100, 'x').c_str(), f);
+    std::fclose(f);
+    uidlist += std::to_string(i) + " :" + b + "\n";
+  }
+  FILE* f = std::fopen((root / "dovecot-uidlist").c_str(), "w");
+  std::fputs(uidlist.c_str(), f);
+  std::fclose(f);
+  for (int round = 0; round < 2; ++round) {
+    tern::store::MaildirStore store(base);
+    auto t0 = Clock::now();
+    auto u = *store.open_user("big@example.org");
+    auto st = u->status("INBOX");
+    double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    std::printf("open %d-message mailbox (%s): %.1f ms, %u messages\n", open_count, round ? "warm" : "cold", ms, st ? st->messages : 0);
+  }
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf("max resident memory: %ld KB\n", ru.ru_maxrss);
+  fs::remove_all(base);
+}

@@ -1,0 +1,279 @@
+// MaildirStore: every operation, UID/MODSEQ invariants, quota, notifications, concurrency.
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "tern/store/maildir_store.hpp"
+
+namespace fs = std::filesystem;
+using namespace tern::store;
+
+namespace {
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char t[] = "/tmp/tern-store-XXXXXX";
+    path = ::mkdtemp(t);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+std::string msg(int i) { return "From: a@example.org\r\nSubject: m" + std::to_string(i) + "\r\n\r\nbody " + std::to_string(i) + "\r\n"; }
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(layout_special_folders_and_append_fetch) {
+  TempDir d;
+  MaildirStore store(d.path);
+  auto u = store.open_user("alice@Example.org");
+  BOOST_REQUIRE(u);
+  fs::path root = d.path / "mail/example.org/alice";
+  for (auto f : {"cur", "new", "tmp", ".Sent/cur", ".Drafts/new", ".Junk/tmp", ".Trash/cur", ".Archive/cur"})
+    BOOST_TEST(fs::is_directory(root / f), f);
+  auto list = (*u)->list();
+  BOOST_REQUIRE(list);
+  BOOST_TEST(list->size() == 6u);
+  BOOST_TEST(list->front().name == "INBOX");
+  bool sent = false;
+  for (auto& m : *list)
+    if (m.name == "Sent") sent = m.special_use == SpecialUse::sent && m.subscribed;
+  BOOST_TEST(sent);
+
+  auto uid1 = (*u)->append_message("INBOX", msg(1));
+  auto uid2 = (*u)->append_message("INBOX", msg(2), {{flag_seen | flag_flagged, {"$Forwarded"}}, 1700000000, false});
+  BOOST_REQUIRE(uid1);
+  BOOST_REQUIRE(uid2);
+  BOOST_TEST(*uid1 == 1u);
+  BOOST_TEST(*uid2 == 2u);
+  BOOST_TEST(*(*u)->fetch("INBOX", 1) == msg(1));
+  BOOST_TEST(*(*u)->fetch_header("INBOX", 2) == "From: a@example.org\r\nSubject: m2\r\n\r\n");
+  auto i2 = (*u)->info("INBOX", 2);
+  BOOST_REQUIRE(i2);
+  BOOST_TEST(i2->flags.system == (flag_seen | flag_flagged));
+  BOOST_TEST(i2->flags.keywords == std::vector<std::string>{"$Forwarded"});
+  BOOST_TEST(i2->internal_date == 1700000000);
+  BOOST_TEST(i2->size == msg(2).size());
+  auto st = (*u)->status("INBOX");
+  BOOST_REQUIRE(st);
+  BOOST_TEST(st->messages == 2u);
+  BOOST_TEST(st->unseen == 1u);
+  BOOST_TEST(st->uid_next == 3u);
+  BOOST_TEST(st->size == msg(1).size() + msg(2).size());
+  // Files carry the Maildir flags and the uidlist is Dovecot v3.
+  bool found = false;
+  for (auto& e : fs::directory_iterator(root / "cur")) found |= e.path().filename().string().ends_with(":2,FSa");
+  BOOST_TEST(found);
+  std::ifstream ul(root / "dovecot-uidlist");
+  std::string header;
+  std::getline(ul, header);
+  BOOST_TEST(header.rfind("3 V", 0) == 0u);
+  BOOST_TEST(header.find(" N3 ") != std::string::npos);
+  std::ifstream kw(root / "dovecot-keywords");
+  std::string k;
+  std::getline(kw, k);
+  BOOST_TEST(k == "0 $Forwarded");
+  BOOST_TEST(!(*u)->append_message("NoSuch", msg(3)));
+  BOOST_TEST((*u)->fetch("INBOX", 99).error().category == tern::ErrorCategory::not_found);
+}
+
+BOOST_AUTO_TEST_CASE(uids_survive_reopen_and_are_never_reused) {
+  TempDir d;
+  std::uint32_t validity;
+  {
+    MaildirStore store(d.path);
+    auto u = *store.open_user("bob@example.org");
+    for (int i = 0; i < 5; ++i) BOOST_REQUIRE(u->append_message("INBOX", msg(i)));
+    auto e = u->expunge("INBOX", {4, 5});
+    BOOST_REQUIRE(e);
+    BOOST_TEST(e->uids == (std::vector<std::uint32_t>{4, 5}));
+    validity = u->status("INBOX")->uid_validity;
+  }
+  MaildirStore store(d.path);
+  auto u = *store.open_user("bob@example.org");
+  auto st = u->status("INBOX");
+  BOOST_TEST(st->uid_validity == validity);
+  BOOST_TEST(st->uid_next == 6u);
+  BOOST_TEST(*u->append_message("INBOX", msg(9)) == 6u);
+  auto ms = *u->messages("INBOX");
+  std::vector<std::uint32_t> uids;
+  for (auto& m : ms) uids.push_back(m.uid);
+  BOOST_TEST(uids == (std::vector<std::uint32_t>{1, 2, 3, 6}));
+  BOOST_TEST(*u->fetch("INBOX", 6) == msg(9));
+}
+
+BOOST_AUTO_TEST_CASE(flags_modseq_and_unchangedsince) {
+  TempDir d;
+  MaildirStore store(d.path);
+  auto u = *store.open_user("c@example.org");
+  for (int i = 0; i < 3; ++i) u->append_message("INBOX", msg(i));
+  auto before = u->status("INBOX")->highest_modseq;
+  FlagChange add{FlagChange::Mode::add, {flag_seen, {"$Junk"}}, std::nullopt};
+  auto r = u->change_flags("INBOX", {1, 2}, add);
+  BOOST_REQUIRE(r);
+  BOOST_TEST(r->changed.size() == 2u);
+  auto ms = r->changed[0].modseq;
+  BOOST_TEST(ms > before);
+  BOOST_TEST(u->status("INBOX")->highest_modseq == ms);
+  BOOST_TEST(u->info("INBOX", 1)->flags.keywords == std::vector<std::string>{"$Junk"});
+  // UNCHANGEDSINCE below the message's MODSEQ refuses it (RFC 7162 3.1.3).
+  FlagChange rm{FlagChange::Mode::remove, {flag_seen, {}}, before};
+  auto r2 = u->change_flags("INBOX", {1, 3}, rm);
+  BOOST_TEST(r2->modified == std::vector<std::uint32_t>{1});
+  BOOST_TEST(u->info("INBOX", 1)->flags.system == flag_seen);
+  FlagChange set{FlagChange::Mode::set, {flag_deleted, {}}, std::nullopt};
+  u->change_flags("INBOX", {2}, set);
+  auto i2 = *u->info("INBOX", 2);
+  BOOST_TEST(i2.flags.system == flag_deleted);
+  BOOST_TEST(i2.flags.keywords.empty());
+  BOOST_TEST(i2.modseq > ms);
+  auto e = u->expunge("INBOX");
+  BOOST_TEST(e->uids == std::vector<std::uint32_t>{2});
+  BOOST_TEST(e->modseq > i2.modseq);
+  BOOST_TEST(u->status("INBOX")->messages == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(mailbox_create_rename_delete_subscribe) {
+  TempDir d;
+  MaildirStore store(d.path);
+  auto u = *store.open_user("d@example.org");
+  BOOST_TEST(u->create("Lists/tern").has_value());
+  BOOST_TEST(u->create("Lists/tern").error().category == tern::ErrorCategory::exists);
+  BOOST_TEST(!u->create("bad.name"));
+  BOOST_TEST(!u->create("INBOX"));
+  BOOST_TEST(fs::is_directory(d.path / "mail/example.org/d/.Lists.tern/cur"));
+  u->append_message("Lists/tern", msg(1));
+  BOOST_TEST(u->subscribe("Lists/tern", true).has_value());
+  BOOST_TEST(u->rename("Lists/tern", "Projects/tern").has_value());
+  BOOST_TEST(*u->fetch("Projects/tern", 1) == msg(1));
+  BOOST_TEST(!u->status("Lists/tern"));
+  BOOST_TEST(u->remove("Projects/tern").has_value());
+  BOOST_TEST(!u->status("Projects/tern"));
+  BOOST_TEST(!u->remove("INBOX"));
+  auto l = *u->list();
+  for (auto& m : l) BOOST_TEST(m.name.find("tern") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(copy_and_move) {
+  TempDir d;
+  MaildirStore store(d.path);
+  auto u = *store.open_user("e@example.org");
+  u->append_message("INBOX", msg(1), {{flag_seen, {"Work"}}, 0, false});
+  u->append_message("INBOX", msg(2));
+  auto c = u->copy("INBOX", {1}, "Archive");
+  BOOST_REQUIRE(c);
+  BOOST_TEST(c->uids.size() == 1u);
+  BOOST_TEST(c->dest_uid_validity == u->status("Archive")->uid_validity);
+  auto ci = *u->info("Archive", c->uids[0].second);
+  BOOST_TEST(ci.flags.system == flag_seen);
+  BOOST_TEST(ci.flags.keywords == std::vector<std::string>{"Work"});
+  BOOST_TEST(u->status("INBOX")->messages == 2u);
+  auto m = u->move("INBOX", {1, 2}, "Trash");
+  BOOST_REQUIRE(m);
+  BOOST_TEST(m->uids.size() == 2u);
+  BOOST_TEST(u->status("INBOX")->messages == 0u);
+  BOOST_TEST(u->status("Trash")->messages == 2u);
+  BOOST_TEST(*u->fetch("Trash", m->uids[1].second) == msg(2));
+  BOOST_TEST(u->quota()->messages == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(quota_full_and_warnings) {
+  TempDir d;
+  MaildirStore store(d.path);
+  std::string big(1000, 'x');
+  auto u = *store.open_user("f@example.org", {10000, 0});
+  int warnings = 0;
+  for (int i = 0; i < 7; ++i) BOOST_REQUIRE(u->append_message("Archive", big));
+  auto inbox = u->messages("INBOX").value();
+  for (auto& m : inbox) warnings += u->fetch("INBOX", m.uid)->find("80% full") != std::string::npos;
+  BOOST_TEST(warnings == 0);
+  BOOST_REQUIRE(u->append_message("Archive", big));  // 8000 + 80% crossed
+  inbox = u->messages("INBOX").value();
+  for (auto& m : inbox) warnings += u->fetch("INBOX", m.uid)->find("80% full") != std::string::npos;
+  BOOST_TEST(warnings == 1);
+  auto q = *u->quota();
+  BOOST_TEST(q.messages == 10u - 1u);
+  // Over quota: permanent "mailbox full", 5.2.2.
+  std::string huge(5000, 'y');
+  auto r = u->append_message("INBOX", huge);
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(r.error().category == tern::ErrorCategory::limit);
+  BOOST_TEST(r.error().message.find("5.2.2") != std::string::npos);
+  std::ifstream ms(d.path / "mail/example.org/f/maildirsize");
+  std::string first;
+  std::getline(ms, first);
+  BOOST_TEST(first == "10000S,0C");
+}
+
+BOOST_AUTO_TEST_CASE(notifications_shared_by_sessions) {
+  TempDir d;
+  MaildirStore store(d.path);
+  auto a = *store.open_user("g@example.org");
+  auto b = *store.open_user("g@example.org");
+  BOOST_TEST(a.get() == b.get());
+  std::vector<ChangeEvent> seen;
+  std::mutex m;
+  auto sub = b->subscribe_changes([&](const ChangeEvent& e) { std::lock_guard lk(m); seen.push_back(e); });
+  auto uid = *a->append_message("INBOX", msg(1));
+  a->change_flags("INBOX", {uid}, {FlagChange::Mode::add, {flag_seen, {}}, std::nullopt});
+  a->expunge("INBOX", {uid});
+  a->create("X");
+  BOOST_REQUIRE(seen.size() == 4u);
+  BOOST_TEST((seen[0].kind == ChangeEvent::Kind::message_added && seen[0].uids == std::vector<std::uint32_t>{uid}));
+  BOOST_TEST((seen[1].kind == ChangeEvent::Kind::flags_changed));
+  BOOST_TEST((seen[2].kind == ChangeEvent::Kind::expunged && seen[2].modseq > seen[1].modseq));
+  BOOST_TEST((seen[3].kind == ChangeEvent::Kind::mailbox_list_changed));
+  sub.reset();
+  a->append_message("INBOX", msg(2));
+  BOOST_TEST(seen.size() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_writers_from_two_store_objects) {
+  TempDir d;
+  // Two independent stores on the same directory behave like two processes (dotlock on the uidlist).
+  MaildirStore s1(d.path), s2(d.path);
+  auto u1 = *s1.open_user("h@example.org");
+  auto u2 = *s2.open_user("h@example.org");
+  std::mutex m;
+  std::set<std::uint32_t> uids;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 8; ++t)
+    ts.emplace_back([&, t] {
+      auto& u = t % 2 ? u1 : u2;
+      for (int i = 0; i < 25; ++i) {
+        auto r = u->append_message("INBOX", msg(t * 100 + i));
+        if (!r) { ++failures; continue; }
+        std::lock_guard lk(m);
+        if (!uids.insert(*r).second) ++failures;
+        (void)u->messages("INBOX");
+      }
+    });
+  for (auto& t : ts) t.join();
+  BOOST_TEST(failures.load() == 0);
+  BOOST_TEST(uids.size() == 200u);
+  MaildirStore s3(d.path);
+  auto u3 = *s3.open_user("h@example.org");
+  auto all = *u3->messages("INBOX");
+  BOOST_TEST(all.size() == 200u);
+  std::set<std::uint32_t> reopened;
+  for (auto& x : all) reopened.insert(x.uid);
+  BOOST_TEST((reopened == uids));
+}
+
+BOOST_AUTO_TEST_CASE(account_archive_and_erase) {
+  TempDir d;
+  MaildirStore store(d.path);
+  (*store.open_user("i@example.org"))->append_message("INBOX", msg(1));
+  (*store.open_user("j@example.org"))->append_message("INBOX", msg(1));
+  BOOST_TEST(store.delete_user("i@example.org", MailStore::DeleteMode::archive).has_value());
+  BOOST_TEST(!fs::exists(d.path / "mail/example.org/i"));
+  int archived = 0;
+  for (auto& e : fs::directory_iterator(d.path / "mail/.archive/example.org"))
+    archived += e.path().filename().string().rfind("i-", 0) == 0 && fs::exists(e.path() / "dovecot-uidlist");
+  BOOST_TEST(archived == 1);
+  BOOST_TEST(store.delete_user("j@example.org", MailStore::DeleteMode::erase).has_value());
+  BOOST_TEST(!fs::exists(d.path / "mail/example.org/j"));
+  BOOST_TEST(!store.open_user("../x@example.org"));
+}
