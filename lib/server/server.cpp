@@ -14,7 +14,8 @@
 
 #include "tern/directory/directory_config.hpp"
 #include "tern/net/connection_limiter.hpp"
-#include "tern/smtp/maildir_sink.hpp"
+#include "tern/server/store_sink.hpp"
+#include "tern/store/maildir_store.hpp"
 #include "tern/net/io_pool.hpp"
 #include "tern/net/listener.hpp"
 #include "tern/net/worker_pool.hpp"
@@ -160,7 +161,8 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, ServerOption
   impl->auth_throttle = std::make_unique<auth::AuthThrottle>(impl->config.auth.throttle);
   impl->message_sink = impl->options.message_sink;
   if (!impl->message_sink)
-    impl->message_sink = std::make_shared<smtp::MaildirSink>(impl->config.data_dir / "mail", impl->config.hostname);
+    impl->message_sink = std::make_shared<StoreSink>(std::make_shared<store::MaildirStore>(impl->config.data_dir),
+                                                     *impl->directory);
   std::size_t threads = impl->config.io_threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   impl->io = std::make_unique<net::IoContextPool>(threads);

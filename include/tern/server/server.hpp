@@ -31,7 +31,7 @@ struct ServerOptions {
   std::shared_ptr<auth::Authenticator> authenticator;
   // Hooks on the SMTP message path (connect, helo, auth, mail, rcpt, data, delivered); see smtp/hooks.hpp.
   std::shared_ptr<const smtp::Hooks> smtp_hooks;
-  // Where accepted mail goes; default: Maildir under <data_dir>/mail.
+  // Where accepted mail goes; default: StoreSink over the MaildirStore in <data_dir>/mail.
   std::shared_ptr<smtp::MessageSink> message_sink;
 };
 
