@@ -265,8 +265,8 @@ BOOST_AUTO_TEST_CASE(transcript_greeting_refused_and_421) {
 
   ClientEngine g(ClientConfig{});
   g.feed("220 x\r\nthis is not smtp\r\n");
-  g.next_event();
-  auto bad = g.next_event();
+  auto bad = g.next_event();  // the malformed reply is read while EHLO goes out: the first event is the failure
+  BOOST_REQUIRE(bad.has_value());
   BOOST_TEST((bad->kind == ClientEventKind::failed));
   BOOST_TEST(bad->reply.code == 451);
 }
