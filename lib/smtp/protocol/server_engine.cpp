@@ -3,18 +3,12 @@
 
 #include <algorithm>
 
+#include "ascii.hpp"
 #include "base64.hpp"
 
 namespace tern::smtp {
 
 namespace {
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  return out;
-}
 
 bool istarts_with(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
