@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tern/mime/message.hpp"
+#include "comment.hpp"
 
 namespace tern::mime {
 namespace {
@@ -34,13 +35,7 @@ std::vector<std::string_view> tokens(std::string_view s) {
   while (i < s.size() && out.size() < 64) {
     char c = s[i];
     if (c == '(') {
-      int depth = 0;
-      while (i < s.size()) {
-        if (s[i] == '\\') { i += 2; continue; }
-        if (s[i] == '(') ++depth;
-        else if (s[i] == ')' && --depth == 0) { ++i; break; }
-        ++i;
-      }
+      detail::skip_comment(s, i);
       continue;
     }
     auto alpha = [](char x) { return (x >= 'a' && x <= 'z') || (x >= 'A' && x <= 'Z'); };

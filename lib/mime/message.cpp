@@ -1,6 +1,8 @@
 // The MIME tree parser (RFC 5322 §2-3, RFC 2045, RFC 2046 §5, RFC 2231).
 #include "tern/mime/message.hpp"
 
+#include "comment.hpp"
+
 #include <algorithm>
 #include <map>
 
@@ -68,14 +70,7 @@ void skip_cfws(std::string_view s, std::size_t& i) {
     char c = s[i];
     if (is_wsp(c) || c == '\r' || c == '\n') { ++i; continue; }
     if (c == '(') {
-      int depth = 0;
-      while (i < s.size()) {
-        if (s[i] == '\\') { i += 2; continue; }
-        if (s[i] == '(') ++depth;
-        else if (s[i] == ')' && --depth == 0) { ++i; break; }
-        ++i;
-      }
-      if (i > s.size()) i = s.size();
+      detail::skip_comment(s, i);
       continue;
     }
     break;
