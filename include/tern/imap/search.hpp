@@ -81,8 +81,10 @@ class MessageView {
   bool header_loaded() const;
   bool message_loaded() const;
 
+  struct State;  // implementation detail (loaded bytes, parses, caches of decoded text)
+
  private:
-  struct State;
+  friend bool matches(const struct SearchKey& key, MessageView& message, const struct SearchEnv& env);
   State* state_;
 };
 
