@@ -198,10 +198,12 @@ BOOST_AUTO_TEST_CASE(dates) {
   BOOST_TEST(!m(num_key(SearchKeyKind::older, 3601)));
 }
 
-BOOST_AUTO_TEST_CASE(sent_date_falls_back_to_internal_date) {
-  std::string raw = "Subject: no date\r\n\r\nbody\r\n";
+BOOST_AUTO_TEST_CASE(no_sent_date_is_the_epoch) {
+  std::string raw = "Subject: no date\r\nDate: someday\r\n\r\nbody\r\n";
   MessageView v(1, info, raw);
-  BOOST_TEST(matches(date_key(SearchKeyKind::senton, 1994, 2, 8), v, env));
+  BOOST_TEST(!matches(date_key(SearchKeyKind::senton, 1994, 2, 8), v, env));
+  BOOST_TEST(matches(date_key(SearchKeyKind::senton, 1970, 1, 1), v, env));
+  BOOST_TEST(matches(date_key(SearchKeyKind::sentbefore, 2000, 1, 1), v, env));
 }
 
 BOOST_AUTO_TEST_CASE(sizes_modseq_savedate) {

@@ -11,7 +11,7 @@
 // - HEADER field "" matches every message that has the field (RFC 9051 §6.4.4).
 // - BEFORE/ON/SINCE compare INTERNALDATE by day in the server's zone (SearchEnv::zone_minutes);
 //   SENTBEFORE/SENTON/SENTSINCE compare the Date: header's day in its own zone; a message without a
-//   parsable Date: uses its INTERNALDATE (as Dovecot does).
+//   parsable Date: counts as sent on 1-Jan-1970 (as in Dovecot; SORT uses INTERNALDATE instead).
 // - OLDER/YOUNGER (RFC 5032) compare INTERNALDATE with SearchEnv::now.
 // - Sequence sets: "*" is the largest message number / UID in the mailbox; "$" is the saved result
 //   (SearchEnv::saved_uids; an empty or absent saved result matches nothing, RFC 5182 §2.1).

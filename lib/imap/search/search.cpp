@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "tern/imap/collation.hpp"
+#include "tern/imap/section.hpp"
 #include "tern/mime/address.hpp"
 #include "tern/mime/codec.hpp"
 #include "tern/mime/date.hpp"
@@ -206,7 +207,7 @@ void prepare_body(MessageView& v, std::string& out, bool with_headers) {
         out += '\n';
       }
     }
-    if (!is_searchable_text_part(p)) continue;
+    if (!is_searchable_text_part(p) || !transfer_encoding_known(p)) continue;  // Dovecot skips unknown CTEs
     std::string_view body = m->body(p);
     mime::DecodeResult d = mime::decode_transfer_encoding(body, p.transfer_encoding);
     const std::string* cs = mime::find_parameter(p.content_type.params, "charset");
@@ -287,8 +288,8 @@ struct Evaluator {
         if (auto dt = mime::parse_date_time(h->unfolded())) return {dt->year, dt->month, dt->day};
       }
     }
-    // No usable Date: the arrival day (Dovecot falls back to the received date too).
-    return day_of(v.info->internal_date, env.zone_minutes);
+    // No usable Date: the epoch, 1-Jan-1970 (as Dovecot, which matches such messages with SENTBEFORE).
+    return {1970, 1, 1};
   }
 
   bool eval(const SearchKey& k) {

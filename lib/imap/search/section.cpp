@@ -31,7 +31,13 @@ Target resolve(const mime::Message& m, const std::vector<std::uint32_t>& path) {
   for (std::uint32_t k : path) {
     if (k == 0) return {};
     const mime::Part* node = cur;
-    if (t.message_as_body) return {};  // a non-multipart body has no subparts
+    // The body of a non-multipart message has no subparts; a leaf body part has none either, but like
+    // Dovecot its ".1" is the leaf itself (BODY[1.1] of a text/plain part 1 is part 1's body).
+    if (t.message_as_body) return {};
+    if (!node->is_message && !node->is_multipart() && !embedded_message(m, *node)) {
+      if (k != 1) return {};
+      continue;
+    }
     if (!node->is_message) {
       if (const mime::Part* e = embedded_message(m, *node)) node = e;
     }
@@ -74,12 +80,32 @@ bool listed(const std::vector<std::string>& names, std::string_view name) {
   return false;
 }
 
-std::string header_fields(const mime::Part& p, const std::vector<std::string>& names, bool exclude) {
+// The fields of a header block as written: each line with its continuation lines; the name is what
+// precedes the first colon, white space trimmed. Lines the message parser set aside as malformed
+// ("From " mbox lines, names with spaces) are kept as fields here, as Dovecot does, so that
+// HEADER.FIELDS.NOT returns every line it does not exclude.
+std::string header_fields(std::string_view block, const std::vector<std::string>& names, bool exclude) {
   std::string out;
-  for (const auto& h : p.headers) {
-    if (listed(names, h.name) == exclude) continue;
-    out.append(h.raw);
-    if (h.raw.empty() || h.raw.back() != '\n') out += "\r\n";
+  std::size_t i = 0;
+  while (i < block.size()) {
+    std::size_t end = i;
+    do {  // the field runs until a line that does not start with white space
+      std::size_t nl = block.find('\n', end);
+      end = nl == std::string_view::npos ? block.size() : nl + 1;
+    } while (end < block.size() && (block[end] == ' ' || block[end] == '\t'));
+    std::string_view field = block.substr(i, end - i);
+    i = end;
+    if (field == "\r\n" || field == "\n") break;  // the empty line ending the header
+    std::size_t colon = field.find(':');
+    std::string_view name = field.substr(0, colon == std::string_view::npos ? field.size() : colon);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    if (colon == std::string_view::npos) {  // a line without a colon: never asked for, kept by .NOT
+      if (!exclude) continue;
+    } else if (listed(names, name) == exclude) {
+      continue;
+    }
+    out.append(field);
+    if (field.back() != '\n') out += "\r\n";
   }
   out += "\r\n";  // RFC 9051 §6.4.5: the blank line is included
   return out;
@@ -90,6 +116,21 @@ bool known_cte(std::string_view cte) {
 }
 
 }  // namespace
+
+bool transfer_encoding_known(const mime::Part& p) {
+  if (!known_cte(p.transfer_encoding)) return false;
+  const mime::Header* h = p.header("Content-Transfer-Encoding");
+  if (!h) return true;
+  // The first token of the value (RFC 2045 §6.1 mechanism; what follows it, such as ";", is ignored).
+  std::string v = h->unfolded();
+  std::size_t a = v.find_first_not_of(" \t");
+  if (a == std::string::npos) return false;
+  std::size_t b = v.find_first_of(" \t;(", a);
+  std::string cte = v.substr(a, b == std::string::npos ? std::string::npos : b - a);
+  for (char& c : cte)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return known_cte(cte);
+}
 
 std::string fetch_section(const mime::Message& m, const Section& s) {
   if (s.part.empty() && s.text == Section::Text::full) return std::string(m.source);
@@ -110,7 +151,9 @@ std::string fetch_section(const mime::Message& m, const Section& s) {
       return msg ? std::string(slice(m, msg->body_start, msg->body_end)) : std::string();
     case Section::Text::header_fields:
     case Section::Text::header_fields_not:
-      return msg ? header_fields(*msg, s.fields, s.text == Section::Text::header_fields_not) : std::string();
+      return msg ? header_fields(slice(m, msg->header_start, msg->body_start), s.fields,
+                                 s.text == Section::Text::header_fields_not)
+                 : std::string();
   }
   return {};
 }
@@ -126,10 +169,9 @@ Result<std::string> fetch_binary(const mime::Message& m, const Section& s) {
   Target t = resolve(m, s.part);
   if (!t.part) return std::string();
   const mime::Part& p = *t.part;
-  if (!t.message_as_body && p.is_multipart())
-    return fail(Error(ErrorCategory::invalid_argument, "BINARY needs a leaf part, not a multipart",
-                      static_cast<int>(BinaryError::not_leaf)));
-  if (!known_cte(p.transfer_encoding))
+  // A multipart has no transfer encoding of its own: its body is returned as is (Dovecot does the same).
+  if (!t.message_as_body && p.is_multipart()) return std::string(slice(m, p.body_start, p.body_end));
+  if (!transfer_encoding_known(p))
     return fail(Error(ErrorCategory::unsupported,
                       "the part's Content-Transfer-Encoding " + p.transfer_encoding + " is unknown",
                       static_cast<int>(BinaryError::unknown_cte)));

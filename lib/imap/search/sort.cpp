@@ -119,12 +119,21 @@ std::string header_value(MessageView& v, std::string_view name) {
   return h ? h->unfolded() : std::string();
 }
 
+// The first address as IMAP's ENVELOPE lists it (RFC 9051 §7.5.2): for a group, the group start
+// marker, whose mailbox is the group name (so "To: Team: a@x;" sorts as "Team", as in Dovecot).
 std::optional<mime::Mailbox> first_mailbox(MessageView& v, std::string_view name) {
   std::string value = header_value(v, name);
   if (value.empty()) return std::nullopt;
   auto list = mime::parse_address_list(value);
-  for (const auto& e : list.entries)
+  for (const auto& e : list.entries) {
+    if (e.is_group) {
+      mime::Mailbox marker;  // display name: the decoded group name; no address
+      marker.local_part = e.group_name_raw;
+      marker.display_name = e.group_name.empty() ? e.group_name_raw : e.group_name;
+      return marker;
+    }
     for (const auto& mb : e.mailboxes) return mb;
+  }
   return std::nullopt;
 }
 
