@@ -26,7 +26,10 @@ std::string make_message(std::size_t i) {
   for (int l = 0; l < 12; ++l) body += "Line " + std::to_string(l) + " of a fairly ordinary message body text.\r\n";
   if (i % 997 == 3) body += "the haystack hides a needle here\r\n";
   std::string mid = "<m" + std::to_string(i) + "@bench.test>";
-  std::string refs = i % 3 == 0 && i >= 3 ? "References: <m" + std::to_string(i - 3) + "@bench.test>\r\n" : "";
+  // threads of ten: each reply references the thread's first message and its predecessor
+  std::string refs = i % 10 ? "References: <m" + std::to_string(i - i % 10) + "@bench.test> <m" + std::to_string(i - 1) +
+                                  "@bench.test>\r\n"
+                            : "";
   return "From: Sender " + std::to_string(i % 97) + " <s" + std::to_string(i % 97) + "@example.org>\r\n"
          "To: user@example.org\r\n"
          "Subject: " + subject + "\r\n"

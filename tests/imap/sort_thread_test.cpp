@@ -1,6 +1,7 @@
 // SORT (RFC 5256 §3), base subject (RFC 5256 §2.1) and THREAD (RFC 5256 §3-4) on hand-written messages.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <deque>
 
 #include "tern/imap/sort.hpp"
@@ -131,6 +132,43 @@ BOOST_AUTO_TEST_CASE(references_loops_and_duplicates) {
   auto t = thread_messages(mb.ptrs, ThreadAlgorithm::references);
   // b is a's parent (a's own References); b's References would make a loop and is ignored.
   BOOST_TEST(format_threads(t) == "(2 1)(3)");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(thread_limits)
+
+// One 5,000-message reply chain: every message stays in the result exactly once, the tree is at most
+// 300 levels deep (deeper replies become siblings; links along chains longer than 1,000 are not made
+// and the pieces are grouped by subject), and threading, formatting and destruction do not overflow.
+namespace {
+void collect(const ThreadNode& n, std::size_t depth, std::vector<std::uint32_t>& out, std::size_t& max_depth) {
+  if (n.number) out.push_back(n.number);
+  max_depth = std::max(max_depth, depth);
+  for (const auto& c : n.children) collect(c, depth + 1, out, max_depth);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(very_deep_chain) {
+  Mailbox mb;
+  const int n = 5000;
+  for (int i = 0; i < n; ++i) {
+    std::string h = "Message-ID: <c" + std::to_string(i) + "@x>\r\nSubject: chain\r\n";
+    if (i > 0) h += "In-Reply-To: <c" + std::to_string(i - 1) + "@x>\r\n";
+    h += "Date: Tue, 2 Jan 2024 10:00:00 +0000\r\n";
+    mb.add(h, 1000 + i);
+  }
+  auto t = thread_messages(mb.ptrs, ThreadAlgorithm::references);
+  std::vector<std::uint32_t> seen;
+  std::size_t max_depth = 0;
+  for (const auto& root : t) collect(root, 0, seen, max_depth);
+  std::sort(seen.begin(), seen.end());
+  BOOST_TEST(seen.size() == static_cast<std::size_t>(n));
+  BOOST_TEST((std::adjacent_find(seen.begin(), seen.end()) == seen.end()));
+  BOOST_TEST(max_depth <= 301u);
+  BOOST_TEST(max_depth >= 299u);
+  std::string f = format_threads(t);
+  BOOST_TEST(f.find("(1 2 3 4 5 ") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

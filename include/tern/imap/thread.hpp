@@ -10,6 +10,10 @@
 // base subject grouped (a reply/forward goes under a non-reply), siblings sorted by sent date (a dummy
 // takes the date of its first child), roots sorted by sent date. Duplicate Message-IDs: later messages
 // get a unique id (as Dovecot). Ties in dates are broken by message order.
+// Bounds for hostile mailboxes: a parent link is not made when the would-be parent's ancestor chain is
+// longer than 1,000 (such pieces of one thread are then grouped by subject), and nodes deeper than 300
+// levels become children of their ancestor at level 299, so the work is O(n) per message at worst and
+// recursion depth stays bounded.
 #pragma once
 
 #include <cstdint>

@@ -21,10 +21,15 @@ struct MessageView::State {
   int message_state = 0, header_state = 0;  // 0 not tried, 1 loaded, -1 failed
   std::optional<mime::Message> parsed, parsed_header;
   // Caches for text searches: folded decoded header fields (name lower case) and body text.
+  struct Field {
+    const mime::Header* header = nullptr;
+    std::string folded;  // decoded and case-folded value, filled on first use
+    bool ready = false;
+  };
   bool fields_ready = false;
-  std::vector<std::pair<std::string, std::string>> fields;
-  bool body_ready = false;
-  std::string body_folded;
+  std::vector<Field> fields;
+  bool body_ready = false, text_ready = false;
+  std::string body_folded, text_folded;
 };
 
 MessageView::MessageView(std::uint32_t s, const store::MessageInfo& i, Loader load_message, Loader load_header)
@@ -176,15 +181,21 @@ std::string address_text(std::string_view value) {
   return out;
 }
 
-void prepare_fields(MessageView& v, MessageView::State&, std::vector<std::pair<std::string, std::string>>& fields) {
+void prepare_fields(MessageView& v, std::vector<MessageView::State::Field>& fields) {
   const mime::Message* m = v.parsed_header();
   if (!m || m->parts.empty()) return;
-  for (const auto& h : m->root().headers) {
-    std::string name = lower(h.name);
-    std::string value = h.unfolded();
-    std::string decoded = is_address_header(name) ? address_text(value) : mime::decode_encoded_words(value);
-    fields.emplace_back(std::move(name), casemap_fold(decoded));
+  fields.reserve(m->root().headers.size());
+  for (const auto& h : m->root().headers) fields.push_back({&h, {}, false});
+}
+
+const std::string& field_text(MessageView::State::Field& f) {
+  if (!f.ready) {
+    f.ready = true;
+    std::string value = f.header->unfolded();
+    std::string name = lower(f.header->name);
+    f.folded = casemap_fold(is_address_header(name) ? address_text(value) : mime::decode_encoded_words(value));
   }
+  return f.folded;
 }
 
 bool is_searchable_text_part(const mime::Part& p) {
@@ -227,32 +238,34 @@ struct Evaluator {
   const SearchEnv& env;
   MessageView::State& st;
 
-  const std::vector<std::pair<std::string, std::string>>& fields() {
+  std::vector<MessageView::State::Field>& fields() {
     if (!st.fields_ready) {
       st.fields_ready = true;
-      prepare_fields(v, st, st.fields);
+      prepare_fields(v, st.fields);
     }
     return st.fields;
   }
 
   bool header_contains(std::string_view name, std::string_view text) {
-    std::string lname = lower(name);
-    std::string needle = casemap_fold(text);
-    for (const auto& [n, value] : fields()) {
-      if (n != lname) continue;
-      if (needle.empty() || value.find(needle) != std::string::npos) return true;
+    std::string needle;
+    for (auto& f : fields()) {
+      if (!mime::iequals(f.header->name, name)) continue;
+      if (text.empty()) return true;  // HEADER name "": the field exists
+      if (needle.empty()) needle = casemap_fold(text);
+      if (field_text(f).find(needle) != std::string::npos) return true;
     }
     return false;
   }
 
   bool body_contains(std::string_view text, bool with_headers) {
     std::string needle = casemap_fold(text);
-    if (with_headers) {
-      // TEXT: the header fields of every part and the body text.
-      std::string all;
-      prepare_body(v, all, true);
+    if (with_headers) {  // TEXT: the header fields of every part and the body text
+      if (!st.text_ready) {
+        st.text_ready = true;
+        prepare_body(v, st.text_folded, true);
+      }
       if (!v.parsed()) return false;
-      return all.find(needle) != std::string::npos;
+      return st.text_folded.find(needle) != std::string::npos;
     }
     if (!st.body_ready) {
       st.body_ready = true;

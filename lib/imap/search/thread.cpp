@@ -64,9 +64,13 @@ struct Threader {
     by_id.emplace(id, idx);
     return idx;
   }
-  bool is_ancestor(int maybe_ancestor, int node) const {  // is maybe_ancestor == node or above it?
-    for (int n = node, guard = 0; n >= 0 && guard < 100000; n = c[n].parent, ++guard)
-      if (n == maybe_ancestor) return true;
+  // Is maybe_ancestor == node or above it? Chains longer than kMaxWalk count as "yes" (the link is
+  // not made), which bounds the work of step 1 for hostile mailboxes with one endless thread.
+  static constexpr int kMaxWalk = 1000;
+  bool is_ancestor(int maybe_ancestor, int node) const {
+    int steps = 0;
+    for (int n = node; n >= 0; n = c[n].parent)
+      if (n == maybe_ancestor || ++steps > kMaxWalk) return true;
     return false;
   }
   void unlink(int child) {
@@ -123,6 +127,26 @@ std::vector<ThreadNode> references(const std::vector<MsgData>& data, std::span<M
   std::vector<int> roots;
   for (int i = 0; i < static_cast<int>(t.c.size()); ++i)
     if (t.c[i].parent < 0) roots.push_back(i);
+
+  // The later steps recurse along the tree: nodes deeper than kMaxDepth become children of their
+  // ancestor at depth kMaxDepth - 1 (only absurdly deep threads change; the stack stays bounded).
+  constexpr int kMaxDepth = 300;
+  {
+    std::vector<std::pair<int, int>> todo;  // (node, depth)
+    std::vector<int> anchor(t.c.size(), -1), deep;
+    for (int r : roots) todo.emplace_back(r, 0);
+    while (!todo.empty()) {
+      auto [n, d] = todo.back();
+      todo.pop_back();
+      if (d == kMaxDepth - 1) anchor[n] = n;
+      else if (d >= kMaxDepth) { anchor[n] = anchor[t.c[n].parent]; deep.push_back(n); }
+      for (int ch : t.c[n].children) todo.emplace_back(ch, d + 1);
+    }
+    for (int n : deep) {
+      t.unlink(n);
+      t.link(anchor[n], n);
+    }
+  }
 
   // Step 3: prune dummies
   std::function<std::vector<int>(int, bool)> prune = [&](int n, bool is_root) -> std::vector<int> {
