@@ -5,13 +5,31 @@ namespace tern {
 StoreSink::StoreSink(std::shared_ptr<store::MailStore> store, directory::Directory& directory)
     : store_(std::move(store)), directory_(directory) {}
 
-Status StoreSink::deliver_local(const smtp::LocalDelivery& target, std::string_view message) {
+store::QuotaLimits StoreSink::limits_for(const std::string& mailbox) const {
   store::QuotaLimits limits;
-  auto at = target.mailbox.rfind('@');
+  auto at = mailbox.rfind('@');
   if (auto snap = directory_.snapshot(); snap && at != std::string::npos) {
-    if (const auto* m = (*snap)->find_mailbox(target.mailbox.substr(0, at), target.mailbox.substr(at + 1)))
+    if (const auto* m = (*snap)->find_mailbox(mailbox.substr(0, at), mailbox.substr(at + 1)))
       limits = {m->quota.bytes, m->quota.messages};
   }
+  return limits;
+}
+
+Status StoreSink::check_local(const smtp::LocalDelivery& target, std::uint64_t size) {
+  auto limits = limits_for(target.mailbox);
+  if (limits.bytes == 0 && limits.messages == 0) return {};
+  auto user = store_->open_user(target.mailbox, limits);
+  if (!user) return {};  // deliver_local will say what is wrong
+  auto usage = (*user)->quota();
+  if (!usage) return {};
+  bool full = (limits.bytes && (usage->bytes >= limits.bytes || usage->bytes + size > limits.bytes)) ||
+              (limits.messages && usage->messages + 1 > limits.messages);
+  if (full) return fail(ErrorCategory::limit, "mailbox full");
+  return {};
+}
+
+Status StoreSink::deliver_local(const smtp::LocalDelivery& target, std::string_view message) {
+  auto limits = limits_for(target.mailbox);
   auto user = store_->open_user(target.mailbox, limits);
   if (!user) return fail(user.error());
   std::string folder = target.junk ? "Junk" : target.folder;

@@ -15,12 +15,15 @@ class StoreSink : public smtp::MessageSink {
   StoreSink(std::shared_ptr<store::MailStore> store, directory::Directory& directory);
   // BLOCKING (directory lookup for the quota, fsync).
   Status deliver_local(const smtp::LocalDelivery& target, std::string_view message) override;
+  // BLOCKING (directory lookup, quota read): 552 5.2.2 at RCPT for a mailbox that is already full.
+  Status check_local(const smtp::LocalDelivery& target, std::uint64_t size) override;
   // No outbound queue in this build yet: remote recipients are deferred (451 4.3.0).
   Result<std::string> enqueue(const smtp::QueuedEnvelope& envelope, std::string_view message) override;
 
  private:
   std::shared_ptr<store::MailStore> store_;
   directory::Directory& directory_;
+  store::QuotaLimits limits_for(const std::string& mailbox) const;
 };
 
 }  // namespace tern
