@@ -2,7 +2,10 @@
 // from the directory, durable before the SMTP 250); remote recipients wait for the outbound queue.
 #pragma once
 
+#include <list>
 #include <memory>
+#include <mutex>
+#include <string>
 
 #include "tern/directory/directory.hpp"
 #include "tern/smtp/message_sink.hpp"
@@ -24,6 +27,13 @@ class StoreSink : public smtp::MessageSink {
   std::shared_ptr<store::MailStore> store_;
   directory::Directory& directory_;
   store::QuotaLimits limits_for(const std::string& mailbox) const;
+  Result<std::shared_ptr<store::UserMailbox>> open(const std::string& mailbox, store::QuotaLimits limits);
+
+  // Recently used mailboxes stay open: opening one reads its index, and a burst of mail to one
+  // mailbox should pay that once (the store shares the open object with IMAP sessions anyway).
+  std::mutex mutex_;
+  std::list<std::pair<std::string, std::shared_ptr<store::UserMailbox>>> recent_;  // most recent first
+  static constexpr std::size_t kKeepOpen = 64;
 };
 
 }  // namespace tern
