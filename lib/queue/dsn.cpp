@@ -112,8 +112,8 @@ std::string compose_dsn(const DsnInput& in) {
   for (const auto& r : in.recipients) {
     m += fmt::format("<{}>: ", one_line(r.final_recipient));
     if (r.code)
-      m += fmt::format("{}{} said: {} {} {}\r\n", r.remote_mta.empty() ? "" : "host ", one_line(r.remote_mta), r.code,
-                       one_line(r.status), one_line(r.diagnostic));
+      m += fmt::format("{}{} said: {} {}\r\n", r.remote_mta.empty() ? "we" : "host ", one_line(r.remote_mta), r.code,
+                       one_line(r.diagnostic));
     else
       m += fmt::format("{} ({})\r\n", one_line(r.diagnostic.empty() ? std::string(to_string(r.action)) : r.diagnostic),
                        one_line(r.status));
@@ -139,8 +139,7 @@ std::string compose_dsn(const DsnInput& in) {
     m += fmt::format("Status: {}\r\n", r.status.empty() ? (failure ? "5.0.0" : delay ? "4.0.0" : "2.0.0") : r.status);
     if (!r.remote_mta.empty()) m += fmt::format("Remote-MTA: dns; {}\r\n", one_line(r.remote_mta));
     if (r.code)
-      m += fmt::format("Diagnostic-Code: smtp; {}{}{}\r\n", r.code, r.status.empty() ? "" : " " + r.status,
-                       r.diagnostic.empty() ? "" : " " + one_line(r.diagnostic));
+      m += fmt::format("Diagnostic-Code: smtp; {}{}\r\n", r.code, r.diagnostic.empty() ? "" : " " + one_line(r.diagnostic));
     if (r.last_attempt) m += fmt::format("Last-Attempt-Date: {}\r\n", date(r.last_attempt));
     if (delay && r.will_retry_until) m += fmt::format("Will-Retry-Until: {}\r\n", date(r.will_retry_until));
   }

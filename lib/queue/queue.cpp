@@ -527,7 +527,8 @@ void Queue::finish_job(Job& job, const std::vector<RecipientStatus>& statuses) {
       r.last_text = st.text;
       QueueEvent ev{"", rec.id, r.address, st};
       ev.attempt = r.attempts;
-      DsnRecipient d{r.address, r.orcpt, DsnAction::failed, st.enhanced, st.remote_mta, st.code, st.text, now, 0};
+      std::string said = st.enhanced.empty() ? st.text : st.enhanced + " " + st.text;
+      DsnRecipient d{r.address, r.orcpt, DsnAction::failed, st.enhanced, st.remote_mta, st.code, said, now, 0};
       if (st.outcome == RecipientOutcome::delivered) {
         r.state = RecipientState::delivered;
         ev.kind = "delivered";
@@ -563,7 +564,8 @@ void Queue::finish_job(Job& job, const std::vector<RecipientStatus>& statuses) {
         any_deferred = true;
         if (!wants(r.notify, "delay")) continue;
         delays.push_back({r.address, r.orcpt, DsnAction::delayed, r.last_enhanced.empty() ? "4.0.0" : r.last_enhanced,
-                          r.last_remote_mta, r.last_code, r.last_text, now, expiry});
+                          r.last_remote_mta, r.last_code,
+                          r.last_enhanced.empty() ? r.last_text : r.last_enhanced + " " + r.last_text, now, expiry});
         if (delays.back().status[0] != '4') delays.back().status = "4.0.0";
       }
       if (any_deferred) rec.delay_warned = true;

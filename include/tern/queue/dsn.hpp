@@ -20,7 +20,7 @@ struct DsnRecipient {
   std::string status;              // RFC 3463 "5.1.1"
   std::string remote_mta;          // "" if no peer answered
   int code = 0;                    // reply code for Diagnostic-Code ("smtp; 550 5.1.1 text"); 0: none
-  std::string diagnostic;          // reply text
+  std::string diagnostic;          // the reply after its code, with its enhanced code ("5.1.1 text")
   std::int64_t last_attempt = 0;   // unix seconds; 0: none
   std::int64_t will_retry_until = 0;  // delayed only
 };
