@@ -574,7 +574,6 @@ void Queue::finish_job(Job& job, const std::vector<RecipientStatus>& statuses) {
     deleted = e.deleted;
   }
   if (deleted) return;
-  for (const auto& ev : events) emit(ev);
   if (config_.bounces) {
     send_dsn(snapshot, failures, now);
     send_dsn(snapshot, delays, now);
@@ -590,6 +589,8 @@ void Queue::finish_job(Job& job, const std::vector<RecipientStatus>& statuses) {
   } else if (auto st = write_record(snapshot); !st) {
     log::error("queue.record_write_failed", {{"id", snapshot.id}, {"error", st.error().message}});
   }
+  // Reported once the outcome is durable: a crash before this point may repeat the attempt (RFC 5321 6.1).
+  for (const auto& ev : events) emit(ev);
 }
 
 void Queue::send_dsn(const MessageRecord& rec, const std::vector<DsnRecipient>& recipients, std::int64_t now) {
