@@ -410,13 +410,25 @@ asio::awaitable<void> Queue::sleep_for(std::chrono::milliseconds d) {
       wake_pending_ = false;
       co_return;
     }
-    waker_ = [ex, timer] { asio::post(ex, [timer] { timer->cancel(); }); };
+    // The waker never owns the timer: the frame (and the timer) may be destroyed with its io_context.
+    std::weak_ptr<asio::steady_timer> weak = timer;
+    waker_ = [ex, weak] {
+      asio::post(ex, [weak] {
+        if (auto t = weak.lock()) t->cancel();
+      });
+    };
   }
+  // Clears the waker however this frame ends (resumed, or destroyed by a stopping io_context).
+  struct Clear {
+    Queue* q;
+    ~Clear() {
+      std::lock_guard lock(q->mutex_);
+      q->waker_ = nullptr;
+      q->wake_pending_ = false;
+    }
+  } clear{this};
   asio::error_code ec;
   co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  std::lock_guard lock(mutex_);
-  waker_ = nullptr;
-  wake_pending_ = false;
 }
 
 asio::awaitable<void> Queue::run() {
@@ -711,17 +723,27 @@ Status Queue::remove(std::string_view id) {
 
 void Queue::flush() {
   std::int64_t now = now_unix();
+  std::vector<std::string> ids;
   {
     std::lock_guard lock(mutex_);
     for (auto& [id, e] : entries_) {
       if (e->rec.held) continue;
       for (auto& p : e->rec.recipients)
-        if ((p.state == RecipientState::pending || p.state == RecipientState::deferred) && p.next_attempt > now)
-          p.next_attempt = now;
+        if ((p.state == RecipientState::pending || p.state == RecipientState::deferred) && p.next_attempt > now) {
+          ids.push_back(id);
+          break;
+        }
     }
   }
-  // The new due times need not be durable: after a restart the old schedule stands, which is correct too.
-  log::info("queue.flush", {});
+  // Written through, so a flush of a stopped queue takes effect when it starts.
+  for (const auto& id : ids)
+    (void)change(id, [now](MessageRecord& r) -> Status {
+      for (auto& p : r.recipients)
+        if ((p.state == RecipientState::pending || p.state == RecipientState::deferred) && p.next_attempt > now)
+          p.next_attempt = now;
+      return {};
+    });
+  log::info("queue.flush", {{"messages", ids.size()}});
   wake();
 }
 

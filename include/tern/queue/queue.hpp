@@ -89,7 +89,7 @@ class Queue {
   asio::awaitable<void> run_once();
   void stop();
 
-  // Every non-held, unfinished recipient becomes due now.
+  // BLOCKING (record rewrites). Every non-held, unfinished recipient becomes due now.
   void flush();
   Status hold(std::string_view id);
   Status release(std::string_view id);  // un-hold and make due now
