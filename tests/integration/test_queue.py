@@ -2,6 +2,8 @@
 spooled (250 only after fsync), shows up in `ternctl queue list --json` with its DSN parameters and the
 "no route" deferral, and is held, released, flushed and deleted with ternctl while the daemon runs and
 after it stopped; a restarted daemon still has it."""
+import email
+import email.policy
 import json
 import os
 import smtplib
@@ -99,6 +101,34 @@ def test_submission_to_a_remote_address_is_queued_and_managed_with_ternctl():
         check(listed(d2) == [], listed(d2))
 
 
+def test_expiry_bounces_to_the_local_sender_mailbox():
+    d = Daemon(LISTEN + '\n[queue]\nmax_age = "2s"\nretry_schedule = ["1s"]\ncontrol_poll = "100ms"\n')
+    setup(d)
+    with d.start():
+        submit(d)
+        d.wait_log(r"queue\.expired .*rcpt=bob@remote\.test", timeout=15)
+        d.wait_log(r"queue\.bounced .*to=alice@example\.test")
+        d.wait_log(r"queue\.delivered .*rcpt=alice@example\.test")
+        new = os.path.join(d.tmp, "data", "mail", "example.test", "alice", "new")
+        files = os.listdir(new)
+        check(len(files) == 1, files)
+        with open(os.path.join(new, files[0]), "rb") as f:
+            raw = f.read()
+        check(raw.startswith(b"Return-Path: <>\r\n") or raw.startswith(b"Return-Path: <>\n"), raw[:100])
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        check(msg.get_content_type() == "multipart/report", msg.get_content_type())
+        check(msg["From"].addresses[0].addr_spec == "MAILER-DAEMON@mail.example.test", msg["From"])
+        parts = msg.get_payload()
+        check([p.get_content_type() for p in parts] == ["text/plain", "message/delivery-status", "text/rfc822-headers"],
+              [p.get_content_type() for p in parts])
+        fields = parts[1].get_payload()
+        check(fields[0]["Original-Envelope-Id"] == "env-1", fields[0].items())
+        check(fields[1]["Action"] == "failed" and fields[1]["Status"] == "4.4.7", fields[1].items())
+        check(fields[1]["Original-Recipient"] == "rfc822; bob@remote.test", fields[1].items())
+        check("no route" in fields[1]["Diagnostic-Code"], fields[1].items())
+        check(listed(d) == [], listed(d))
+
+
 def test_unauthenticated_relay_is_still_refused():
     d = Daemon(LISTEN + QUEUE)
     setup(d)
@@ -114,4 +144,4 @@ def test_unauthenticated_relay_is_still_refused():
 
 if __name__ == "__main__":
     run_tests([test_submission_to_a_remote_address_is_queued_and_managed_with_ternctl,
-               test_unauthenticated_relay_is_still_refused])
+               test_expiry_bounces_to_the_local_sender_mailbox, test_unauthenticated_relay_is_still_refused])
