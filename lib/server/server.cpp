@@ -39,6 +39,8 @@ struct Server::Impl {
   std::shared_ptr<directory::Directory> directory;
   std::shared_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<auth::AuthThrottle> auth_throttle;
+  std::unique_ptr<smtp::RateLimiter> smtp_rate_limiter;
+  std::unique_ptr<smtp::Greylist> smtp_greylist;
   std::shared_ptr<smtp::MessageSink> message_sink;
   std::vector<std::shared_ptr<net::Listener>> listeners;
   std::unique_ptr<asio::signal_set> signals;
@@ -197,6 +199,8 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, ServerOption
     impl->authenticator =
         std::make_shared<auth::DirectoryAuthenticator>(*impl->directory, impl->config.auth.authenticator);
   impl->auth_throttle = std::make_unique<auth::AuthThrottle>(impl->config.auth.throttle);
+  impl->smtp_rate_limiter = std::make_unique<smtp::RateLimiter>(impl->config.smtp.rate_limit);
+  impl->smtp_greylist = std::make_unique<smtp::Greylist>(impl->config.smtp.greylist);
   impl->transport = impl->options.transport;
   if (!impl->transport) impl->transport = std::make_shared<queue::NoRouteTransport>();
   auto spool = impl->config.queue.spool_dir.empty() ? impl->config.data_dir / "queue" : impl->config.queue.spool_dir;
@@ -225,6 +229,8 @@ Status Server::start() {
   net::TlsProvider tls = [&d] { return d.current_tls(); };
   ServiceEnvironment env{d.config,        *d.workers,         tls, *d.directory, *d.authenticator, *d.auth_throttle,
                          d.options.smtp_hooks, d.message_sink};
+  env.smtp_rate_limiter = d.smtp_rate_limiter.get();
+  env.smtp_greylist = d.smtp_greylist.get();
   net::ConnectionTimeouts timeouts;
   timeouts.idle = d.config.limits.idle_timeout;
   timeouts.transfer = d.config.limits.transfer_timeout;

@@ -2,7 +2,10 @@
 // from the directory, durable before the SMTP 250); remote recipients go to the outbound queue.
 #pragma once
 
+#include <list>
 #include <memory>
+#include <mutex>
+#include <string>
 
 #include "tern/directory/directory.hpp"
 #include "tern/queue/queue.hpp"
@@ -16,6 +19,8 @@ class StoreSink : public smtp::MessageSink {
   StoreSink(std::shared_ptr<store::MailStore> store, directory::Directory& directory, queue::Queue* queue = nullptr);
   // BLOCKING (directory lookup for the quota, fsync).
   Status deliver_local(const smtp::LocalDelivery& target, std::string_view message) override;
+  // BLOCKING (directory lookup, quota read): 552 5.2.2 at RCPT for a mailbox that is already full.
+  Status check_local(const smtp::LocalDelivery& target, std::uint64_t size) override;
   // BLOCKING (fsync): spools the message in the outbound queue; without a queue, 451 4.3.0.
   Result<std::string> enqueue(const smtp::QueuedEnvelope& envelope, std::string_view message) override;
 
@@ -23,6 +28,14 @@ class StoreSink : public smtp::MessageSink {
   std::shared_ptr<store::MailStore> store_;
   directory::Directory& directory_;
   queue::Queue* queue_ = nullptr;
+  store::QuotaLimits limits_for(const std::string& mailbox) const;
+  Result<std::shared_ptr<store::UserMailbox>> open(const std::string& mailbox, store::QuotaLimits limits);
+
+  // Recently used mailboxes stay open: opening one reads its index, and a burst of mail to one
+  // mailbox should pay that once (the store shares the open object with IMAP sessions anyway).
+  std::mutex mutex_;
+  std::list<std::pair<std::string, std::shared_ptr<store::UserMailbox>>> recent_;  // most recent first
+  static constexpr std::size_t kKeepOpen = 64;
 };
 
 }  // namespace tern
