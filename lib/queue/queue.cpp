@@ -262,7 +262,9 @@ void Queue::wake() {
 
 void Queue::emit(const QueueEvent& ev) {
   std::string event = "queue." + ev.kind;
-  if (ev.kind == "queued" || ev.kind == "removed") {
+  if (ev.kind == "queued") {
+    log::info(event, {{"id", ev.id}, {"from", ev.recipient}, {"recipients", ev.attempt}, {"size", ev.next_attempt}});
+  } else if (ev.kind == "removed") {
     log::info(event, {{"id", ev.id}, {"detail", ev.detail}});
   } else if (ev.kind == "bounced" || ev.kind == "bounce_dropped") {
     log::info(event, {{"id", ev.id}, {"to", ev.recipient}, {"dsn", ev.detail}});
@@ -323,8 +325,9 @@ Result<std::string> Queue::spool(const MessageRecord& base, std::string_view mes
     std::lock_guard lock(mutex_);
     entries_[rec.id] = std::move(e);
   }
-  QueueEvent ev{"queued", rec.id, "", {}};
-  ev.detail = fmt::format("from=<{}> recipients={} size={}", rec.return_path, rec.recipients.size(), rec.size);
+  QueueEvent ev{"queued", rec.id, "<" + rec.return_path + ">", {}};
+  ev.attempt = static_cast<int>(rec.recipients.size());
+  ev.next_attempt = static_cast<std::int64_t>(rec.size);
   emit(ev);
   wake();
   return rec.id;

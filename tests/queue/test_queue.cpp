@@ -348,6 +348,41 @@ BOOST_AUTO_TEST_CASE(permanent_failure_dsn_honours_notify_and_ret) {
   BOOST_TEST(m.parts[m.root().children[2]].content_type.mime_type() == "text/rfc822-headers");
 }
 
+BOOST_AUTO_TEST_CASE(success_dsn_for_local_delivery_and_smtputf8_report_types) {
+  Fixture f;
+  f.open();
+  // A message for a local recipient goes through the local route; NOTIFY=SUCCESS reports "delivered".
+  f.enqueue({{"carol@local.test", "SUCCESS", ""}}, "dave@far.test");
+  f.run();
+  BOOST_REQUIRE_EQUAL(f.local.size(), 1u);
+  BOOST_TEST(f.local[0].first == "carol@local.test");
+  BOOST_TEST(f.local[0].second.starts_with("Return-Path: <dave@far.test>\r\n"));
+  BOOST_REQUIRE_EQUAL(f.transport.calls.size(), 1u);  // the success DSN to dave@far.test
+  auto m = mime::parse(f.transport.bodies[0]);
+  std::string status = "\r\n" + std::string(m.body(m.parts[m.root().children[1]]));
+  BOOST_TEST(field(status, "Action") == "delivered");
+  BOOST_TEST(field(status, "Status") == "2.0.0");
+  // RFC 6533: an internationalised original gets message/global-* parts and utf-8 address types.
+  DsnInput in;
+  in.reporting_mta = "mx.local.test";
+  in.recipient = "usér@local.test";
+  in.queue_id = "0190ABCDEF012-00010002";
+  in.smtputf8 = true;
+  in.now = 1795000000;
+  in.message_id = "d@mx.local.test";
+  in.recipients.push_back({"bøb@remote.test", "", DsnAction::failed, "5.1.1", "", 550, "5.1.1 unknown", 0, 0});
+  std::string original = "Subject: grüße\r\n\r\nbody\r\n";
+  in.original = original;
+  auto dsn = compose_dsn(in);
+  auto g = mime::parse(dsn);
+  BOOST_TEST(*mime::find_parameter(g.root().content_type.params, "report-type") == "global-delivery-status");
+  BOOST_REQUIRE_EQUAL(g.root().children.size(), 3u);
+  BOOST_TEST(g.parts[g.root().children[1]].content_type.mime_type() == "message/global-delivery-status");
+  BOOST_TEST(g.parts[g.root().children[2]].content_type.mime_type() == "message/global");
+  status = "\r\n" + std::string(g.body(g.parts[g.root().children[1]]));
+  BOOST_TEST(field(status, "Final-Recipient") == "utf-8; bøb@remote.test");
+}
+
 BOOST_AUTO_TEST_CASE(never_bounce_a_bounce_but_copy_the_postmaster) {
   Fixture f;
   f.transport.decide = [](const DeliveryRequest&, const DeliveryRecipient&) { return failed(); };

@@ -53,10 +53,10 @@ struct LocalRoute {
 struct QueueEvent {
   std::string kind;
   std::string id;
-  std::string recipient;  // "" for message-level events
+  std::string recipient;  // "" for message-level events; queued: the return path "<...>"
   RecipientStatus status;
-  int attempt = 0;
-  std::int64_t next_attempt = 0;  // deferred: unix seconds of the next try
+  int attempt = 0;                // queued: the number of recipients
+  std::int64_t next_attempt = 0;  // deferred: unix seconds of the next try; queued: the size
   std::string detail;             // bounced: the DSN's queue id and kind ("failure", "delay", "success")
 };
 using EventObserver = std::function<void(const QueueEvent&)>;
