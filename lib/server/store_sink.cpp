@@ -2,8 +2,8 @@
 
 namespace tern {
 
-StoreSink::StoreSink(std::shared_ptr<store::MailStore> store, directory::Directory& directory)
-    : store_(std::move(store)), directory_(directory) {}
+StoreSink::StoreSink(std::shared_ptr<store::MailStore> store, directory::Directory& directory, queue::Queue* queue)
+    : store_(std::move(store)), directory_(directory), queue_(queue) {}
 
 store::QuotaLimits StoreSink::limits_for(const std::string& mailbox) const {
   store::QuotaLimits limits;
@@ -56,8 +56,9 @@ Status StoreSink::deliver_local(const smtp::LocalDelivery& target, std::string_v
   return {};
 }
 
-Result<std::string> StoreSink::enqueue(const smtp::QueuedEnvelope&, std::string_view) {
-  return fail(ErrorCategory::temporary, "outbound delivery is not available in this build yet");
+Result<std::string> StoreSink::enqueue(const smtp::QueuedEnvelope& envelope, std::string_view message) {
+  if (!queue_) return fail(ErrorCategory::temporary, "outbound delivery is not available in this build yet");
+  return queue_->enqueue(envelope, message);
 }
 
 }  // namespace tern
