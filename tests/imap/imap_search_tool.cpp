@@ -5,7 +5,8 @@
 //
 //   imap_search_tool DIR < commands
 // DIR/meta: one line per message in sequence order: "UID INTERNALDATE SIZE [FLAG...]"; DIR/UID.eml: bytes.
-// Commands, one per line:  SEARCH keys | SORT (criteria) keys | THREAD ALG keys | FETCH SEQ ITEM
+// Commands, one per line:  SEARCH keys | ESEARCH [UID] (options) keys | SORT (criteria) keys |
+//                          THREAD ALG keys | FETCH SEQ ITEM
 // where ITEM is BODY[section]<o.l> | BINARY[section] | BINARY.SIZE[section].
 #include <cstdio>
 #include <ctime>
@@ -218,6 +219,22 @@ int main(int argc, char** argv) {
         for (auto* v : ptrs)
           if (matches(k, *v, env)) out.push_back(v->seq);
         std::printf("%s\n", format_search_response(out).c_str());
+      } else if (cmd == "ESEARCH") {  // ESEARCH [UID] (MIN MAX COUNT ALL) keys: the RFC 4731 response
+        bool uid = false;
+        if (lx.peek() != '(') { lx.token(); uid = true; }
+        SearchReturn ret;
+        lx.token();  // (
+        for (std::string t = upper(lx.token()); t != ")"; t = upper(lx.token())) {
+          ret.min = ret.min || t == "MIN";
+          ret.max = ret.max || t == "MAX";
+          ret.count = ret.count || t == "COUNT";
+          ret.all = ret.all || t == "ALL";
+        }
+        SearchKey k = parse_program(lx);
+        std::vector<std::uint32_t> out;
+        for (auto* v : ptrs)
+          if (matches(k, *v, env)) out.push_back(uid ? v->info->uid : v->seq);
+        std::printf("%s\n", format_esearch_response("", uid, ret, out).c_str());
       } else if (cmd == "SORT") {
         std::vector<SortCriterion> crit;
         lx.token();  // (
