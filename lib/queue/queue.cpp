@@ -490,7 +490,7 @@ asio::awaitable<void> Queue::deliver_job(Job* raw) {
       for (const auto& r : job->request.recipients) out.push_back(local_.deliver(r.address, copy));
       return out;
     };
-    auto r = co_await run_blocking(workers_, fn);
+    auto r = co_await run_blocking(workers_, fn);  // a saturated pool fails fast: all deferred below
     if (r) statuses = std::move(*r);
     else error = r.error().message;
   } else {
@@ -505,11 +505,14 @@ asio::awaitable<void> Queue::deliver_job(Job* raw) {
     statuses.assign(job->index.size(), RecipientStatus{RecipientOutcome::deferred, 451, "4.3.0",
                                                       "Local error in delivery: " + error, ""});
   }
+  bool finished = false;
   auto fn = [&]() -> Status {
     finish_job(*job, statuses);
+    finished = true;
     return {};
   };
   (void)co_await run_blocking(workers_, fn);
+  if (!finished) fn();  // the worker pool refused the job (saturated): record the outcome here, never drop it
   {
     std::lock_guard lock(mutex_);
     if (--active_per_domain_[job->domain] <= 0) active_per_domain_.erase(job->domain);
