@@ -366,7 +366,6 @@ std::vector<Queue::Job*> Queue::collect_due_locked(std::int64_t now) {
       auto* job = new Job;
       job->entry = e;
       job->domain = domain;
-      job->local = local_.is_local && local_.deliver && local_.is_local(domain);
       job->index = index;
       auto& q = job->request;
       q.queue_id = e->rec.id;
@@ -481,6 +480,7 @@ asio::awaitable<void> Queue::deliver_job(Job* raw) {
   std::unique_ptr<Job> job(raw);
   std::vector<RecipientStatus> statuses;
   std::string error;
+  job->local = local_.is_local && local_.deliver && local_.is_local(job->domain);  // outside the queue lock
   if (job->local) {
     auto fn = [&]() -> Result<std::vector<RecipientStatus>> {
       auto msg = read_file(job->request.message_file);
