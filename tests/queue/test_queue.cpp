@@ -1,6 +1,9 @@
 #include <boost/test/unit_test.hpp>
 
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -498,6 +501,34 @@ BOOST_AUTO_TEST_CASE(recipients_are_grouped_by_domain) {
   for (const auto& c : f.transport.calls) sizes[c.domain] = c.recipients.size();
   BOOST_TEST(sizes["x.test"] == 2u);
   BOOST_TEST(sizes["y.test"] == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(runner_delivers_what_another_thread_enqueues_and_stops) {
+  Fixture f;
+  f.config.control_poll = 10s;  // only a wake-up can make it notice new mail quickly
+  std::mutex m;
+  std::condition_variable cv;
+  int delivered = 0;
+  f.open();
+  f.q->set_observer([&](const QueueEvent& e) {
+    std::lock_guard lock(m);
+    if (e.kind == "delivered") ++delivered;
+    cv.notify_all();
+  });
+  asio::io_context io;
+  asio::co_spawn(io, f.q->run(), asio::detached);
+  std::thread runner([&] { io.run(); });
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) f.enqueue({{"u" + std::to_string(i) + "@remote.test", "", ""}});
+  {
+    std::unique_lock lock(m);
+    cv.wait_for(lock, 5s, [&] { return delivered == 5; });
+  }
+  BOOST_TEST(delivered == 5);
+  BOOST_TEST(static_cast<bool>(std::chrono::steady_clock::now() - t0 < 3s));
+  f.q->stop();
+  runner.join();  // run() returns after stop()
+  BOOST_TEST(f.q->list().empty());
 }
 
 BOOST_AUTO_TEST_CASE(control_requests_from_ternctl) {
