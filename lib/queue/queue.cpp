@@ -175,6 +175,7 @@ Queue::Queue(QueueConfig config, fs::path spool_dir, std::string hostname, Trans
   if (config_.retry_schedule.empty()) config_.retry_schedule = QueueConfig{}.retry_schedule;
   if (config_.per_destination < 1) config_.per_destination = 1;
   if (config_.max_connections < 1) config_.max_connections = 1;
+  if (config_.recipients_per_delivery < 1) config_.recipients_per_delivery = 1;
 }
 
 Queue::~Queue() {
@@ -350,13 +351,19 @@ std::vector<Queue::Job*> Queue::collect_due_locked(std::int64_t now) {
   std::vector<Job*> jobs;
   for (auto& [id, e] : entries_) {
     if (e->deleted || e->rec.held) continue;
-    std::map<std::string, std::vector<std::size_t>> groups;
+    std::map<std::string, std::vector<std::size_t>> by_domain;
     for (std::size_t i = 0; i < e->rec.recipients.size(); ++i) {
       const auto& r = e->rec.recipients[i];
       if ((r.state == RecipientState::pending || r.state == RecipientState::deferred) && !e->in_flight[i] &&
           r.next_attempt <= now)
-        groups[domain_of(r.address)].push_back(i);
+        by_domain[domain_of(r.address)].push_back(i);
     }
+    std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
+    auto chunk = static_cast<std::size_t>(config_.recipients_per_delivery);
+    for (auto& [domain, all] : by_domain)
+      for (std::size_t k = 0; k < all.size(); k += chunk)
+        groups.emplace_back(domain, std::vector<std::size_t>(all.begin() + static_cast<std::ptrdiff_t>(k),
+                                                             all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), k + chunk))));
     for (auto& [domain, index] : groups) {
       if (active_total_ >= config_.max_connections) return jobs;
       int& active = active_per_domain_[domain];
