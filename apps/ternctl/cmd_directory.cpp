@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "apps/ternctl/ctl.hpp"
+#include "tern/core/json.hpp"
 #include "tern/auth/auth_config.hpp"
 #include "tern/auth/password_scheme.hpp"
 #include "tern/directory/address.hpp"
@@ -74,20 +75,7 @@ int edit(Env& env, const std::function<tern::Status(dir::DirectorySnapshot&)>& f
   return ternctl::kOk;
 }
 
-std::string js(std::string_view s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      o.push_back('\\');
-      o.push_back(static_cast<char>(c));
-    } else if (c < 0x20) {
-      o += fmt::format("\\u{:04x}", c);
-    } else {
-      o.push_back(static_cast<char>(c));
-    }
-  }
-  return o + "\"";
-}
+std::string js(std::string_view s) { return tern::json_string(s); }
 
 std::string js(const std::vector<std::string>& v) {
   std::string o = "[";
