@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -16,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "apps/ternctl/ctl.hpp"
+#include "tern/core/log.hpp"
 #include "tern/mime/date.hpp"
 #include "tern/queue/no_route_transport.hpp"
 #include "tern/queue/queue.hpp"
@@ -69,7 +71,8 @@ void print_text(const MessageRecord& r, bool details) {
   for (const auto& p : r.recipients) {
     std::printf("    %-9s <%s>  attempts %d", std::string(to_string(p.state)).c_str(), p.address.c_str(), p.attempts);
     if (p.state == tern::queue::RecipientState::deferred || p.state == tern::queue::RecipientState::pending)
-      std::printf("  next %s", date(p.next_attempt).c_str());
+      std::printf("  next %s", p.next_attempt <= std::time(nullptr) ? (r.held ? "when released" : "now")
+                                                                      : date(p.next_attempt).c_str());
     std::printf("\n");
     if (p.last_code && (details || p.state != tern::queue::RecipientState::pending))
       std::printf("        %s%d %s %s\n", p.last_remote_mta.empty() ? "" : (p.last_remote_mta + ": ").c_str(), p.last_code,
@@ -146,6 +149,10 @@ int run_queue(ternctl::Context& ctx, const std::vector<std::string>& args) {
     std::fprintf(stderr, "ternctl: '%s' is not a queue id\n", id.c_str());
     return ternctl::kUsage;
   }
+  // The queue's own event lines (queue.opened, queue.held, ...) are for the daemon's log, not this terminal.
+  auto log_options = tern::log::current_options();
+  if (log_options.level < tern::log::Level::warn) log_options.level = tern::log::Level::warn;
+  tern::log::configure(log_options);
   fs::path spool;
   auto config = queue_config(ctx, spool);
   if (!config) return ternctl::kFailed;

@@ -175,6 +175,7 @@ Queue::Queue(QueueConfig config, fs::path spool_dir, std::string hostname, Trans
   if (config_.retry_schedule.empty()) config_.retry_schedule = QueueConfig{}.retry_schedule;
   if (config_.per_destination < 1) config_.per_destination = 1;
   if (config_.max_connections < 1) config_.max_connections = 1;
+  if (config_.recipients_per_delivery < 1) config_.recipients_per_delivery = 1;
 }
 
 Queue::~Queue() {
@@ -350,13 +351,19 @@ std::vector<Queue::Job*> Queue::collect_due_locked(std::int64_t now) {
   std::vector<Job*> jobs;
   for (auto& [id, e] : entries_) {
     if (e->deleted || e->rec.held) continue;
-    std::map<std::string, std::vector<std::size_t>> groups;
+    std::map<std::string, std::vector<std::size_t>> by_domain;
     for (std::size_t i = 0; i < e->rec.recipients.size(); ++i) {
       const auto& r = e->rec.recipients[i];
       if ((r.state == RecipientState::pending || r.state == RecipientState::deferred) && !e->in_flight[i] &&
           r.next_attempt <= now)
-        groups[domain_of(r.address)].push_back(i);
+        by_domain[domain_of(r.address)].push_back(i);
     }
+    std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
+    auto chunk = static_cast<std::size_t>(config_.recipients_per_delivery);
+    for (auto& [domain, all] : by_domain)
+      for (std::size_t k = 0; k < all.size(); k += chunk)
+        groups.emplace_back(domain, std::vector<std::size_t>(all.begin() + static_cast<std::ptrdiff_t>(k),
+                                                             all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), k + chunk))));
     for (auto& [domain, index] : groups) {
       if (active_total_ >= config_.max_connections) return jobs;
       int& active = active_per_domain_[domain];
@@ -366,7 +373,6 @@ std::vector<Queue::Job*> Queue::collect_due_locked(std::int64_t now) {
       auto* job = new Job;
       job->entry = e;
       job->domain = domain;
-      job->local = local_.is_local && local_.deliver && local_.is_local(domain);
       job->index = index;
       auto& q = job->request;
       q.queue_id = e->rec.id;
@@ -481,6 +487,7 @@ asio::awaitable<void> Queue::deliver_job(Job* raw) {
   std::unique_ptr<Job> job(raw);
   std::vector<RecipientStatus> statuses;
   std::string error;
+  job->local = local_.is_local && local_.deliver && local_.is_local(job->domain);  // outside the queue lock
   if (job->local) {
     auto fn = [&]() -> Result<std::vector<RecipientStatus>> {
       auto msg = read_file(job->request.message_file);
@@ -490,7 +497,7 @@ asio::awaitable<void> Queue::deliver_job(Job* raw) {
       for (const auto& r : job->request.recipients) out.push_back(local_.deliver(r.address, copy));
       return out;
     };
-    auto r = co_await run_blocking(workers_, fn);
+    auto r = co_await run_blocking(workers_, fn);  // a saturated pool fails fast: all deferred below
     if (r) statuses = std::move(*r);
     else error = r.error().message;
   } else {
@@ -505,11 +512,14 @@ asio::awaitable<void> Queue::deliver_job(Job* raw) {
     statuses.assign(job->index.size(), RecipientStatus{RecipientOutcome::deferred, 451, "4.3.0",
                                                       "Local error in delivery: " + error, ""});
   }
+  bool finished = false;
   auto fn = [&]() -> Status {
     finish_job(*job, statuses);
+    finished = true;
     return {};
   };
   (void)co_await run_blocking(workers_, fn);
+  if (!finished) fn();  // the worker pool refused the job (saturated): record the outcome here, never drop it
   {
     std::lock_guard lock(mutex_);
     if (--active_per_domain_[job->domain] <= 0) active_per_domain_.erase(job->domain);

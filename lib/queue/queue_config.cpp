@@ -31,6 +31,7 @@ Status parse_queue_config(ConfigSection& s, QueueConfig& out) {
   if (s.get_duration("delay_warning", d)) out.delay_warning = std::chrono::duration_cast<std::chrono::seconds>(d);
   s.get("per_destination", out.per_destination, 1, 1000);
   s.get("max_connections", out.max_connections, 1, 100000);
+  s.get("recipients_per_delivery", out.recipients_per_delivery, 1, 100000);
   s.get("bounces", out.bounces);
   if (s.get("postmaster_copy", out.postmaster_copy) && !out.postmaster_copy.empty() &&
       out.postmaster_copy.find('@') == std::string::npos)

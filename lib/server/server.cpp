@@ -1,5 +1,6 @@
 #include "tern/server/server.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -156,7 +157,7 @@ struct Server::Impl {
       asio::error_code ignored;
       signals->cancel(ignored);
     }
-    queue->stop();
+    if (queue) queue->stop();
     control.stop();
   }
 };
@@ -201,16 +202,23 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, ServerOption
   impl->auth_throttle = std::make_unique<auth::AuthThrottle>(impl->config.auth.throttle);
   impl->smtp_rate_limiter = std::make_unique<smtp::RateLimiter>(impl->config.smtp.rate_limit);
   impl->smtp_greylist = std::make_unique<smtp::Greylist>(impl->config.smtp.greylist);
-  impl->transport = impl->options.transport;
-  if (!impl->transport) impl->transport = std::make_shared<queue::NoRouteTransport>();
-  auto spool = impl->config.queue.spool_dir.empty() ? impl->config.data_dir / "queue" : impl->config.queue.spool_dir;
-  impl->queue = std::make_unique<queue::Queue>(impl->config.queue, spool, impl->config.hostname, *impl->transport);
-  if (auto st = impl->queue->open(); !st) return fail(st.error());
+  // The outbound queue belongs to the process that accepts mail (one owner per spool: tern-imapd running
+  // beside tern-smtpd on the same data_dir must not take it).
+  bool accepts_mail = std::any_of(impl->config.listen.begin(), impl->config.listen.end(), [](const ListenConfig& l) {
+    return l.service == "smtp" || l.service == "submission" || l.service == "submissions" || l.service == "lmtp";
+  });
+  if (accepts_mail) {
+    impl->transport = impl->options.transport;
+    if (!impl->transport) impl->transport = std::make_shared<queue::NoRouteTransport>();
+    auto spool = impl->config.queue.spool_dir.empty() ? impl->config.data_dir / "queue" : impl->config.queue.spool_dir;
+    impl->queue = std::make_unique<queue::Queue>(impl->config.queue, spool, impl->config.hostname, *impl->transport);
+    if (auto st = impl->queue->open(); !st) return fail(st.error());
+  }
   impl->message_sink = impl->options.message_sink;
   if (!impl->message_sink)
     impl->message_sink = std::make_shared<StoreSink>(std::make_shared<store::MaildirStore>(impl->config.data_dir),
                                                      *impl->directory, impl->queue.get());
-  impl->queue->set_local_route(impl->local_route());
+  if (impl->queue) impl->queue->set_local_route(impl->local_route());
   std::size_t threads = impl->config.io_threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   impl->io = std::make_unique<net::IoContextPool>(threads);
@@ -256,8 +264,10 @@ Status Server::start() {
     log::info("listener.started", {{"service", l->service().name()}, {"address", l->bound().to_string()},
                                    {"tls", l->service().implicit_tls() ? "implicit" : "starttls"}});
   }
-  d.queue->set_workers(d.workers.get());
-  asio::co_spawn(d.io->at(0), d.queue->run(), asio::detached);
+  if (d.queue) {
+    d.queue->set_workers(d.workers.get());
+    asio::co_spawn(d.io->at(0), d.queue->run(), asio::detached);
+  }
   d.io->start();
   {
     std::lock_guard lock(d.state_mutex);
@@ -302,6 +312,6 @@ std::vector<BoundListener> Server::listeners() const {
 
 const ServerConfig& Server::config() const noexcept { return impl_->config; }
 std::size_t Server::connection_count() const { return impl_->registry.size(); }
-queue::Queue& Server::queue() { return *impl_->queue; }
+queue::Queue* Server::queue() { return impl_->queue.get(); }
 
 }  // namespace tern

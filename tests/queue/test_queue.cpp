@@ -1,6 +1,9 @@
 #include <boost/test/unit_test.hpp>
 
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -498,6 +501,70 @@ BOOST_AUTO_TEST_CASE(recipients_are_grouped_by_domain) {
   for (const auto& c : f.transport.calls) sizes[c.domain] = c.recipients.size();
   BOOST_TEST(sizes["x.test"] == 2u);
   BOOST_TEST(sizes["y.test"] == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(runner_delivers_what_another_thread_enqueues_and_stops) {
+  Fixture f;
+  f.config.control_poll = 10s;  // only a wake-up can make it notice new mail quickly
+  std::mutex m;
+  std::condition_variable cv;
+  int delivered = 0;
+  f.open();
+  f.q->set_observer([&](const QueueEvent& e) {
+    std::lock_guard lock(m);
+    if (e.kind == "delivered") ++delivered;
+    cv.notify_all();
+  });
+  asio::io_context io;
+  asio::co_spawn(io, f.q->run(), asio::detached);
+  std::thread runner([&] { io.run(); });
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) f.enqueue({{"u" + std::to_string(i) + "@remote.test", "", ""}});
+  {
+    std::unique_lock lock(m);
+    cv.wait_for(lock, 5s, [&] { return delivered == 5; });
+  }
+  BOOST_TEST(delivered == 5);
+  BOOST_TEST(static_cast<bool>(std::chrono::steady_clock::now() - t0 < 3s));
+  f.q->stop();
+  runner.join();  // run() returns after stop()
+  BOOST_TEST(f.q->list().empty());
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_outcomes_of_one_message_all_reach_the_record) {
+  Fixture f;
+  f.config.recipients_per_delivery = 2;
+  f.transport.delay = 10ms;
+  f.transport.decide = [](const DeliveryRequest& r, const DeliveryRecipient& rc) {
+    if (r.domain == "slow.test") return deferred();
+    if (rc.address.starts_with("bad")) return failed();
+    return RecipientStatus{RecipientOutcome::delivered, 250, "2.0.0", "ok", "mx"};
+  };
+  f.config.bounces = false;
+  f.open();
+  std::vector<smtp::QueuedRecipient> rcpts;
+  for (const char* d : {"a.test", "b.test", "c.test", "slow.test"})
+    for (int i = 0; i < 5; ++i) rcpts.push_back({(i == 4 ? "bad" : "u") + std::to_string(i) + "@" + d, "", ""});
+  auto id = f.enqueue(rcpts);
+  f.run();
+  // 4 domains x 5 recipients in calls of at most 2: 3 calls per domain, several at once.
+  BOOST_TEST(f.transport.calls.size() == 12u);
+  for (const auto& c : f.transport.calls) BOOST_TEST(c.recipients.size() <= 2u);
+  BOOST_TEST(f.transport.max_active > 1);
+  f.q.reset();
+  f.open();
+  auto rec = f.q->show(id);
+  BOOST_REQUIRE(static_cast<bool>(rec));
+  int delivered = 0, failed_ = 0, deferred_ = 0;
+  for (const auto& r : rec->recipients) {
+    if (r.state == RecipientState::delivered) ++delivered;
+    if (r.state == RecipientState::failed) ++failed_;
+    if (r.state == RecipientState::deferred) ++deferred_;
+    BOOST_TEST(r.attempts == 1);
+  }
+  BOOST_TEST(delivered == 12);
+  BOOST_TEST(failed_ == 3);
+  BOOST_TEST(deferred_ == 5);
 }
 
 BOOST_AUTO_TEST_CASE(control_requests_from_ternctl) {

@@ -24,6 +24,9 @@ struct QueueConfig {
   std::chrono::seconds delay_warning = std::chrono::hours(4);
   int per_destination = 4;   // parallel deliveries to one destination domain
   int max_connections = 32;  // parallel deliveries in total
+  // Recipients of one message to one destination per Transport call (RFC 5321 4.5.3.1.8: servers must
+  // take at least 100 per transaction); more are split into several calls.
+  int recipients_per_delivery = 100;
   bool bounces = true;       // send DSNs at all (false: failures are only logged)
   std::string postmaster_copy;  // "" or an address that gets a copy of every failure DSN and double bounces
   // How often the runner looks at the spool's ctl/ directory (ternctl requests while the daemon runs).
