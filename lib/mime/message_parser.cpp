@@ -346,10 +346,23 @@ struct MessageParser::Impl {
       if (!stable) store.append(l.data, take);
       open.stored += take;
     }
-    if (!open.nul && std::memchr(l.data, 0, l.visible)) open.nul = true;
-    if (!open.high)
-      for (std::size_t k = 0; k < l.visible; ++k)
-        if (static_cast<unsigned char>(l.data[k]) >= 0x80) { open.high = true; break; }
+    // NUL and 8-bit bytes, eight bytes at a time.
+    constexpr std::uint64_t kLow = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+    std::uint64_t any = 0, zero = 0;
+    std::size_t k = 0;
+    for (; k + 8 <= l.visible; k += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, l.data + k, 8);
+      any |= w;
+      zero |= (w - kLow) & ~w & kHigh;
+    }
+    for (; k < l.visible; ++k) {
+      const unsigned char c = static_cast<unsigned char>(l.data[k]);
+      any |= c;
+      zero |= c == 0 ? kHigh : 0;
+    }
+    open.nul = open.nul || zero != 0;
+    open.high = open.high || (any & kHigh) != 0;
   }
 
   // Ends the open field; `end` cuts it when its part ends before its final line break.
