@@ -275,7 +275,8 @@ std::string format_structured_field(std::string_view name, std::string_view valu
 std::string format_phrase(std::string_view utf8, bool utf8_headers) {
   std::string s = clean_line(utf8);
   if (s.empty()) return s;
-  if (!utf8_headers && !is_ascii(s)) return encode_words(s);
+  // Encoded-words for non-ASCII, and for text that looks like one (decoders would decode it).
+  if ((!utf8_headers && !is_ascii(s)) || s.find("=?") != std::string::npos) return encode_words(s);
   bool atoms = s.front() != ' ' && s.back() != ' ' && s.find("  ") == std::string::npos && s.find("=?") == std::string::npos;
   for (char c : s) atoms = atoms && (is_atext(c) || c == ' ' || static_cast<unsigned char>(c) >= 0x80);
   if (atoms) return s;
