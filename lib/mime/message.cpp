@@ -341,6 +341,7 @@ void write_part(const Message& m, const Part& p, std::string& out, std::size_t& 
 
 std::string serialize(const Message& m) {
   std::string out;
+  if (m.source.size() < m.size) return out;
   out.reserve(m.source.size());
   std::size_t pos = 0;
   if (!m.parts.empty()) write_part(m, m.parts.front(), out, pos);

@@ -10,6 +10,7 @@
 #include <random>
 #include <sstream>
 
+#include "tern/mime/imap_view.hpp"
 #include "tern/mime/message_parser.hpp"
 
 using namespace tern::mime;
@@ -189,4 +190,35 @@ BOOST_AUTO_TEST_CASE(one_line_body_without_line_breaks_stays_bounded) {
   Message m = p.finish();
   BOOST_TEST(m.root().body_end == 14u + 20u * block.size());
   BOOST_TEST(m.root().body_lines == 1u);
+}
+
+// The IMAP views need no source: a streamed parse gives the same ENVELOPE and BODYSTRUCTURE.
+BOOST_AUTO_TEST_CASE(imap_views_of_a_streamed_parse) {
+  std::mt19937 rng(3);
+  for (const auto& s : corpus()) {
+    Message whole = parse(s);
+    Message streamed = parse_chunked(s, rng, 100);
+    BOOST_TEST(to_imap(make_body_structure(streamed)) == to_imap(make_body_structure(whole)));
+    BOOST_TEST(to_imap(make_envelope(streamed, streamed.root())) == to_imap(make_envelope(whole, whole.root())));
+    BOOST_TEST(streamed.body(streamed.root()).empty());
+    BOOST_TEST(serialize(streamed).empty());
+    streamed.source = s;  // the caller still has the bytes (e.g. the stored file)
+    BOOST_TEST(serialize(streamed) == s);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(header_bytes_are_bounded_for_the_whole_message) {
+  std::string m;
+  for (int p = 0; p < 50; ++p) m += "X-Filler-" + std::to_string(p) + ": " + std::string(1000, 'v') + "\r\n";
+  m += "\r\nbody\r\n";
+  ParseLimits lim;
+  lim.max_header_bytes = 10 * 1024;
+  MessageParser p(lim);
+  p.feed(m);
+  BOOST_TEST(p.peak_buffered_bytes() < 14u * 1024);
+  Message r = p.finish();
+  BOOST_TEST(r.root().headers.size() == 11u);  // fields are kept until the 10 KB budget is passed
+  BOOST_TEST(r.defects.size() == 1u);
+  BOOST_TEST((r.defects[0].kind == DefectKind::header_count_limit));
+  BOOST_TEST(describe(r) == describe(parse(m, lim)));
 }

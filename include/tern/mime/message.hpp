@@ -131,8 +131,13 @@ struct Message {
   std::vector<Defect> defects;
 
   const Part& root() const { return parts.front(); }
-  std::string_view header_block(const Part& p) const { return source.substr(p.header_start, p.header_end - p.header_start); }
-  std::string_view body(const Part& p) const { return source.substr(p.body_start, p.body_end - p.body_start); }
+  // Views into source; empty when source does not hold the part (a streamed parse without source).
+  std::string_view header_block(const Part& p) const {
+    return p.header_end <= source.size() ? source.substr(p.header_start, p.header_end - p.header_start) : std::string_view{};
+  }
+  std::string_view body(const Part& p) const {
+    return p.body_end <= source.size() ? source.substr(p.body_start, p.body_end - p.body_start) : std::string_view{};
+  }
   // The part with this IMAP number, or nullptr; for N.1 where part N is a message/rfc822 holding a
   // non-multipart message, that embedded message (its body is the body of N.1).
   const Part* find(std::string_view number) const;
@@ -143,7 +148,8 @@ struct Message {
 Message parse(std::string_view message, const ParseLimits& limits = {});
 
 // The message rebuilt from the tree (header fields, separators, bodies, delimiter lines taken from
-// their offsets); equal to the source for every input, which tests use to check the offsets.
+// their offsets); equal to the source for every input, which tests use to check the offsets. Empty when
+// source does not hold the parsed bytes (a streamed parse without source).
 std::string serialize(const Message& m);
 
 // Case-insensitive ASCII comparison.
