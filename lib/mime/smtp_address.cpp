@@ -112,6 +112,8 @@ AddressError parse_domain(std::string_view s, std::size_t& i, std::size_t end, b
     if (d.back() != ']' || d.size() < 3) return AddressError::syntax;
     std::string_view lit = d.substr(1, d.size() - 2);
     if (lit.size() >= 5 && iequal(lit.substr(0, 5), "IPv6:")) {
+      for (char c : lit.substr(5))  // inet_pton would stop at a NUL: check the characters first
+        if (!is_digit(c) && !((c | 0x20) >= 'a' && (c | 0x20) <= 'f') && c != ':' && c != '.') return AddressError::bad_literal;
       in6_addr a{};
       if (inet_pton(AF_INET6, std::string(lit.substr(5)).c_str(), &a) != 1) return AddressError::bad_literal;
       m.kind = DomainKind::ipv6;
@@ -323,6 +325,9 @@ Result<std::string> domain_to_unicode(std::string_view domain) {
   if (rc != IDN2_OK) return fail(ErrorCategory::invalid_argument, std::string("IDNA: ") + idn2_strerror(rc));
   std::string r = lower(out);
   idn2_free(out);
+  // RFC 5891 §5.4: an A-label is valid only if it converts back to itself.
+  auto back = domain_to_ascii(r);
+  if (!back || *back != d) return fail(ErrorCategory::invalid_argument, "IDNA: not a valid A-label");
   return r;
 }
 

@@ -32,6 +32,8 @@ BOOST_AUTO_TEST_CASE(smtp_mailboxes_and_literals) {
   BOOST_TEST((parse_smtp_mailbox("a@[192.0.2.256]").error == AddressError::bad_literal));
   BOOST_TEST((parse_smtp_mailbox("a@[IPv6:2001:db8:::1]").error == AddressError::bad_literal));
   BOOST_TEST((parse_smtp_mailbox("a@[1.2.3]").error == AddressError::bad_literal));
+  // Found by fuzzing: inet_pton stopped at an embedded NUL and took "2001:db8::".
+  BOOST_TEST((parse_smtp_mailbox(std::string("a@[IPv6:2001:db8::\0x]", 21)).error == AddressError::bad_literal));
   for (const char* bad : {"", "@example.org", "a@", "a..b@example.org", ".a@example.org", "a.@example.org",
                           "a b@example.org", "a@-example.org", "a@example-.org", "a@exa_mple.org", "a@example..org",
                           "\"unterminated@example.org", "a@b@c", "a@[1.2.3.4"})
@@ -95,6 +97,7 @@ BOOST_AUTO_TEST_CASE(idna_both_ways_and_case_rules) {
   BOOST_TEST(*domain_to_unicode("Example.ORG") == "example.org");
   BOOST_TEST(!domain_to_ascii("a\xff.example"));
   BOOST_TEST(!domain_to_unicode("xn--zz-not-punycode-!!.example"));
+  BOOST_TEST(!domain_to_unicode("xn--example.org"));  // decodes, but does not convert back to itself
   BOOST_TEST(canonical_domain("BÜCHER.example") == "xn--bcher-kva.example");
 
   SmtpMailbox a = parse_smtp_mailbox("User@Bücher.Example", true).value;
