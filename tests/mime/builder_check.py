@@ -9,6 +9,11 @@ import os
 import sys
 
 
+def text(s):
+    """Python's email keeps raw UTF-8 (RFC 6532) of address fields as surrogate escapes; undo that."""
+    return s.encode('utf-8', 'surrogateescape').decode('utf-8')
+
+
 def main():
     d = sys.argv[1]
     failures = 0
@@ -17,9 +22,9 @@ def main():
         raw = open(os.path.join(d, n), 'rb').read()
         want = json.load(open(os.path.join(d, n[:-4] + '.json'), encoding='utf-8'))
         msg = email.message_from_bytes(raw, policy=email.policy.default)
-        got = {'subject': str(msg['subject']),
-               'from': [[a.display_name, a.addr_spec] for a in msg['from'].addresses],
-               'to': [[a.display_name, a.addr_spec] for a in msg['to'].addresses] if msg['to'] else [],
+        got = {'subject': text(str(msg['subject'])),
+               'from': [[text(a.display_name), text(a.addr_spec)] for a in msg['from'].addresses],
+               'to': [[text(a.display_name), text(a.addr_spec)] for a in msg['to'].addresses] if msg['to'] else [],
                'parts': []}
         for part in msg.walk():
             if part.is_multipart():
