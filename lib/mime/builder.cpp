@@ -320,7 +320,8 @@ Mailbox make_mailbox(std::string_view display_name, std::string_view addr_spec) 
 
 std::string format_parameter(std::string_view name, std::string_view value) {
   const std::string n(name);
-  if (is_ascii(value)) {
+  // A plain value that looks like an encoded-word would be decoded by readers: RFC 2231 form instead.
+  if (is_ascii(value) && value.find("=?") == std::string_view::npos) {
     bool printable = true;
     for (unsigned char c : value) printable = printable && c >= 32 && c != 127;
     if (printable) {

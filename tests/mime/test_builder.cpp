@@ -209,6 +209,9 @@ BOOST_AUTO_TEST_CASE(folding_and_encoding_of_fields) {
   BOOST_TEST(format_parameter("charset", "utf-8") == "; charset=utf-8");
   BOOST_TEST(format_parameter("filename", "a b.pdf") == "; filename=\"a b.pdf\"");
   BOOST_TEST(format_parameter("filename", "é.pdf") == "; filename*=utf-8''%C3%A9.pdf");
+  // Found by fuzzing: a quoted value with "=?...?=" was read back as an encoded-word.
+  BOOST_TEST(format_parameter("filename", "=?utf-8?q?x?=.txt") == "; filename*=utf-8''%3D%3Futf-8%3Fq%3Fx%3F%3D.txt");
+  BOOST_TEST(parse_parameters(format_parameter("filename", "=?utf-8?q?x?=.txt"))[0].value == "=?utf-8?q?x?=.txt");
   std::string cont = format_parameter("filename", kTexts[4]);
   BOOST_TEST(cont.find("filename*0*=utf-8''") != std::string::npos);
   BOOST_TEST(cont.find("filename*1*=") != std::string::npos);
