@@ -398,7 +398,7 @@ static asio::awaitable<Result<smtp::ClientEvent>> pump(SmtpTransport::Session& s
 }
 
 // QUIT, wait briefly for the 221, close.
-static asio::awaitable<void> say_goodbye(SessionPtr s) {
+static asio::awaitable<void> say_goodbye(const SessionPtr& s) {
   s->engine.quit();
   auto out = s->engine.take_output();
   if (auto st = co_await s->write(out, std::chrono::seconds(5)); st) {
@@ -535,7 +535,7 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver_to(const De
 
   // One transaction on an open, ready session. nullopt: the session died before the server said anything
   // about this message (a stale reused session: try a fresh one); `failure` is filled then.
-  auto transact = [&](SessionPtr s, Failure& failure) -> asio::awaitable<std::optional<std::vector<RecipientStatus>>> {
+  auto transact = [&](const SessionPtr& s, Failure& failure) -> asio::awaitable<std::optional<std::vector<RecipientStatus>>> {
     auto before = s->bytes_in;
     smtp::OutboundMessage m = message;
     if (!s->engine.send_message(std::move(m))) {
