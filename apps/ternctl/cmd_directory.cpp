@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "apps/ternctl/ctl.hpp"
+#include "tern/core/json.hpp"
 #include "tern/auth/auth_config.hpp"
 #include "tern/auth/password_scheme.hpp"
 #include "tern/directory/address.hpp"
@@ -74,20 +75,7 @@ int edit(Env& env, const std::function<tern::Status(dir::DirectorySnapshot&)>& f
   return ternctl::kOk;
 }
 
-std::string js(std::string_view s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      o.push_back('\\');
-      o.push_back(static_cast<char>(c));
-    } else if (c < 0x20) {
-      o += fmt::format("\\u{:04x}", c);
-    } else {
-      o.push_back(static_cast<char>(c));
-    }
-  }
-  return o + "\"";
-}
+std::string js(std::string_view s) { return tern::json_string(s); }
 
 std::string js(const std::vector<std::string>& v) {
   std::string o = "[";
@@ -146,7 +134,7 @@ bool flag(Args& a, std::string_view name) {
 // ---- domain ------------------------------------------------------------------------------
 constexpr const char* kDomainUsage =
     "ternctl domain add DOMAIN [--no-incoming] | del DOMAIN [--force] | list | "
-    "incoming DOMAIN on|off | catch-all DOMAIN [ADDRESS...]";
+    "incoming DOMAIN on|off | catch-all DOMAIN [ADDRESS...] | max-size DOMAIN SIZE|default";
 
 int run_domain(ternctl::Context& ctx, const Args& args_in) {
   Args a = args_in;
@@ -173,6 +161,21 @@ int run_domain(ternctl::Context& ctx, const Args& args_in) {
     if (int rc = edit(env, [&](auto& d) { return dir::edit::set_domain_incoming(d, a[0], a[1] == "on"); })) return rc;
     return done(ctx, fmt::format("incoming mail for {} {}", dir::to_lower(a[0]), a[1] == "on" ? "enabled" : "disabled"));
   }
+  if (cmd == "max-size" && a.size() == 2) {
+    std::uint64_t bytes = 0;
+    if (a[1] != "default") {
+      auto size = tern::parse_size(a[1]);
+      if (!size || *size < 1024) {
+        std::fprintf(stderr, "ternctl: %s: not a size of at least 1K (e.g. 10M, 512K, 1G)\n", a[1].c_str());
+        return ternctl::kUsage;
+      }
+      bytes = *size;
+    }
+    if (int rc = open_env(ctx, env)) return rc;
+    if (int rc = edit(env, [&](auto& d) { return dir::edit::set_domain_max_message_size(d, a[0], bytes); })) return rc;
+    return done(ctx, bytes ? fmt::format("messages to {} may be up to {} bytes", dir::to_lower(a[0]), bytes)
+                           : fmt::format("messages to {} follow the server's size limit", dir::to_lower(a[0])));
+  }
   if (cmd == "catch-all" && !a.empty()) {
     if (int rc = open_env(ctx, env)) return rc;
     Args targets(a.begin() + 1, a.end());
@@ -188,8 +191,9 @@ int run_domain(ternctl::Context& ctx, const Args& args_in) {
       std::printf("[");
       for (std::size_t i = 0; i < s->domains.size(); ++i) {
         const auto& d = s->domains[i];
-        std::printf("%s{\"name\": %s, \"incoming\": %s, \"catch_all\": %s}", i ? ", " : "", js(d.name).c_str(),
-                    d.incoming ? "true" : "false", js(d.catch_all).c_str());
+        std::printf("%s{\"name\": %s, \"incoming\": %s, \"catch_all\": %s, \"max_message_size\": %llu}", i ? ", " : "",
+                    js(d.name).c_str(), d.incoming ? "true" : "false", js(d.catch_all).c_str(),
+                    static_cast<unsigned long long>(d.max_message_size));
       }
       std::printf("]\n");
     } else {
@@ -204,7 +208,7 @@ int run_domain(ternctl::Context& ctx, const Args& args_in) {
 
 // ---- user --------------------------------------------------------------------------------
 constexpr const char* kUserUsage =
-    "ternctl user add ADDRESS | del ADDRESS | list [DOMAIN] | passwd ADDRESS   "
+    "ternctl user add ADDRESS | del ADDRESS | list [DOMAIN] | passwd ADDRESS | quota ADDRESS SIZE|none [MESSAGES]   "
     "(the password is read from stdin, or prompted for on a terminal)";
 
 int run_user(ternctl::Context& ctx, const Args& a) {
@@ -234,6 +238,25 @@ int run_user(ternctl::Context& ctx, const Args& a) {
     }
     if (int rc = edit(env, [&](auto& d) { return dir::edit::set_password(d, addr->str(), *hash); })) return rc;
     return done(ctx, fmt::format("password of {} changed", addr->str()));
+  }
+  if (cmd == "quota" && (a.size() == 3 || a.size() == 4)) {
+    dir::Quota quota;
+    if (a[2] != "none") {
+      auto size = tern::parse_size(a[2]);
+      if (!size) return failed(fmt::format("{}: not a size (e.g. 500M, 2G) or none", a[2]));
+      quota.bytes = *size;
+    }
+    if (a.size() == 4) {
+      auto n = tern::parse_size(a[3]);  // a bare count
+      if (!n || a[3].find_first_not_of("0123456789") != std::string::npos)
+        return failed(fmt::format("{}: not a message count", a[3]));
+      quota.messages = *n;
+    }
+    if (int rc = open_env(ctx, env)) return rc;
+    if (int rc = edit(env, [&](auto& d) { return dir::edit::set_mailbox_quota(d, a[1], quota); })) return rc;
+    return done(ctx, fmt::format("quota of {}: {} bytes, {} messages", dir::to_lower(a[1]),
+                                 quota.bytes ? std::to_string(quota.bytes) : "unlimited",
+                                 quota.messages ? std::to_string(quota.messages) : "unlimited"));
   }
   if (cmd == "del" && a.size() == 2) {
     if (int rc = open_env(ctx, env)) return rc;

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "tern/core/base64.hpp"
+
 #include "tern/auth/scram.hpp"
 
 namespace tern::auth {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "tern/auth/password_scheme.hpp"
+#include "tern/core/base64.hpp"
 #include "tern/directory/address.hpp"
 
 namespace tern::auth {

@@ -1,5 +1,7 @@
 #include "tern/auth/scram.hpp"
 
+#include "tern/core/base64.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
@@ -20,68 +22,6 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
        data.size(), reinterpret_cast<unsigned char*>(out.data()), &len);
   out.resize(len);
-  return out;
-}
-
-namespace {
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-int b64val(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-}  // namespace
-
-std::string base64_encode(std::string_view raw) {
-  std::string out;
-  out.reserve((raw.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  auto u = [&](std::size_t k) { return static_cast<unsigned char>(raw[k]); };
-  for (; i + 3 <= raw.size(); i += 3) {
-    unsigned v = (u(i) << 16) | (u(i + 1) << 8) | u(i + 2);
-    out += {kB64[v >> 18], kB64[(v >> 12) & 63], kB64[(v >> 6) & 63], kB64[v & 63]};
-  }
-  if (raw.size() - i == 1) {
-    unsigned v = u(i) << 16;
-    out += {kB64[v >> 18], kB64[(v >> 12) & 63], '=', '='};
-  } else if (raw.size() - i == 2) {
-    unsigned v = (u(i) << 16) | (u(i + 1) << 8);
-    out += {kB64[v >> 18], kB64[(v >> 12) & 63], kB64[(v >> 6) & 63], '='};
-  }
-  return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view t) {
-  if (t.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(t.size() / 4 * 3);
-  for (std::size_t i = 0; i < t.size(); i += 4) {
-    bool last = i + 4 == t.size();
-    int a = b64val(t[i]), b = b64val(t[i + 1]);
-    if (a < 0 || b < 0) return std::nullopt;
-    // RFC 4648 3.5: the unused bits before padding must be zero (one encoding per value).
-    if (last && t[i + 2] == '=') {
-      if (t[i + 3] != '=' || (b & 15) != 0) return std::nullopt;
-      out.push_back(static_cast<char>((a << 2) | (b >> 4)));
-      break;
-    }
-    int c = b64val(t[i + 2]);
-    if (c < 0) return std::nullopt;
-    if (last && t[i + 3] == '=') {
-      if ((c & 3) != 0) return std::nullopt;
-      out.push_back(static_cast<char>((a << 2) | (b >> 4)));
-      out.push_back(static_cast<char>(((b & 15) << 4) | (c >> 2)));
-      break;
-    }
-    int d = b64val(t[i + 3]);
-    if (d < 0) return std::nullopt;
-    out.push_back(static_cast<char>((a << 2) | (b >> 4)));
-    out.push_back(static_cast<char>(((b & 15) << 4) | (c >> 2)));
-    out.push_back(static_cast<char>(((c & 3) << 6) | d));
-  }
   return out;
 }
 

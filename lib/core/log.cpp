@@ -1,5 +1,7 @@
 #include "tern/core/log.hpp"
 
+#include "tern/core/json.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -43,23 +45,6 @@ void append_text_value(std::string& out, std::string_view v) {
       case '\t': out += "\\t"; break;
       default:
         if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
-        else out.push_back(static_cast<char>(c));
-    }
-  }
-  out.push_back('"');
-}
-
-void append_json_string(std::string& out, std::string_view v) {
-  out.push_back('"');
-  for (unsigned char c : v) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) out += fmt::format("\\u{:04x}", c);
         else out.push_back(static_cast<char>(c));
     }
   }

@@ -45,6 +45,7 @@ Result<DirectorySnapshot> parse_directory_toml(std::string_view text, const std:
     if (!s.get("name", dom.name)) s.error("name", "is required");
     dom.name = to_lower(dom.name);
     s.get("incoming", dom.incoming);
+    s.get_size("max_message_size", dom.max_message_size);
     s.get("catch_all", dom.catch_all);
     lower_all(dom.catch_all);
     s.finish();
@@ -154,9 +155,11 @@ std::string render_directory_toml(const DirectorySnapshot& d) {
   o += "# Tern directory: domains, users, groups, mailboxes, aliases, lists.\n"
        "# Managed with `ternctl`; hand edits are picked up without a restart (see docs/directory.md).\n"
        "version = 1\n";
-  for (const auto& x : d.domains)
+  for (const auto& x : d.domains) {
     o += fmt::format("\n[[domain]]\nname = {}\nincoming = {}\ncatch_all = {}\n", q(x.name), b(x.incoming),
                      arr(x.catch_all));
+    if (x.max_message_size) o += fmt::format("max_message_size = {}\n", x.max_message_size);
+  }
   for (const auto& x : d.users)
     o += fmt::format("\n[[user]]\nname = {}\npassword = {}\nactive = {}\n", q(x.name), q(x.password_hash),
                      b(x.active));

@@ -1,5 +1,7 @@
 #include "tern/directory/mailbox_transfer.hpp"
 
+#include "tern/core/json.hpp"
+
 #include <cctype>
 
 #include <fmt/format.h>
@@ -31,23 +33,6 @@ std::string csv_field(std::string_view s) {
   for (char c : s) {
     if (c == '"') o += "\"\"";
     else o.push_back(c);
-  }
-  return o + "\"";
-}
-
-std::string json_string(std::string_view s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': o += "\\\""; break;
-      case '\\': o += "\\\\"; break;
-      case '\n': o += "\\n"; break;
-      case '\r': o += "\\r"; break;
-      case '\t': o += "\\t"; break;
-      default:
-        if (c < 0x20) o += fmt::format("\\u{:04x}", c);
-        else o.push_back(static_cast<char>(c));
-    }
   }
   return o + "\"";
 }

@@ -71,6 +71,22 @@ Status set_domain_incoming(DirectorySnapshot& d, std::string_view domain, bool i
   return {};
 }
 
+Status set_mailbox_quota(DirectorySnapshot& d, std::string_view address, Quota quota) {
+  auto addr = parse_address(address);
+  if (!addr) return fail(addr.error());
+  Mailbox* m = d.find_mailbox(addr->local, addr->domain);
+  if (!m) return not_found(fmt::format("there is no mailbox {}", addr->str()));
+  m->quota = quota;
+  return {};
+}
+
+Status set_domain_max_message_size(DirectorySnapshot& d, std::string_view domain, std::uint64_t bytes) {
+  Domain* dom = d.find_domain(to_lower(domain));
+  if (!dom) return not_found(fmt::format("the domain {} is not in the directory", to_lower(domain)));
+  dom->max_message_size = bytes;
+  return {};
+}
+
 Status set_catch_all(DirectorySnapshot& d, std::string_view domain, std::vector<std::string> targets) {
   Domain* dom = d.find_domain(to_lower(domain));
   if (!dom) return not_found(fmt::format("the domain {} is not in the directory", to_lower(domain)));

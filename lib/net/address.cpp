@@ -1,5 +1,6 @@
 #include "tern/net/address.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -62,6 +63,25 @@ bool in_networks(const std::vector<IpNetwork>& nets, const asio::ip::address& a)
 asio::ip::address canonical(const asio::ip::address& a) {
   if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
   return a;
+}
+
+std::string network_key(const asio::ip::address& address, unsigned v4_prefix, unsigned v6_prefix) {
+  auto a = canonical(address);
+  if (a.is_v4()) {
+    v4_prefix = std::min(v4_prefix, 32u);
+    if (v4_prefix == 32) return a.to_string();
+    std::uint32_t bits = a.to_v4().to_uint();
+    std::uint32_t mask = v4_prefix == 0 ? 0 : ~std::uint32_t{0} << (32 - v4_prefix);
+    return fmt::format("{}/{}", asio::ip::make_address_v4(bits & mask).to_string(), v4_prefix);
+  }
+  v6_prefix = std::min(v6_prefix, 128u);
+  if (v6_prefix == 128) return a.to_string();
+  auto bytes = a.to_v6().to_bytes();
+  for (unsigned i = 0; i < 16; ++i) {
+    unsigned keep = v6_prefix > i * 8 ? std::min(8u, v6_prefix - i * 8) : 0;
+    bytes[i] &= static_cast<unsigned char>(keep == 0 ? 0 : 0xFF << (8 - keep));
+  }
+  return fmt::format("{}/{}", asio::ip::make_address_v6(bytes).to_string(), v6_prefix);
 }
 
 std::string format_endpoint(const asio::ip::address& a, std::uint16_t port) {

@@ -88,6 +88,17 @@ asio::awaitable<Result<std::size_t>> Connection::read_some(std::span<char> buffe
   co_return fail(ErrorCategory::io, ec.message(), ec.value());
 }
 
+asio::awaitable<bool> Connection::peer_spoke_within(std::chrono::milliseconds wait) {
+  asio::error_code ec;
+  if (wait.count() > 0 && !tls_) {
+    arm(wait);
+    co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+    disarm();
+  }
+  auto n = socket_.available(ec);
+  co_return !ec && n > 0;
+}
+
 asio::awaitable<Status> Connection::write(std::string_view data) {
   arm(timeouts_.write);
   asio::error_code ec;

@@ -20,6 +20,8 @@ void register_builtin_services(ServiceRegistry& registry) {
       deps.throttle = &env.auth_throttle;
       deps.sink = env.message_sink;
       deps.hooks = env.smtp_hooks;
+      deps.rate_limiter = env.smtp_rate_limiter;
+      deps.greylist = env.smtp_greylist;
       return std::make_shared<smtp::SmtpService>(*smtp::parse_role(listen.service), std::move(deps));
     });
   }

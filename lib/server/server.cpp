@@ -1,5 +1,6 @@
 #include "tern/server/server.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -19,12 +20,16 @@
 #include "tern/net/io_pool.hpp"
 #include "tern/net/listener.hpp"
 #include "tern/net/worker_pool.hpp"
+#include "tern/queue/no_route_transport.hpp"
 
 namespace tern {
 
 struct Server::Impl {
   ServerConfig config;
   ServerOptions options;
+  // The outbound queue outlives the contexts and the pool that run its deliveries (declared first).
+  std::shared_ptr<queue::Transport> transport;
+  std::unique_ptr<queue::Queue> queue;
   // Declared before `control`: the control context (accept loops) holds operations whose sockets belong
   // to the I/O contexts, so it must be destroyed first.
   std::unique_ptr<net::WorkerPool> workers;
@@ -35,6 +40,8 @@ struct Server::Impl {
   std::shared_ptr<directory::Directory> directory;
   std::shared_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<auth::AuthThrottle> auth_throttle;
+  std::unique_ptr<smtp::RateLimiter> smtp_rate_limiter;
+  std::unique_ptr<smtp::Greylist> smtp_greylist;
   std::shared_ptr<smtp::MessageSink> message_sink;
   std::vector<std::shared_ptr<net::Listener>> listeners;
   std::unique_ptr<asio::signal_set> signals;
@@ -48,6 +55,39 @@ struct Server::Impl {
   bool started = false;
   bool stopping = false;
   bool stopped = false;
+
+  // Queued mail for domains served here (bounces to local senders) goes to the store, not the Transport.
+  queue::LocalRoute local_route() {
+    queue::LocalRoute route;
+    route.is_local = [this](std::string_view domain) {
+      auto snap = directory->snapshot();
+      return snap && (*snap)->find_domain(domain) != nullptr;
+    };
+    route.deliver = [this](const std::string& address, std::string_view message) -> queue::RecipientStatus {
+      using queue::RecipientOutcome;
+      auto res = directory->resolve(address, std::string_view{});
+      if (!res)
+        return {RecipientOutcome::deferred, 451, "4.3.0", "cannot look up the recipient: " + res.error().message, ""};
+      if (res->status != directory::ResolveStatus::deliver) {
+        auto r = res->reply();
+        return {r.code >= 500 ? RecipientOutcome::failed : RecipientOutcome::deferred, r.code, r.enhanced, r.text, ""};
+      }
+      auto mailboxes = res->mailboxes();
+      if (mailboxes.empty())
+        return {RecipientOutcome::failed, 550, "5.1.1", "<" + address + "> has no local mailbox", ""};
+      for (const auto& mbox : mailboxes) {
+        auto st = message_sink->deliver_local(smtp::LocalDelivery{mbox, "INBOX", false}, message);
+        if (st) continue;
+        if (st.error().category == ErrorCategory::limit)
+          return {RecipientOutcome::failed, 552, "5.2.2", "mailbox of <" + address + "> is full", ""};
+        if (st.error().category == ErrorCategory::not_found)
+          return {RecipientOutcome::failed, 550, "5.1.1", "mailbox of <" + address + "> is gone", ""};
+        return {RecipientOutcome::deferred, 451, "4.3.0", "local delivery failed: " + st.error().message, ""};
+      }
+      return {RecipientOutcome::delivered, 250, "2.0.0", "delivered to the local mailbox", ""};
+    };
+    return route;
+  }
 
   std::shared_ptr<net::TlsContextSet> current_tls() const {
     std::lock_guard lock(tls_mutex);
@@ -117,6 +157,7 @@ struct Server::Impl {
       asio::error_code ignored;
       signals->cancel(ignored);
     }
+    if (queue) queue->stop();
     control.stop();
   }
 };
@@ -159,10 +200,25 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, ServerOption
     impl->authenticator =
         std::make_shared<auth::DirectoryAuthenticator>(*impl->directory, impl->config.auth.authenticator);
   impl->auth_throttle = std::make_unique<auth::AuthThrottle>(impl->config.auth.throttle);
+  impl->smtp_rate_limiter = std::make_unique<smtp::RateLimiter>(impl->config.smtp.rate_limit);
+  impl->smtp_greylist = std::make_unique<smtp::Greylist>(impl->config.smtp.greylist);
+  // The outbound queue belongs to the process that accepts mail (one owner per spool: tern-imapd running
+  // beside tern-smtpd on the same data_dir must not take it).
+  bool accepts_mail = std::any_of(impl->config.listen.begin(), impl->config.listen.end(), [](const ListenConfig& l) {
+    return l.service == "smtp" || l.service == "submission" || l.service == "submissions" || l.service == "lmtp";
+  });
+  if (accepts_mail) {
+    impl->transport = impl->options.transport;
+    if (!impl->transport) impl->transport = std::make_shared<queue::NoRouteTransport>();
+    auto spool = impl->config.queue.spool_dir.empty() ? impl->config.data_dir / "queue" : impl->config.queue.spool_dir;
+    impl->queue = std::make_unique<queue::Queue>(impl->config.queue, spool, impl->config.hostname, *impl->transport);
+    if (auto st = impl->queue->open(); !st) return fail(st.error());
+  }
   impl->message_sink = impl->options.message_sink;
   if (!impl->message_sink)
     impl->message_sink = std::make_shared<StoreSink>(std::make_shared<store::MaildirStore>(impl->config.data_dir),
-                                                     *impl->directory);
+                                                     *impl->directory, impl->queue.get());
+  if (impl->queue) impl->queue->set_local_route(impl->local_route());
   std::size_t threads = impl->config.io_threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   impl->io = std::make_unique<net::IoContextPool>(threads);
@@ -181,6 +237,8 @@ Status Server::start() {
   net::TlsProvider tls = [&d] { return d.current_tls(); };
   ServiceEnvironment env{d.config,        *d.workers,         tls, *d.directory, *d.authenticator, *d.auth_throttle,
                          d.options.smtp_hooks, d.message_sink};
+  env.smtp_rate_limiter = d.smtp_rate_limiter.get();
+  env.smtp_greylist = d.smtp_greylist.get();
   net::ConnectionTimeouts timeouts;
   timeouts.idle = d.config.limits.idle_timeout;
   timeouts.transfer = d.config.limits.transfer_timeout;
@@ -205,6 +263,10 @@ Status Server::start() {
     l->start();
     log::info("listener.started", {{"service", l->service().name()}, {"address", l->bound().to_string()},
                                    {"tls", l->service().implicit_tls() ? "implicit" : "starttls"}});
+  }
+  if (d.queue) {
+    d.queue->set_workers(d.workers.get());
+    asio::co_spawn(d.io->at(0), d.queue->run(), asio::detached);
   }
   d.io->start();
   {
@@ -250,5 +312,6 @@ std::vector<BoundListener> Server::listeners() const {
 
 const ServerConfig& Server::config() const noexcept { return impl_->config; }
 std::size_t Server::connection_count() const { return impl_->registry.size(); }
+queue::Queue* Server::queue() { return impl_->queue.get(); }
 
 }  // namespace tern

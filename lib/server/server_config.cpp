@@ -120,6 +120,7 @@ ServerConfig parse_document(const std::shared_ptr<ConfigDocument>& doc, ConfigDi
   if (auto s = root->table("directory")) (void)directory::parse_directory_config(*s, c.directory);
   if (auto s = root->table("auth")) (void)auth::parse_auth_config(*s, c.auth);
   if (auto s = root->table("smtp")) (void)smtp::parse_smtp_config(*s, c.smtp);
+  if (auto s = root->table("queue")) (void)queue::parse_queue_config(*s, c.queue);
   root->finish();
   if (c.hostname.empty()) c.hostname = machine_hostname();
   return c;

@@ -2,17 +2,53 @@
 
 namespace tern {
 
-StoreSink::StoreSink(std::shared_ptr<store::MailStore> store, directory::Directory& directory)
-    : store_(std::move(store)), directory_(directory) {}
+StoreSink::StoreSink(std::shared_ptr<store::MailStore> store, directory::Directory& directory, queue::Queue* queue)
+    : store_(std::move(store)), directory_(directory), queue_(queue) {}
 
-Status StoreSink::deliver_local(const smtp::LocalDelivery& target, std::string_view message) {
+store::QuotaLimits StoreSink::limits_for(const std::string& mailbox) const {
   store::QuotaLimits limits;
-  auto at = target.mailbox.rfind('@');
+  auto at = mailbox.rfind('@');
   if (auto snap = directory_.snapshot(); snap && at != std::string::npos) {
-    if (const auto* m = (*snap)->find_mailbox(target.mailbox.substr(0, at), target.mailbox.substr(at + 1)))
+    if (const auto* m = (*snap)->find_mailbox(mailbox.substr(0, at), mailbox.substr(at + 1)))
       limits = {m->quota.bytes, m->quota.messages};
   }
-  auto user = store_->open_user(target.mailbox, limits);
+  return limits;
+}
+
+Result<std::shared_ptr<store::UserMailbox>> StoreSink::open(const std::string& mailbox, store::QuotaLimits limits) {
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = recent_.begin(); it != recent_.end(); ++it)
+      if (it->first == mailbox) {
+        recent_.splice(recent_.begin(), recent_, it);
+        recent_.front().second->set_quota(limits);
+        return recent_.front().second;
+      }
+  }
+  auto user = store_->open_user(mailbox, limits);
+  if (!user) return user;
+  std::lock_guard lock(mutex_);
+  recent_.emplace_front(mailbox, *user);
+  if (recent_.size() > kKeepOpen) recent_.pop_back();
+  return user;
+}
+
+Status StoreSink::check_local(const smtp::LocalDelivery& target, std::uint64_t size) {
+  auto limits = limits_for(target.mailbox);
+  if (limits.bytes == 0 && limits.messages == 0) return {};
+  auto user = open(target.mailbox, limits);
+  if (!user) return {};  // deliver_local will say what is wrong
+  auto usage = (*user)->quota();
+  if (!usage) return {};
+  bool full = (limits.bytes && (usage->bytes >= limits.bytes || usage->bytes + size > limits.bytes)) ||
+              (limits.messages && usage->messages + 1 > limits.messages);
+  if (full) return fail(ErrorCategory::limit, "mailbox full");
+  return {};
+}
+
+Status StoreSink::deliver_local(const smtp::LocalDelivery& target, std::string_view message) {
+  auto limits = limits_for(target.mailbox);
+  auto user = open(target.mailbox, limits);
   if (!user) return fail(user.error());
   std::string folder = target.junk ? "Junk" : target.folder;
   auto uid = (*user)->append_message(folder, message);
@@ -20,8 +56,9 @@ Status StoreSink::deliver_local(const smtp::LocalDelivery& target, std::string_v
   return {};
 }
 
-Result<std::string> StoreSink::enqueue(const smtp::QueuedEnvelope&, std::string_view) {
-  return fail(ErrorCategory::temporary, "outbound delivery is not available in this build yet");
+Result<std::string> StoreSink::enqueue(const smtp::QueuedEnvelope& envelope, std::string_view message) {
+  if (!queue_) return fail(ErrorCategory::temporary, "outbound delivery is not available in this build yet");
+  return queue_->enqueue(envelope, message);
 }
 
 }  // namespace tern

@@ -4,8 +4,11 @@
 
 #include "tern/auth/password_scheme.hpp"
 #include "tern/auth/scram.hpp"
+#include "tern/core/base64.hpp"
 
 using namespace tern::auth;
+using tern::base64_decode;
+using tern::base64_encode;
 
 namespace {
 

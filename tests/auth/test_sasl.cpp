@@ -4,9 +4,12 @@
 #include "tern/auth/password_scheme.hpp"
 #include "tern/auth/sasl_server.hpp"
 #include "tern/auth/scram.hpp"
+#include "tern/core/base64.hpp"
 
 using namespace tern::auth;
 using namespace tern::directory;
+using tern::base64_decode;
+using tern::base64_encode;
 using Kind = SaslStep::Kind;
 
 namespace {

@@ -7,9 +7,12 @@
 
 #include "tern/auth/password_scheme.hpp"
 #include "tern/auth/scram.hpp"
+#include "tern/core/base64.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace tern::auth;
+  using tern::base64_decode;
+  using tern::base64_encode;
   std::string_view in(reinterpret_cast<const char*>(data), size);
   auto p = split_scheme(in);
   (void)parse_scheme(p.scheme);

@@ -26,7 +26,5 @@ std::string format_scram_hash(const ScramCredentials& c);  // data part (no pref
 
 std::string sha256(std::string_view data);
 std::string hmac_sha256(std::string_view key, std::string_view data);
-std::string base64_encode(std::string_view raw);
-std::optional<std::string> base64_decode(std::string_view text);  // strict: padding required, no spaces
 
 }  // namespace tern::auth

@@ -17,6 +17,7 @@ struct Domain {
   std::string name;                     // lower case
   bool incoming = true;                 // false: mail to this domain is refused (550 5.1.2)
   std::vector<std::string> catch_all;   // addresses receiving mail for unknown local parts; empty: bounce
+  std::uint64_t max_message_size = 0;   // incoming size limit for this domain; 0: the server's [smtp] limit
 };
 
 // A person that can log in (Cloudron "user"). Mailboxes they own accept their password.

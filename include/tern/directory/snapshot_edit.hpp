@@ -15,6 +15,10 @@ Status add_domain(DirectorySnapshot& d, std::string_view domain, bool incoming =
 // Refuses while mailboxes, aliases or lists still use the domain unless `cascade`.
 Status remove_domain(DirectorySnapshot& d, std::string_view domain, bool cascade = false);
 Status set_domain_incoming(DirectorySnapshot& d, std::string_view domain, bool incoming);
+// Storage quota of a mailbox (0: unlimited).
+Status set_mailbox_quota(DirectorySnapshot& d, std::string_view address, Quota quota);
+// 0: back to the server's [smtp] max_message_size.
+Status set_domain_max_message_size(DirectorySnapshot& d, std::string_view domain, std::uint64_t bytes);
 Status set_catch_all(DirectorySnapshot& d, std::string_view domain, std::vector<std::string> targets);
 
 // A login user owning a mailbox of the same address (what `ternctl user add` creates):

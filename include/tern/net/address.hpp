@@ -31,6 +31,11 @@ bool in_networks(const std::vector<IpNetwork>& nets, const asio::ip::address& a)
 // Unwraps ::ffff:a.b.c.d to a.b.c.d so logs and limits see one address per client.
 asio::ip::address canonical(const asio::ip::address& a);
 
+// The network `a` belongs to, as text: "192.0.2.0/24" for (a, 24, 64), "2001:db8:1:2::/64" for an IPv6
+// address; a full-length prefix gives the bare address ("192.0.2.7"). Used to count clients per network
+// (rate limits, greylisting). The address is canonicalised first (::ffff:a.b.c.d counts as IPv4).
+std::string network_key(const asio::ip::address& a, unsigned v4_prefix, unsigned v6_prefix);
+
 struct ListenAddress {
   asio::ip::address address;
   std::uint16_t port = 0;  // 0: the kernel picks a free port (tests)

@@ -51,6 +51,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<Result<std::size_t>> read_some(std::span<char> buffer, ReadMode mode = ReadMode::idle);
   // Writes everything or fails.
   asio::awaitable<Status> write(std::string_view data);
+  // Whether the peer sends anything within `wait` (0: whether bytes are already waiting), without
+  // consuming them. For pregreet tests: a client must wait for the server's greeting.
+  asio::awaitable<bool> peer_spoke_within(std::chrono::milliseconds wait);
   // Server-side TLS handshake on this connection (implicit TLS or after STARTTLS was accepted).
   asio::awaitable<Status> start_tls(const std::shared_ptr<TlsContextSet>& contexts);
 

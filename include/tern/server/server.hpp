@@ -13,6 +13,8 @@
 
 #include "tern/core/result.hpp"
 #include "tern/net/address.hpp"
+#include "tern/queue/queue.hpp"
+#include "tern/queue/transport.hpp"
 #include "tern/server/server_config.hpp"
 #include "tern/server/service_registry.hpp"
 #include "tern/smtp/hooks.hpp"
@@ -33,6 +35,10 @@ struct ServerOptions {
   std::shared_ptr<const smtp::Hooks> smtp_hooks;
   // Where accepted mail goes; default: StoreSink over the MaildirStore in <data_dir>/mail.
   std::shared_ptr<smtp::MessageSink> message_sink;
+  // How queued mail leaves (MX, smart host, LMTP); default: queue::NoRouteTransport (everything stays
+  // deferred with "no route" until delivery is configured). The outbound queue is built over [queue]
+  // spool_dir (default <data_dir>/queue) when a listener accepts mail.
+  std::shared_ptr<queue::Transport> transport;
 };
 
 struct BoundListener {
@@ -61,6 +67,9 @@ class Server {
   std::vector<BoundListener> listeners() const;
   const ServerConfig& config() const noexcept;
   std::size_t connection_count() const;
+  // The outbound queue (for hosts that bring their own MessageSink, and for tools); nullptr when no
+  // listener accepts mail (smtp, submission, submissions, lmtp), e.g. in tern-imapd.
+  queue::Queue* queue();
 
   struct Impl;
 

@@ -16,6 +16,7 @@
 #include "tern/directory/directory_config.hpp"
 #include "tern/net/address.hpp"
 #include "tern/net/tls.hpp"
+#include "tern/queue/queue_config.hpp"
 #include "tern/smtp/smtp_settings.hpp"
 
 namespace tern {
@@ -57,6 +58,7 @@ struct ServerConfig {
   directory::DirectoryConfig directory;  // [directory]
   auth::AuthConfig auth;                 // [auth]
   smtp::SmtpSettings smtp;               // [smtp]
+  queue::QueueConfig queue;              // [queue]
 };
 
 // Parses a file; on failure the Error (category config) lists every issue, one per line.

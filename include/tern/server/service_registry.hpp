@@ -32,6 +32,8 @@ struct ServiceEnvironment {
   auth::AuthThrottle& auth_throttle;      // failed-login delays and lockouts, shared by every protocol
   std::shared_ptr<const smtp::Hooks> smtp_hooks;  // may be null
   std::shared_ptr<smtp::MessageSink> message_sink;
+  smtp::RateLimiter* smtp_rate_limiter = nullptr;  // shared by every SMTP listener; may be null
+  smtp::Greylist* smtp_greylist = nullptr;         // shared by every SMTP listener; may be null
 };
 
 using ServiceFactory =

@@ -1,10 +1,14 @@
 // The server's default MessageSink: local copies go into the MailStore (UIDs assigned at delivery, quota
-// from the directory, durable before the SMTP 250); remote recipients wait for the outbound queue.
+// from the directory, durable before the SMTP 250); remote recipients go to the outbound queue.
 #pragma once
 
+#include <list>
 #include <memory>
+#include <mutex>
+#include <string>
 
 #include "tern/directory/directory.hpp"
+#include "tern/queue/queue.hpp"
 #include "tern/smtp/message_sink.hpp"
 #include "tern/store/mail_store.hpp"
 
@@ -12,15 +16,26 @@ namespace tern {
 
 class StoreSink : public smtp::MessageSink {
  public:
-  StoreSink(std::shared_ptr<store::MailStore> store, directory::Directory& directory);
+  StoreSink(std::shared_ptr<store::MailStore> store, directory::Directory& directory, queue::Queue* queue = nullptr);
   // BLOCKING (directory lookup for the quota, fsync).
   Status deliver_local(const smtp::LocalDelivery& target, std::string_view message) override;
-  // No outbound queue in this build yet: remote recipients are deferred (451 4.3.0).
+  // BLOCKING (directory lookup, quota read): 552 5.2.2 at RCPT for a mailbox that is already full.
+  Status check_local(const smtp::LocalDelivery& target, std::uint64_t size) override;
+  // BLOCKING (fsync): spools the message in the outbound queue; without a queue, 451 4.3.0.
   Result<std::string> enqueue(const smtp::QueuedEnvelope& envelope, std::string_view message) override;
 
  private:
   std::shared_ptr<store::MailStore> store_;
   directory::Directory& directory_;
+  queue::Queue* queue_ = nullptr;
+  store::QuotaLimits limits_for(const std::string& mailbox) const;
+  Result<std::shared_ptr<store::UserMailbox>> open(const std::string& mailbox, store::QuotaLimits limits);
+
+  // Recently used mailboxes stay open: opening one reads its index, and a burst of mail to one
+  // mailbox should pay that once (the store shares the open object with IMAP sessions anyway).
+  std::mutex mutex_;
+  std::list<std::pair<std::string, std::shared_ptr<store::UserMailbox>>> recent_;  // most recent first
+  static constexpr std::size_t kKeepOpen = 64;
 };
 
 }  // namespace tern

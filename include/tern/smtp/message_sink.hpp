@@ -5,6 +5,7 @@
 // BLOCKING: both calls write and fsync files; the SMTP session runs them on the worker pool.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,14 @@ class MessageSink {
   // ErrorCategory::limit for "mailbox full" (552 5.2.2), not_found for a mailbox that vanished
   // (550 5.1.1), anything else is temporary (451 4.3.0).
   virtual Status deliver_local(const LocalDelivery& target, std::string_view message) = 0;
+  // Whether `target` can take a message of `size` octets now (0: size unknown): checked at RCPT so a
+  // full mailbox is refused before the body is sent. Same error categories as deliver_local; the
+  // default accepts (the check is repeated by deliver_local anyway).
+  virtual Status check_local(const LocalDelivery& target, std::uint64_t size) {
+    (void)target;
+    (void)size;
+    return {};
+  }
   // Hands a message for remote recipients to the outbound queue; returns its queue id.
   virtual Result<std::string> enqueue(const QueuedEnvelope& envelope, std::string_view message) = 0;
 };

@@ -12,6 +12,10 @@
 //   rcpt       local domains: resolved through the directory (550 5.1.1 unknown, 550 5.2.1 inactive,
 //              550 5.7.1 incoming disabled or members-only list); other domains only for authenticated
 //              sessions or internal networks (554 5.7.1 relay denied); lmtp accepts local recipients only.
+//   rate       (at mail and rcpt) messages and recipients per minute per client network (unauthenticated,
+//              outside internal_networks) or per login: 451 4.7.1 with the time to wait.
+//   greylist   (at rcpt, off by default) unauthenticated clients outside internal_networks: the first
+//              attempt of a (network, sender, recipient) triplet gets 451 4.7.1.
 //   data       loop detection by Received count (554 5.4.6); authenticated senders' From: header must be
 //              theirs too (553 5.7.1).
 #pragma once
@@ -28,8 +32,10 @@
 #include "tern/net/listener.hpp"
 #include "tern/net/service.hpp"
 #include "tern/net/worker_pool.hpp"
+#include "tern/smtp/greylist.hpp"
 #include "tern/smtp/hooks.hpp"
 #include "tern/smtp/message_sink.hpp"
+#include "tern/smtp/rate_limiter.hpp"
 #include "tern/smtp/server_engine.hpp"
 #include "tern/smtp/smtp_settings.hpp"
 
@@ -51,6 +57,8 @@ struct SmtpServiceDeps {
   std::shared_ptr<MessageSink> sink;
   std::shared_ptr<const Hooks> hooks;  // host hooks; may be null
   SenderDomainCheck sender_domain_check;
+  RateLimiter* rate_limiter = nullptr;  // shared across listeners; null: no rate limits
+  Greylist* greylist = nullptr;         // shared across listeners; null: no greylisting
 };
 
 class SmtpService : public net::Service {

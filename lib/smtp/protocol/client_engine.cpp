@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "ascii.hpp"
-#include "base64.hpp"
+#include "tern/core/base64.hpp"
 
 namespace tern::smtp {
 
@@ -244,7 +244,7 @@ void ClientEngine::start_auth() {
     resp += cred.username;
     resp += '\0';
     resp += cred.password;
-    send_line("AUTH PLAIN " + detail::base64_encode(resp), Expect::auth_plain);
+    send_line("AUTH PLAIN " + base64_encode(resp), Expect::auth_plain);
   } else if (std::find(m.begin(), m.end(), "LOGIN") != m.end()) {
     send_line("AUTH LOGIN", Expect::auth_login_user);
   } else {
@@ -306,7 +306,7 @@ void ClientEngine::handle(const ServerReply& sr) {
         resp += config_.auth->username;
         resp += '\0';
         resp += config_.auth->password;
-        return send_line(detail::base64_encode(resp), Expect::auth_done);
+        return send_line(base64_encode(resp), Expect::auth_done);
       }
       if (r.code != 235) return fail(r, true);
       authenticated_ = true;
@@ -315,10 +315,10 @@ void ClientEngine::handle(const ServerReply& sr) {
       return;
     case Expect::auth_login_user:
       if (r.code != 334) return fail(r, true);
-      return send_line(detail::base64_encode(config_.auth->username), Expect::auth_login_pass);
+      return send_line(base64_encode(config_.auth->username), Expect::auth_login_pass);
     case Expect::auth_login_pass:
       if (r.code != 334) return fail(r, true);
-      return send_line(detail::base64_encode(config_.auth->password), Expect::auth_done);
+      return send_line(base64_encode(config_.auth->password), Expect::auth_done);
     case Expect::quit:
       state_ = State::closed;
       events_.push_back(ClientEvent{ClientEventKind::closed, r});

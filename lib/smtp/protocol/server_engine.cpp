@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "ascii.hpp"
-#include "base64.hpp"
+#include "tern/core/base64.hpp"
 
 namespace tern::smtp {
 
@@ -318,7 +318,7 @@ bool ServerEngine::reply(const Reply& r) {
       break;
     case Pending::auth:
       if (r.code == 334) {
-        out_ += "334 " + detail::base64_encode(r.text) + "\r\n";
+        out_ += "334 " + base64_encode(r.text) + "\r\n";
         phase_ = Phase::auth;
       } else if (r.positive()) {
         authenticated_ = true;
@@ -741,7 +741,7 @@ void ServerEngine::cmd_auth(std::string_view args) {
       return send_error({501, "5.5.4", "Syntax: AUTH mechanism [initial-response]"});
     e.has_data = true;
     if (initial != "=") {  // RFC 4954 4: "=" is an empty initial response
-      auto d = detail::base64_decode(initial);
+      auto d = base64_decode(initial);
       if (!d || initial.empty()) return send_error({501, "5.5.2", "Invalid base64 in initial response"});
       e.data = std::move(*d);
     }
@@ -755,7 +755,7 @@ void ServerEngine::handle_auth_line(std::string_view line) {
     send_error({501, "5.0.0", "Authentication cancelled"});
     return push(Event{EventKind::auth_aborted});
   }
-  auto d = detail::base64_decode(line);
+  auto d = base64_decode(line);
   if (!d) {
     send_error({501, "5.5.2", "Invalid base64 in authentication response"});
     return push(Event{EventKind::auth_aborted});

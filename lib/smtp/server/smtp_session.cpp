@@ -208,6 +208,13 @@ class SmtpSession {
   asio::awaitable<bool> handle(const Event& ev) {
     switch (ev.kind) {
       case EventKind::connect: {
+        // Pregreet test: RFC 5321 §3.1 has the client wait for the greeting; bots that don't are refused.
+        if (svc_.role() == Role::smtp && !info_.internal_network &&
+            co_await conn_->peer_spoke_within(d_.settings.pregreet_wait)) {
+          log_.warn("smtp.pregreet", {{"remote", conn_->remote_address().to_string()}});
+          engine_.close_with({554, "5.5.1", d_.hostname + " Protocol error: you talked before my greeting"});
+          co_return true;
+        }
         auto v = co_await run_hooks(&Hooks::connect);
         if (v.kind == Verdict::Kind::reject) reply(v.code ? v.code : 554, v.enhanced.empty() ? "5.7.1" : v.enhanced,
                                                    v.text.empty() ? "Connection refused by policy" : v.text);
@@ -422,6 +429,11 @@ class SmtpSession {
         }
       }
     }
+    if (auto wait = rate_limited(false); wait.count() > 0) {
+      reply(451, "4.7.1", fmt::format("Too many messages from {} in the last minute; try again in {} seconds",
+                                      rate_subject(), wait.count()));
+      co_return;
+    }
     auto v = co_await run_hooks(&Hooks::mail_from, env_);
     if (refused(v)) co_return;
     in_transaction_ = true;
@@ -429,10 +441,32 @@ class SmtpSession {
     reply(250, "2.1.0", "Sender OK");
   }
 
+  // Rate limits: per login when authenticated, else per client network outside internal_networks;
+  // LMTP clients are trusted MTAs. Returns how long to wait (0: go on, counted).
+  std::chrono::seconds rate_limited(bool recipient) {
+    if (!d_.rate_limiter || svc_.role() == Role::lmtp) return std::chrono::seconds{0};
+    auto now = RateLimiter::Clock::now();
+    std::chrono::seconds wait{0};
+    if (authenticated())
+      wait = recipient ? d_.rate_limiter->take_recipient_from_user(info_.login, now)
+                       : d_.rate_limiter->take_message_from_user(info_.login, now);
+    else if (!info_.internal_network)
+      wait = recipient ? d_.rate_limiter->take_recipient_from_ip(conn_->remote_address(), now)
+                       : d_.rate_limiter->take_message_from_ip(conn_->remote_address(), now);
+    if (wait.count() > 0)
+      log_.warn("smtp.rate_limited", {{"what", recipient ? "recipients" : "messages"}, {"subject", rate_subject()},
+                                      {"retry_after", wait.count()}});
+    return wait;
+  }
+  std::string rate_subject() const {
+    return authenticated() ? info_.login : net::network_key(conn_->remote_address(), 32, 64);
+  }
+
   struct AcceptedRecipient {
     Recipient recipient;
     std::vector<std::string> mailboxes;  // local targets
     std::vector<std::string> forwards;   // external targets (relay or forwarding)
+    std::uint64_t size_limit = 0;        // the recipient domain's own size limit (0: none)
   };
 
   asio::awaitable<void> on_rcpt(const Event& ev) {
@@ -480,6 +514,49 @@ class SmtpSession {
       log_.info("smtp.rcpt_refused", {{"rcpt", addr}, {"status", std::string(directory::to_string(res->status))}});
       reply(rr.code, rr.enhanced, rr.text);
       co_return;
+    }
+    if (res->status == S::deliver) {
+      // A domain may have its own size limit (below the server's): the declared SIZE is checked now
+      // (RFC 1870 §6.2), the real size at the end of data.
+      std::string domain = domain_of(addr);
+      auto snap = co_await blocking([&]() { return dir->snapshot(); });
+      if (snap)
+        if (const auto* dom = (*snap)->find_domain(domain)) accepted.size_limit = dom->max_message_size;
+      if (accepted.size_limit && env_.declared_size > accepted.size_limit) {
+        reply(552, "5.3.4", fmt::format("Message too big for {}: it accepts at most {} bytes", domain, accepted.size_limit));
+        co_return;
+      }
+    }
+    if (!accepted.mailboxes.empty() && accepted.forwards.empty() && d_.sink) {
+      // RFC 5321 §4.2.5 / RFC 3463 5.2.2: refuse for a full mailbox before the body is sent (for an alias,
+      // only when every mailbox behind it is full: the others still get their copy).
+      auto* sink = d_.sink.get();
+      std::uint64_t size = env_.declared_size;
+      std::size_t full = 0;
+      for (const auto& mailbox : accepted.mailboxes) {
+        LocalDelivery target{mailbox};
+        auto st = co_await blocking([&]() -> Status { return sink->check_local(target, size); });
+        if (!st && st.error().category == ErrorCategory::limit) ++full;
+      }
+      if (full == accepted.mailboxes.size()) {
+        log_.info("smtp.rcpt_refused", {{"rcpt", addr}, {"status", "mailbox_full"}});
+        reply(552, "5.2.2", fmt::format("Mailbox of <{}> is full; it cannot take more mail now", addr));
+        co_return;
+      }
+    }
+    if (auto wait = rate_limited(true); wait.count() > 0) {
+      reply(451, "4.7.1", fmt::format("Too many recipients from {} in the last minute; try again in {} seconds",
+                                      rate_subject(), wait.count()));
+      co_return;
+    }
+    if (d_.greylist && svc_.role() == Role::smtp && !authenticated() && !info_.internal_network) {
+      auto wait = d_.greylist->check(conn_->remote_address(), env_.mail_from, addr, Greylist::Clock::now());
+      if (wait.count() > 0) {
+        log_.info("smtp.greylisted", {{"rcpt", addr}, {"from", env_.mail_from}, {"retry_after", wait.count()}});
+        reply(451, "4.7.1", fmt::format("Greylisted: this server accepts mail from new senders on a retry; "
+                                        "please try again in {} seconds", wait.count()));
+        co_return;
+      }
     }
     auto v = co_await run_hooks(&Hooks::rcpt, env_, r);
     if (refused(v)) co_return;
@@ -582,6 +659,15 @@ class SmtpSession {
         }
       }
     }
+    if (svc_.role() != Role::lmtp) {
+      // One reply for all recipients: a message too big for one recipient's domain is refused as a whole.
+      for (const auto& a : rcpts_)
+        if (a.size_limit && message_.size() > a.size_limit) {
+          refuse_all(552, "5.3.4", fmt::format("Message too big for <{}>: its domain accepts at most {} bytes",
+                                               a.recipient.address, a.size_limit));
+          co_return;
+        }
+    }
     MessageView view{message_};
     auto v = co_await run_hooks(&Hooks::data, env_, view);
     if (v.kind == Verdict::Kind::reject || v.kind == Verdict::Kind::tempfail) {
@@ -609,6 +695,11 @@ class SmtpSession {
     bool temp_failure = false;
     for (const auto& a : rcpts_) {
       Reply result{250, "2.0.0", fmt::format("Message accepted ({})", id)};
+      if (a.size_limit && local_copy.size() > a.size_limit) {  // LMTP: this recipient only
+        per_rcpt.push_back({552, "5.3.4", fmt::format("Message too big for <{}>: its domain accepts at most {} bytes",
+                                                      a.recipient.address, a.size_limit)});
+        continue;
+      }
       for (const auto& mbox : a.mailboxes) {
         if (!delivered.insert(lower(mbox)).second) continue;
         LocalDelivery target{mbox, "INBOX", junk};

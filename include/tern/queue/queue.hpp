@@ -1,0 +1,144 @@
+// tern::queue::Queue — the durable outbound queue over a spool directory.
+//
+//   queue::Queue q(config, spool_dir, hostname, transport);
+//   q.open();                                  // loads the spool (drops half-written temp files)
+//   auto id = q.enqueue(envelope, message);    // BLOCKING: durable (fsync'd) before it returns
+//   asio::co_spawn(io, q.run(), asio::detached);  // the runner: delivers due messages, retries, bounces
+//
+// Spool layout (docs/queue.md): <spool>/<id>.msg (the message, CRLF), <spool>/<id>.env (the envelope and
+// per-recipient state, spool_record.hpp), <spool>/tmp/ (temp files), <spool>/ctl/ (requests from ternctl
+// while the owner runs), <spool>/lock (held with flock by the process that owns the spool).
+//
+// Threads: enqueue, flush, hold, release, remove, list and show may be called from any thread; run() and
+// run_once() run on one executor.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+
+#include "tern/core/result.hpp"
+#include "tern/net/worker_pool.hpp"
+#include "tern/queue/dsn.hpp"
+#include "tern/queue/queue_config.hpp"
+#include "tern/queue/spool_record.hpp"
+#include "tern/queue/transport.hpp"
+#include "tern/smtp/message_sink.hpp"
+
+namespace tern::queue {
+
+using Clock = std::function<std::chrono::system_clock::time_point()>;
+
+// Mail for domains served here (bounces to local senders) bypasses the Transport.
+struct LocalRoute {
+  std::function<bool(std::string_view domain)> is_local;
+  // BLOCKING: stores `message` (which already starts with Return-Path) for `address`.
+  std::function<RecipientStatus(const std::string& address, std::string_view message)> deliver;
+};
+
+// What happened, reported after it is durable (for hooks and tests). kind: "queued", "delivered",
+// "deferred", "failed", "expired", "bounced" (a DSN was queued for the message), "removed".
+struct QueueEvent {
+  std::string kind;
+  std::string id;
+  std::string recipient;  // "" for message-level events; queued: the return path "<...>"
+  RecipientStatus status;
+  int attempt = 0;                // queued: the number of recipients
+  std::int64_t next_attempt = 0;  // deferred: unix seconds of the next try; queued: the size
+  std::string detail;             // bounced: the DSN's queue id and kind ("failure", "delay", "success")
+};
+using EventObserver = std::function<void(const QueueEvent&)>;
+
+class Queue {
+ public:
+  Queue(QueueConfig config, std::filesystem::path spool_dir, std::string hostname, Transport& transport);
+  ~Queue();
+  Queue(const Queue&) = delete;
+  Queue& operator=(const Queue&) = delete;
+
+  void set_clock(Clock clock);                 // default: system_clock::now
+  void set_local_route(LocalRoute route);      // default: none (everything goes to the Transport)
+  void set_workers(net::WorkerPool* workers);  // blocking file work of run() goes there; default: inline
+  void set_observer(EventObserver observer);
+
+  // Creates the spool if needed, takes its lock (ErrorCategory::exists if another process holds it)
+  // and loads every record. Must be called once before anything else.
+  Status open();
+
+  // BLOCKING. Spools the message (bare LF becomes CRLF) with every recipient pending; returns its id once
+  // the message file and the record are fsync'd and renamed into place.
+  Result<std::string> enqueue(const smtp::QueuedEnvelope& envelope, std::string_view message);
+
+  // The runner: until stop(), starts deliveries that are due (respecting the caps), watches ctl/ requests,
+  // sleeps until the next due time or a wake-up.
+  asio::awaitable<void> run();
+  // One pass for tests and tools: starts every due delivery, waits for all of them (and for deliveries
+  // that became startable as others finished) and returns.
+  asio::awaitable<void> run_once();
+  void stop();
+
+  // BLOCKING (record rewrites). Every non-held, unfinished recipient becomes due now.
+  void flush();
+  Status hold(std::string_view id);
+  Status release(std::string_view id);  // un-hold and make due now
+  Status remove(std::string_view id);   // delete without DSN
+  std::vector<MessageRecord> list() const;
+  Result<MessageRecord> show(std::string_view id) const;
+  const std::filesystem::path& spool_dir() const noexcept { return dir_; }
+
+  // Reads the spool without taking its lock (ternctl list/show while the daemon runs).
+  static Result<std::vector<MessageRecord>> read_spool(const std::filesystem::path& spool_dir);
+  // Applies the requests in ctl/ (what run() does every control_poll); returns how many it handled.
+  std::size_t process_control_requests();
+
+  struct Entry;
+
+ private:
+  struct Job;
+  struct Sleeper;
+  std::int64_t now_unix() const;
+  std::vector<Job*> collect_due_locked(std::int64_t now);
+  std::int64_t next_due_locked() const;
+  asio::awaitable<void> deliver_job(Job* job);
+  asio::awaitable<void> sleep_for(std::chrono::milliseconds d);
+  void finish_job(Job& job, const std::vector<RecipientStatus>& statuses);
+  Result<std::string> spool(const MessageRecord& base, std::string_view message);
+  void send_dsn(const MessageRecord& rec, const std::vector<DsnRecipient>& recipients, std::int64_t now);
+  Status write_record(const MessageRecord& rec);
+  void erase_files(const std::string& id);
+  Status change(std::string_view id, const std::function<Status(MessageRecord&)>& edit);
+  void emit(const QueueEvent& ev);
+  void wake();
+
+  QueueConfig config_;
+  std::filesystem::path dir_;
+  std::string hostname_;
+  Transport& transport_;
+  Clock clock_;
+  LocalRoute local_;
+  net::WorkerPool* workers_ = nullptr;
+  EventObserver observer_;
+  int lock_fd_ = -1;
+
+  mutable std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<Entry>> entries_;
+  std::map<std::string, int> active_per_domain_;
+  int active_total_ = 0;
+  bool stopped_ = false;
+  bool wake_pending_ = false;
+  std::function<void()> waker_;  // set while run()/run_once() sleep
+};
+
+}  // namespace tern::queue
