@@ -620,7 +620,7 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver_to(const De
     }
     for (const auto& addr : addrs) {
       smtp::ClientConfig cc;
-      cc.helo_name = config_.helo_name;
+      cc.helo_name = config_.helo_name.empty() ? std::string("localhost") : config_.helo_name;
       cc.lmtp = t.lmtp;
       cc.tls = t.tls;
       cc.tls_active = t.implicit_tls;

@@ -67,7 +67,7 @@ struct RelayConfig {
 };
 
 struct DeliveryConfig {
-  std::string helo_name = "localhost";
+  std::string helo_name;  // our name in EHLO; "" = the server's hostname ("localhost" outside a Server)
   std::uint16_t mx_port = 25;                                   // tests point this at a sink
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};  // RFC 5321 4.5.3.2
