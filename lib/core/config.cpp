@@ -96,6 +96,12 @@ const void* ConfigSection::node(std::string_view key) const { return T(table_).g
 
 bool ConfigSection::has(std::string_view key) const noexcept { return T(table_).contains(key); }
 
+std::vector<std::string> ConfigSection::keys() const {
+  std::vector<std::string> out;
+  for (auto&& [k, v] : T(table_)) out.emplace_back(k.str());
+  return out;
+}
+
 int ConfigSection::line_of(std::string_view key) const noexcept {
   const auto& t = T(table_);
   for (auto&& [k, v] : t) {

@@ -21,6 +21,8 @@
 #include "tern/net/listener.hpp"
 #include "tern/net/worker_pool.hpp"
 #include "tern/queue/no_route_transport.hpp"
+#include "tern/dns/unbound_resolver.hpp"
+#include "tern/queue/smtp_transport.hpp"
 
 namespace tern {
 
@@ -28,6 +30,8 @@ struct Server::Impl {
   ServerConfig config;
   ServerOptions options;
   // The outbound queue outlives the contexts and the pool that run its deliveries (declared first).
+  std::unique_ptr<dns::UnboundResolver> resolver;  // used by the SmtpTransport below (declared before it)
+  queue::SmtpTransport* smtp_transport = nullptr;  // `transport` when delivery is configured
   std::shared_ptr<queue::Transport> transport;
   std::unique_ptr<queue::Queue> queue;
   // Declared before `control`: the control context (accept loops) holds operations whose sockets belong
@@ -174,6 +178,8 @@ Server::~Server() {
     impl_->io->stop();
     impl_->io->join();
   }
+  // Idle outbound sessions hold sockets of the I/O contexts: close them while the contexts still exist.
+  if (impl_->smtp_transport) impl_->smtp_transport->close_idle();
   if (impl_->workers) impl_->workers->stop();
 }
 
@@ -209,6 +215,17 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, ServerOption
   });
   if (accepts_mail) {
     impl->transport = impl->options.transport;
+    if (!impl->transport && impl->config.delivery_configured) {
+      // [delivery]/[[relay]]/[transport] present: MX delivery, smart hosts and LMTP (docs/delivery.md).
+      auto resolver = dns::UnboundResolver::create(impl->config.dns);
+      if (!resolver) return fail(resolver.error());
+      impl->resolver = std::move(*resolver);
+      auto delivery = impl->config.delivery;
+      if (delivery.helo_name.empty()) delivery.helo_name = impl->config.hostname;
+      auto smtp_transport = std::make_shared<queue::SmtpTransport>(std::move(delivery), *impl->resolver);
+      impl->smtp_transport = smtp_transport.get();
+      impl->transport = std::move(smtp_transport);
+    }
     if (!impl->transport) impl->transport = std::make_shared<queue::NoRouteTransport>();
     auto spool = impl->config.queue.spool_dir.empty() ? impl->config.data_dir / "queue" : impl->config.queue.spool_dir;
     impl->queue = std::make_unique<queue::Queue>(impl->config.queue, spool, impl->config.hostname, *impl->transport);

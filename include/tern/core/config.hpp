@@ -51,6 +51,8 @@ class ConfigSection {
   int line() const noexcept;  // line where this table starts
   int line_of(std::string_view key) const noexcept;
   bool has(std::string_view key) const noexcept;
+  // Every key of this table (sorted), for tables whose keys are data (a transport map).
+  std::vector<std::string> keys() const;
 
   bool get(std::string_view key, std::string& out);
   bool get(std::string_view key, bool& out);

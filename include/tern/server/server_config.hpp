@@ -17,6 +17,8 @@
 #include "tern/net/address.hpp"
 #include "tern/net/tls.hpp"
 #include "tern/queue/queue_config.hpp"
+#include "tern/dns/unbound_resolver.hpp"
+#include "tern/queue/smtp_transport.hpp"
 #include "tern/smtp/smtp_settings.hpp"
 
 namespace tern {
@@ -59,6 +61,9 @@ struct ServerConfig {
   auth::AuthConfig auth;                 // [auth]
   smtp::SmtpSettings smtp;               // [smtp]
   queue::QueueConfig queue;              // [queue]
+  dns::DnsConfig dns;                    // [dns]
+  queue::DeliveryConfig delivery;        // [delivery], [[relay]], [transport]
+  bool delivery_configured = false;      // one of those three is present: queued mail leaves by SmtpTransport
 };
 
 // Parses a file; on failure the Error (category config) lists every issue, one per line.
