@@ -66,6 +66,7 @@ alias_database =
 local_recipient_maps =
 biff = no
 message_size_limit = 52428800
+virtual_mailbox_limit = 0
 default_process_limit = 100
 smtp_destination_concurrency_limit = 50
 lmtp_destination_concurrency_limit = 50
@@ -91,7 +92,7 @@ in_flow_delay = 0
                      "virtual_uid_maps = static:%d\nvirtual_gid_maps = static:%d\n"
                      % (shutil.os.stat(self.vmail).st_uid, shutil.os.stat(self.vmail).st_gid))
         if tls_cert:
-            main += f"smtpd_tls_cert_file = {tls_cert[0]}\nsmtpd_tls_key_file = {tls_cert[1]}\nsmtpd_tls_security_level = may\n"
+            main += f"smtpd_tls_cert_file = {tls_cert[0]}\nsmtpd_tls_key_file = {tls_cert[1]}\nsmtpd_tls_security_level = may\nsmtpd_tls_received_header = yes\n"
         main += extra_main
         with open(os.path.join(self.conf, "main.cf"), "w") as f:
             f.write(main)

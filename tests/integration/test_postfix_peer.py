@@ -3,12 +3,13 @@ way an upstream MTA or a backup MX would. Checks what Postfix itself reports (st
 TLS) and what arrives in the mailbox."""
 import smtplib
 import sys
+import tempfile
 import time
 
 import postfix_peer
 from postfix_peer import PostfixPeer
-from smtp_peer import daemon, inbox
-from ternlib import check, run_tests
+from smtp_peer import PW, ctx, daemon, inbox
+from ternlib import check, make_cert, run_tests
 
 if not postfix_peer.available():
     # scripts/deps installs postfix and CI runs as root; anything else is a broken environment, not a skip.
@@ -63,5 +64,57 @@ def test_postfix_retries_after_greylisting():
         check(len(inbox(d, "alice")) == 1, "delivered on the retry, exactly once")
 
 
-run_tests([test_postfix_relays_to_tern_over_starttls, test_postfix_bounces_an_unknown_recipient_with_tern_reason,
+def test_tern_delivers_to_postfix_as_the_remote_mx():
+    """Outbound: authenticated submission -> Tern's queue -> MX lookup (local DNS data) -> Postfix, which
+    stores it; Postfix's log shows it received the message over TLS from Tern."""
+    cert = make_cert(tempfile.mkdtemp(prefix="tern-pf-cert-"), "mx.remote.test", "mx")
+    with PostfixPeer(mailbox_domains=["remote.test"], hostname="mx.remote.test", tls_cert=cert) as pf:
+        extra = ('\n[dns]\nlocal_only = true\nlocal_data = ["remote.test. MX 10 mx.remote.test.", '
+                 '"mx.remote.test. A 127.0.0.1"]\n[delivery]\nmx_port = %d\n[queue]\ncontrol_poll = "100ms"\n' % pf.port)
+        with daemon(extra) as d:
+            s = smtplib.SMTP("127.0.0.1", d.port("submission"), timeout=20)
+            s.starttls(context=ctx())
+            s.login("alice@example.test", PW)
+            s.sendmail("alice@example.test", ["carol@remote.test", "dave@remote.test"],
+                       "From: Alice <alice@example.test>\r\nTo: carol@remote.test, dave@remote.test\r\n"
+                       "Subject: outbound via MX\r\n\r\nHello Postfix.\r\n.leading dot\r\n")
+            s.quit()
+            pf.wait_log(r"to=<carol@remote.test>.*status=sent")
+            pf.wait_log(r"to=<dave@remote.test>.*status=sent")
+            got = pf.mailbox("remote.test")
+            check(len(got) == 2, "one copy per recipient in Postfix's store: %d" % len(got))
+            m = got[0].decode()
+            check("Subject: outbound via MX" in m and "\n.leading dot" in m, m)
+            check("by mail.example.test (Tern)" in m, "Tern's Received is on the message")
+            check("from mail.example.test (localhost [127.0.0.1])" in m, "Postfix's Received names Tern's EHLO")
+            check("(using TLSv1.3" in m, "Tern used STARTTLS to Postfix (opportunistic TLS)")
+            d.wait_log(r"queue\.delivered")
+
+
+def test_tern_bounce_from_postfix_reaches_the_sender():
+    """A 5xx from the remote MX becomes a DSN in the local sender's mailbox, naming Postfix's reply."""
+    with PostfixPeer(mailbox_domains=["remote.test"], hostname="mx.remote.test",
+                     extra_main="smtpd_recipient_restrictions = check_recipient_access inline:{ { nobody@remote.test = 550 5.1.1 no such user here } }, permit_mynetworks, reject\n") as pf:
+        extra = ('\n[dns]\nlocal_only = true\nlocal_data = ["remote.test. MX 10 mx.remote.test.", '
+                 '"mx.remote.test. A 127.0.0.1"]\n[delivery]\nmx_port = %d\n[queue]\ncontrol_poll = "100ms"\n' % pf.port)
+        with daemon(extra) as d:
+            s = smtplib.SMTP("127.0.0.1", d.port("submission"), timeout=20)
+            s.starttls(context=ctx())
+            s.login("alice@example.test", PW)
+            s.sendmail("alice@example.test", ["nobody@remote.test"],
+                       "From: alice@example.test\r\nTo: nobody@remote.test\r\nSubject: to nobody\r\n\r\nhi\r\n")
+            s.quit()
+            deadline = time.time() + 20
+            while time.time() < deadline and not inbox(d, "alice"):
+                time.sleep(0.1)
+            box = inbox(d, "alice")
+            check(len(box) == 1, "the DSN reached alice:\n%s\n%s" % (d.logs()[-3000:], pf.logs()[-2000:]))
+            dsn = box[0]
+            check("Undelivered Mail Returned to Sender" in dsn and "Action: failed" in dsn, dsn[:1500])
+            check("Diagnostic-Code: smtp; 550 5.1.1" in dsn and "no such user here" in dsn and
+                  "Remote-MTA: dns; mx.remote.test" in dsn, dsn[:3000])
+
+
+run_tests([test_tern_delivers_to_postfix_as_the_remote_mx, test_tern_bounce_from_postfix_reaches_the_sender,
+           test_postfix_relays_to_tern_over_starttls, test_postfix_bounces_an_unknown_recipient_with_tern_reason,
            test_postfix_retries_after_greylisting])

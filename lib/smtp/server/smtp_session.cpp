@@ -682,6 +682,13 @@ class SmtpSession {
       co_return;
     }
     bool junk = v.kind == Verdict::Kind::quarantine;
+    if (authenticated() && svc_.role() != Role::smtp) {
+      // RFC 6409 §8.2, §8.3: the MSA completes a message whose client left out Date or Message-ID.
+      std::string added;
+      if (header_values(message_, "Date").empty()) added += "Date: " + rfc5322_now() + "\r\n";
+      if (header_values(message_, "Message-ID").empty()) added += "Message-ID: <" + id + "@" + d_.hostname + ">\r\n";
+      if (!added.empty()) message_.insert(0, added);
+    }
     std::string body = received_header(id) + apply_header_edits(std::move(message_));
     message_.clear();
     std::string return_path = "Return-Path: <" + env_.mail_from + ">\r\n";
