@@ -206,6 +206,7 @@ int main(int argc, char** argv) {
     ptrs.push_back(&views.back());
   }
   SearchEnv env;
+  std::vector<std::uint32_t> saved;
   env.message_count = static_cast<std::uint32_t>(views.size());
   env.largest_uid = infos.empty() ? 0 : infos.back().uid;
   env.now = std::time(nullptr);
@@ -213,11 +214,16 @@ int main(int argc, char** argv) {
     try {
       Lexer lx{line};
       std::string cmd = upper(lx.token());
+      bool uid_search = false;
+      if (cmd == "UID") {  // UID SEARCH
+        uid_search = true;
+        cmd = upper(lx.token());
+      }
       if (cmd == "SEARCH") {
         SearchKey k = parse_program(lx);
         std::vector<std::uint32_t> out;
         for (auto* v : ptrs)
-          if (matches(k, *v, env)) out.push_back(v->seq);
+          if (matches(k, *v, env)) out.push_back(uid_search ? v->info->uid : v->seq);
         std::printf("%s\n", format_search_response(out).c_str());
       } else if (cmd == "ESEARCH") {  // ESEARCH [UID] (MIN MAX COUNT ALL) keys: the RFC 4731 response
         bool uid = false;
@@ -225,16 +231,25 @@ int main(int argc, char** argv) {
         SearchReturn ret;
         lx.token();  // (
         for (std::string t = upper(lx.token()); t != ")"; t = upper(lx.token())) {
+          ret.save = ret.save || t == "SAVE";
           ret.min = ret.min || t == "MIN";
           ret.max = ret.max || t == "MAX";
           ret.count = ret.count || t == "COUNT";
           ret.all = ret.all || t == "ALL";
         }
         SearchKey k = parse_program(lx);
-        std::vector<std::uint32_t> out;
+        std::vector<std::uint32_t> out, uids;
         for (auto* v : ptrs)
-          if (matches(k, *v, env)) out.push_back(uid ? v->info->uid : v->seq);
-        std::printf("%s\n", format_esearch_response("", uid, ret, out).c_str());
+          if (matches(k, *v, env)) {
+            out.push_back(uid ? v->info->uid : v->seq);
+            uids.push_back(v->info->uid);
+          }
+        if (ret.save) {  // RFC 5182: "$" for the following commands
+          saved = saved_result(ret, uids);
+          env.saved_uids = &saved;
+        }
+        if (esearch_response_wanted(ret)) std::printf("%s\n", format_esearch_response("", uid, ret, out).c_str());
+        else std::printf("(no response)\n");
       } else if (cmd == "SORT") {
         std::vector<SortCriterion> crit;
         lx.token();  // (

@@ -307,6 +307,14 @@ try:
     for s in esearches:
         commands.append(("ESEARCH " + s, "SEARCH RETURN " + s))
         commands.append(("ESEARCH UID " + s, "UID SEARCH RETURN " + s))
+    # RFC 5182 SEARCHRES: what RETURN (... SAVE) answers and what "$" holds afterwards
+    for save, use in [("(SAVE) SEEN", "SEARCH $"), ("(SAVE) SEEN", "ESEARCH (ALL) $ FLAGGED"),
+                      ("(MIN SAVE) UNSEEN", "SEARCH $"), ("(MIN MAX SAVE) UNSEEN", "UID SEARCH $"),
+                      ("(COUNT SAVE) FLAGGED", "SEARCH $"), ("(SAVE) SUBJECT \"no such subject\"", "SEARCH $"),
+                      ("(MAX SAVE) ALL", "SEARCH OR $ 1")]:
+        commands.append(("ESEARCH " + save, "SEARCH RETURN " + save))
+        d = "SEARCH RETURN " + use[len("ESEARCH "):] if use.startswith("ESEARCH") else use
+        commands.append((use, d))
     for s in sorts:
         for scope in sort_scopes:
             commands.append(("SORT %s %s" % (s, scope), "SORT %s UTF-8 %s" % (s, scope)))
@@ -317,7 +325,7 @@ try:
         for l in lines:
             if l.startswith(prefix):
                 return l.decode("utf-8", "replace").rstrip()
-        return prefix.decode().rstrip()
+        return "(no response)"
 
     tern_in = "\n".join(t for t, _ in commands) + "\n"
     # FETCH sections for every message
@@ -335,7 +343,7 @@ try:
 
     checked = 0
     for k, (tcmd, dcmd) in enumerate(commands):
-        kind = tcmd.split()[0]
+        kind = tcmd.split()[1] if tcmd.startswith("UID ") else tcmd.split()[0]
         u, st = c.cmd(wire(dcmd))
         if not st.startswith(b"OK"):
             failures.append("dovecot refused %s: %s" % (dcmd, st)); continue

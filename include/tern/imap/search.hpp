@@ -114,6 +114,10 @@ std::string format_esearch_response(std::string_view tag, bool uid, const Search
                                     const std::vector<std::uint32_t>& numbers,
                                     std::optional<std::uint64_t> modseq = std::nullopt);
 
+// Is an ESEARCH response sent at all? Not when SAVE is the only RETURN option (RFC 5182 §2.1; the
+// client only wants "$" set); an empty RETURN () means ALL and is answered.
+bool esearch_response_wanted(const SearchReturn& ret);
+
 // What RETURN (SAVE) keeps for "$" (RFC 5182 §2.1): with MIN or MAX also given only those
 // messages, else all. Takes and returns UIDs, sorted ascending.
 std::vector<std::uint32_t> saved_result(const SearchReturn& ret, std::vector<std::uint32_t> uids);
