@@ -3,12 +3,13 @@
 // It carries its own small parser for the search-key subset the comparison uses (the real command parser
 // lives in lib/imap/protocol).
 //
-//   imap_search_tool DIR < commands
+//   imap_search_tool DIR [ZONE_MINUTES] < commands
 // DIR/meta: one line per message in sequence order: "UID INTERNALDATE SIZE [FLAG...]"; DIR/UID.eml: bytes.
 // Commands, one per line:  SEARCH keys | ESEARCH [UID] (options) keys | SORT (criteria) keys |
 //                          THREAD ALG keys | FETCH SEQ ITEM
 // where ITEM is BODY[section]<o.l> | BINARY[section] | BINARY.SIZE[section].
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <deque>
 #include <fstream>
@@ -172,8 +173,8 @@ void print_bytes(const std::string& d) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: imap_search_tool DIR < commands\n");
+  if (argc != 2 && argc != 3) {
+    std::fprintf(stderr, "usage: imap_search_tool DIR [ZONE_MINUTES] < commands\n");
     return 2;
   }
   std::string dir = argv[1];
@@ -210,6 +211,7 @@ int main(int argc, char** argv) {
   env.message_count = static_cast<std::uint32_t>(views.size());
   env.largest_uid = infos.empty() ? 0 : infos.back().uid;
   env.now = std::time(nullptr);
+  env.zone_minutes = argc == 3 ? std::atoi(argv[2]) : 0;  // the server zone for BEFORE/ON/SINCE
   while (std::getline(std::cin, line)) {
     try {
       Lexer lx{line};

@@ -3,7 +3,7 @@
 Dovecot's on the same messages: hand-written messages for threads, dates, addresses and encodings, plus
 the MIME corpus. Dovecot runs on loopback (dovecot -F); Tern's side is imap_search_tool over the same
 bytes, flags and internal dates. Differences that are deliberate are listed in KNOWN with the reason."""
-import os, pwd, re, shutil, socket, subprocess, sys, tempfile, time
+import calendar, os, pwd, re, shutil, socket, subprocess, sys, tempfile, time
 
 tool, corpus = sys.argv[1], sys.argv[2]
 if not os.path.exists("/usr/sbin/dovecot"):
@@ -266,7 +266,9 @@ def wire(text):
             out += p.encode()
     return out
 
-env = dict(os.environ, TZ="UTC")
+# Dovecot compares BEFORE/ON/SINCE in its local zone: run it at UTC-8 (no DST) and tell the tool the same.
+ZONE, ZONE_MINUTES = "Etc/GMT+8", -480
+env = dict(os.environ, TZ=ZONE)
 dv = subprocess.Popen(["/usr/sbin/dovecot", "-F", "-c", conf], env=env)
 failures = []
 try:
@@ -285,7 +287,7 @@ try:
         _, st = c.cmd(b'APPEND INBOX (' + flags.encode() + b') "' + date.encode() + b'" {%d+}\r\n' % len(b) + b)
         assert st.startswith(b"OK"), (i, st)
         open(os.path.join(tooldir, "%d.eml" % i), "wb").write(b)
-        t = time.mktime(time.strptime(date[:20], "%d-%b-%Y %H:%M:%S")) - time.timezone
+        t = calendar.timegm(time.strptime(date[:20], "%d-%b-%Y %H:%M:%S"))
         meta.append("%d %d %d %s" % (i, t, len(b), flags))
     open(os.path.join(tooldir, "meta"), "w").write("\n".join(meta) + "\n")
     _, st = c.cmd(b"SELECT INBOX")
@@ -304,7 +306,8 @@ try:
         'BODY "café"', 'BODY "crème brûlée"', 'BODY "hello"', 'BODY "grüße"', 'BODY "secretneedle"',
         'BODY "inner words"', 'TEXT "grüße"', 'TEXT "alice"', 'TEXT "inner message"', 'BODY "the"',
         'BODY "mail"', 'BODY "attachment"', 'BODY "€"', 'SUBJECT "é"', 'FROM "mikel"', 'TEXT "utf-8"',
-        "BEFORE 2-Jan-2024", "ON 1-Jan-2024", "ON 3-Jan-2024", "SINCE 3-Jan-2024", "SINCE 1-Feb-2024",
+        "BEFORE 2-Jan-2024", "ON 1-Jan-2024", "ON 3-Jan-2024", "ON 4-Jan-2024", "ON 5-Jan-2024",
+        "BEFORE 5-Jan-2024", "SINCE 5-Jan-2024", "ON 31-Dec-2023", "SINCE 3-Jan-2024", "SINCE 1-Feb-2024",
         "SENTBEFORE 2-Jan-2024", "SENTON 1-Jan-2024", "SENTON 2-Jan-2024", "SENTON 3-Jan-2024",
         "SENTSINCE 4-Jan-2024", "SENTBEFORE 1-Jan-2000", "SENTSINCE 1-Jan-2010",
         "LARGER 1000", "SMALLER 500", "LARGER 10000",
@@ -356,7 +359,7 @@ try:
                 "BINARY.SIZE[1]", "BINARY.SIZE[2]"]
     fetches = [(i, s) for i in range(1, n + 1) for s in sections]
     tern_in += "".join("FETCH %d %s\n" % (i, s) for i, s in fetches)
-    r = subprocess.run([tool, tooldir], input=tern_in.encode(), capture_output=True, check=True)
+    r = subprocess.run([tool, tooldir, str(ZONE_MINUTES)], input=tern_in.encode(), capture_output=True, check=True)
     tern_out = r.stdout.split(b"\n")
 
     checked = 0
