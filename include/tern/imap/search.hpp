@@ -6,8 +6,9 @@
 //   (collation.hpp) on DECODED values: header values with RFC 2047 encoded-words decoded; address
 //   headers (From, To, Cc, Bcc, Sender, Reply-To, ...) match the decoded display names and the
 //   addresses "local@domain"; BODY searches transfer-decoded, charset-converted text of the text/*
-//   and message/* leaf parts (not attachments in other types); TEXT searches the whole header block
-//   and the body as BODY does.
+//   and message/* leaf parts (not attachments in other types, not parts whose Content-Transfer-Encoding
+//   is unknown, as Dovecot); TEXT searches the decoded header fields of the message and of every part
+//   plus the body text BODY searches.
 // - HEADER field "" matches every message that has the field (RFC 9051 §6.4.4).
 // - BEFORE/ON/SINCE compare INTERNALDATE by day in the server's zone (SearchEnv::zone_minutes);
 //   SENTBEFORE/SENTON/SENTSINCE compare the Date: header's day in its own zone; a message without a
