@@ -3,12 +3,13 @@
 // It carries its own small parser for the search-key subset the comparison uses (the real command parser
 // lives in lib/imap/protocol).
 //
-//   imap_search_tool DIR < commands
+//   imap_search_tool DIR [ZONE_MINUTES] < commands
 // DIR/meta: one line per message in sequence order: "UID INTERNALDATE SIZE [FLAG...]"; DIR/UID.eml: bytes.
 // Commands, one per line:  SEARCH keys | ESEARCH [UID] (options) keys | SORT (criteria) keys |
 //                          THREAD ALG keys | FETCH SEQ ITEM
 // where ITEM is BODY[section]<o.l> | BINARY[section] | BINARY.SIZE[section].
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <deque>
 #include <fstream>
@@ -172,8 +173,8 @@ void print_bytes(const std::string& d) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: imap_search_tool DIR < commands\n");
+  if (argc != 2 && argc != 3) {
+    std::fprintf(stderr, "usage: imap_search_tool DIR [ZONE_MINUTES] < commands\n");
     return 2;
   }
   std::string dir = argv[1];
@@ -206,18 +207,25 @@ int main(int argc, char** argv) {
     ptrs.push_back(&views.back());
   }
   SearchEnv env;
+  std::vector<std::uint32_t> saved;
   env.message_count = static_cast<std::uint32_t>(views.size());
   env.largest_uid = infos.empty() ? 0 : infos.back().uid;
   env.now = std::time(nullptr);
+  env.zone_minutes = argc == 3 ? std::atoi(argv[2]) : 0;  // the server zone for BEFORE/ON/SINCE
   while (std::getline(std::cin, line)) {
     try {
       Lexer lx{line};
       std::string cmd = upper(lx.token());
+      bool uid_search = false;
+      if (cmd == "UID") {  // UID SEARCH
+        uid_search = true;
+        cmd = upper(lx.token());
+      }
       if (cmd == "SEARCH") {
         SearchKey k = parse_program(lx);
         std::vector<std::uint32_t> out;
         for (auto* v : ptrs)
-          if (matches(k, *v, env)) out.push_back(v->seq);
+          if (matches(k, *v, env)) out.push_back(uid_search ? v->info->uid : v->seq);
         std::printf("%s\n", format_search_response(out).c_str());
       } else if (cmd == "ESEARCH") {  // ESEARCH [UID] (MIN MAX COUNT ALL) keys: the RFC 4731 response
         bool uid = false;
@@ -225,16 +233,25 @@ int main(int argc, char** argv) {
         SearchReturn ret;
         lx.token();  // (
         for (std::string t = upper(lx.token()); t != ")"; t = upper(lx.token())) {
+          ret.save = ret.save || t == "SAVE";
           ret.min = ret.min || t == "MIN";
           ret.max = ret.max || t == "MAX";
           ret.count = ret.count || t == "COUNT";
           ret.all = ret.all || t == "ALL";
         }
         SearchKey k = parse_program(lx);
-        std::vector<std::uint32_t> out;
+        std::vector<std::uint32_t> out, uids;
         for (auto* v : ptrs)
-          if (matches(k, *v, env)) out.push_back(uid ? v->info->uid : v->seq);
-        std::printf("%s\n", format_esearch_response("", uid, ret, out).c_str());
+          if (matches(k, *v, env)) {
+            out.push_back(uid ? v->info->uid : v->seq);
+            uids.push_back(v->info->uid);
+          }
+        if (ret.save) {  // RFC 5182: "$" for the following commands
+          saved = saved_result(ret, uids);
+          env.saved_uids = &saved;
+        }
+        if (esearch_response_wanted(ret)) std::printf("%s\n", format_esearch_response("", uid, ret, out).c_str());
+        else std::printf("(no response)\n");
       } else if (cmd == "SORT") {
         std::vector<SortCriterion> crit;
         lx.token();  // (

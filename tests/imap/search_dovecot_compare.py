@@ -3,7 +3,7 @@
 Dovecot's on the same messages: hand-written messages for threads, dates, addresses and encodings, plus
 the MIME corpus. Dovecot runs on loopback (dovecot -F); Tern's side is imap_search_tool over the same
 bytes, flags and internal dates. Differences that are deliberate are listed in KNOWN with the reason."""
-import os, pwd, re, shutil, socket, subprocess, sys, tempfile, time
+import calendar, os, pwd, re, shutil, socket, subprocess, sys, tempfile, time
 
 tool, corpus = sys.argv[1], sys.argv[2]
 if not os.path.exists("/usr/sbin/dovecot"):
@@ -70,6 +70,23 @@ crafted = [
      "Message-ID: <a2@tern.test>\r\nReferences: <a1@tern.test>\r\n"
      + D.format("Sat, 6 Jan 2024 09:00:00 +0000") + "\r\nloop two\r\n",
      "", "06-Jan-2024 09:00:00 +0000"),
+    # THREAD edge cases: no Message-ID, a self-reference, a missing parent shared through References,
+    # a reply dated before its parent, equal dates (ties by order), a [Fwd: ] wrapper, encoded subjects.
+    ("From: k@example.net\r\nSubject: Re: apple\r\n" + D.format("Sat, 6 Jan 2024 10:00:00 +0000") + "\r\nno id\r\n",
+     "", "06-Jan-2024 10:00:00 +0000"),
+    ("From: l@example.net\r\nSubject: self\r\nMessage-ID: <self@tern.test>\r\nReferences: <self@tern.test>\r\n"
+     + D.format("Sun, 7 Jan 2024 10:00:00 +0000") + "\r\nme\r\n", "", "07-Jan-2024 10:00:00 +0000"),
+    ("From: m@example.net\r\nSubject: Re: self\r\nMessage-ID: <self2@tern.test>\r\nIn-Reply-To: <gone2@tern.test>\r\n"
+     + D.format("Sun, 7 Jan 2024 10:00:00 +0000") + "\r\nequal date\r\n", "", "07-Jan-2024 10:00:00 +0000"),
+    ("From: n@example.net\r\nSubject: Re: Re: self\r\nMessage-ID: <self3@tern.test>\r\n"
+     "References: <gone2@tern.test> <self2@tern.test>\r\n"
+     + D.format("Sun, 7 Jan 2024 09:00:00 +0000") + "\r\nearlier\r\n", "", "07-Jan-2024 11:00:00 +0000"),
+    ("From: o@example.net\r\nSubject: [Fwd: self]\r\nMessage-ID: <fw@tern.test>\r\n"
+     + D.format("Sun, 7 Jan 2024 12:00:00 +0000") + "\r\nwrapped\r\n", "", "07-Jan-2024 12:00:00 +0000"),
+    ("From: p@example.net\r\nSubject: =?UTF-8?Q?Re=3A_=C3=A9t=C3=A9?=\r\nMessage-ID: <e1@tern.test>\r\n"
+     + D.format("Mon, 8 Jan 2024 12:00:00 +0000") + "\r\nsummer\r\n", "", "08-Jan-2024 12:00:00 +0000"),
+    ("From: q@example.net\r\nSubject: =?ISO-8859-1?Q?=C9T=C9?=\r\nMessage-ID: <e2@tern.test>\r\n"
+     + D.format("Mon, 8 Jan 2024 13:00:00 +0000") + "\r\nsummer again\r\n", "", "08-Jan-2024 13:00:00 +0000"),
 ]
 # Corpus messages left out, with the reason (each was looked at; none is a lib/imap/search choice):
 EXCLUDE = {
@@ -249,7 +266,9 @@ def wire(text):
             out += p.encode()
     return out
 
-env = dict(os.environ, TZ="UTC")
+# Dovecot compares BEFORE/ON/SINCE in its local zone: run it at UTC-8 (no DST) and tell the tool the same.
+ZONE, ZONE_MINUTES = "Etc/GMT+8", -480
+env = dict(os.environ, TZ=ZONE)
 dv = subprocess.Popen(["/usr/sbin/dovecot", "-F", "-c", conf], env=env)
 failures = []
 try:
@@ -268,7 +287,7 @@ try:
         _, st = c.cmd(b'APPEND INBOX (' + flags.encode() + b') "' + date.encode() + b'" {%d+}\r\n' % len(b) + b)
         assert st.startswith(b"OK"), (i, st)
         open(os.path.join(tooldir, "%d.eml" % i), "wb").write(b)
-        t = time.mktime(time.strptime(date[:20], "%d-%b-%Y %H:%M:%S")) - time.timezone
+        t = calendar.timegm(time.strptime(date[:20], "%d-%b-%Y %H:%M:%S"))
         meta.append("%d %d %d %s" % (i, t, len(b), flags))
     open(os.path.join(tooldir, "meta"), "w").write("\n".join(meta) + "\n")
     _, st = c.cmd(b"SELECT INBOX")
@@ -287,7 +306,8 @@ try:
         'BODY "café"', 'BODY "crème brûlée"', 'BODY "hello"', 'BODY "grüße"', 'BODY "secretneedle"',
         'BODY "inner words"', 'TEXT "grüße"', 'TEXT "alice"', 'TEXT "inner message"', 'BODY "the"',
         'BODY "mail"', 'BODY "attachment"', 'BODY "€"', 'SUBJECT "é"', 'FROM "mikel"', 'TEXT "utf-8"',
-        "BEFORE 2-Jan-2024", "ON 1-Jan-2024", "ON 3-Jan-2024", "SINCE 3-Jan-2024", "SINCE 1-Feb-2024",
+        "BEFORE 2-Jan-2024", "ON 1-Jan-2024", "ON 3-Jan-2024", "ON 4-Jan-2024", "ON 5-Jan-2024",
+        "BEFORE 5-Jan-2024", "SINCE 5-Jan-2024", "ON 31-Dec-2023", "SINCE 3-Jan-2024", "SINCE 1-Feb-2024",
         "SENTBEFORE 2-Jan-2024", "SENTON 1-Jan-2024", "SENTON 2-Jan-2024", "SENTON 3-Jan-2024",
         "SENTSINCE 4-Jan-2024", "SENTBEFORE 1-Jan-2000", "SENTSINCE 1-Jan-2010",
         "LARGER 1000", "SMALLER 500", "LARGER 10000",
@@ -296,9 +316,10 @@ try:
     sorts = ["(ARRIVAL)", "(REVERSE ARRIVAL)", "(DATE)", "(REVERSE DATE)", "(SUBJECT)", "(REVERSE SUBJECT)",
              "(FROM)", "(TO)", "(CC)", "(SIZE)", "(REVERSE SIZE SUBJECT)", "(DISPLAYFROM)", "(DISPLAYTO)",
              "(SUBJECT DATE)"]
-    sort_scopes = ["1:13", "ALL"]
-    threads = [("ORDEREDSUBJECT", "1:13"), ("REFERENCES", "1:13"), ("REFERENCES", "SEEN 1:13"),
-               ("ORDEREDSUBJECT", "ALL"), ("REFERENCES", "ALL")]
+    first = "1:%d" % len(crafted)
+    sort_scopes = [first, "ALL"]
+    threads = [("ORDEREDSUBJECT", first), ("REFERENCES", first), ("REFERENCES", "SEEN " + first),
+               ("REFERENCES", "NOT SEEN " + first), ("ORDEREDSUBJECT", "ALL"), ("REFERENCES", "ALL")]
     commands = []  # (tern command, dovecot command)
     for s in searches:
         commands.append(("SEARCH " + s, "SEARCH CHARSET UTF-8 " + s))
@@ -307,6 +328,14 @@ try:
     for s in esearches:
         commands.append(("ESEARCH " + s, "SEARCH RETURN " + s))
         commands.append(("ESEARCH UID " + s, "UID SEARCH RETURN " + s))
+    # RFC 5182 SEARCHRES: what RETURN (... SAVE) answers and what "$" holds afterwards
+    for save, use in [("(SAVE) SEEN", "SEARCH $"), ("(SAVE) SEEN", "ESEARCH (ALL) $ FLAGGED"),
+                      ("(MIN SAVE) UNSEEN", "SEARCH $"), ("(MIN MAX SAVE) UNSEEN", "UID SEARCH $"),
+                      ("(COUNT SAVE) FLAGGED", "SEARCH $"), ("(SAVE) SUBJECT \"no such subject\"", "SEARCH $"),
+                      ("(MAX SAVE) ALL", "SEARCH OR $ 1")]:
+        commands.append(("ESEARCH " + save, "SEARCH RETURN " + save))
+        d = "SEARCH RETURN " + use[len("ESEARCH "):] if use.startswith("ESEARCH") else use
+        commands.append((use, d))
     for s in sorts:
         for scope in sort_scopes:
             commands.append(("SORT %s %s" % (s, scope), "SORT %s UTF-8 %s" % (s, scope)))
@@ -317,7 +346,7 @@ try:
         for l in lines:
             if l.startswith(prefix):
                 return l.decode("utf-8", "replace").rstrip()
-        return prefix.decode().rstrip()
+        return "(no response)"
 
     tern_in = "\n".join(t for t, _ in commands) + "\n"
     # FETCH sections for every message
@@ -330,12 +359,12 @@ try:
                 "BINARY.SIZE[1]", "BINARY.SIZE[2]"]
     fetches = [(i, s) for i in range(1, n + 1) for s in sections]
     tern_in += "".join("FETCH %d %s\n" % (i, s) for i, s in fetches)
-    r = subprocess.run([tool, tooldir], input=tern_in.encode(), capture_output=True, check=True)
+    r = subprocess.run([tool, tooldir, str(ZONE_MINUTES)], input=tern_in.encode(), capture_output=True, check=True)
     tern_out = r.stdout.split(b"\n")
 
     checked = 0
     for k, (tcmd, dcmd) in enumerate(commands):
-        kind = tcmd.split()[0]
+        kind = tcmd.split()[1] if tcmd.startswith("UID ") else tcmd.split()[0]
         u, st = c.cmd(wire(dcmd))
         if not st.startswith(b"OK"):
             failures.append("dovecot refused %s: %s" % (dcmd, st)); continue

@@ -123,6 +123,11 @@ BOOST_AUTO_TEST_CASE(single_part_message) {
   std::string bare = "Subject: only header";
   auto hm = tern::mime::parse(bare);
   BOOST_TEST(fetch_section(hm, sec({}, Section::Text::header)) == "Subject: only header\r\n\r\n");
+  // a part without any header fields: its MIME header is the blank line alone
+  std::string nohdr = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nplain\r\n--b--\r\n";
+  auto nm = tern::mime::parse(nohdr);
+  BOOST_TEST(fetch_section(nm, sec({1}, Section::Text::mime)) == "\r\n");
+  BOOST_TEST(fetch_section(nm, sec({1})) == "plain");
 }
 
 BOOST_AUTO_TEST_CASE(binary) {

@@ -6,8 +6,9 @@
 //   (collation.hpp) on DECODED values: header values with RFC 2047 encoded-words decoded; address
 //   headers (From, To, Cc, Bcc, Sender, Reply-To, ...) match the decoded display names and the
 //   addresses "local@domain"; BODY searches transfer-decoded, charset-converted text of the text/*
-//   and message/* leaf parts (not attachments in other types); TEXT searches the whole header block
-//   and the body as BODY does.
+//   and message/* leaf parts (not attachments in other types, not parts whose Content-Transfer-Encoding
+//   is unknown, as Dovecot); TEXT searches the decoded header fields of the message and of every part
+//   plus the body text BODY searches.
 // - HEADER field "" matches every message that has the field (RFC 9051 §6.4.4).
 // - BEFORE/ON/SINCE compare INTERNALDATE by day in the server's zone (SearchEnv::zone_minutes);
 //   SENTBEFORE/SENTON/SENTSINCE compare the Date: header's day in its own zone; a message without a
@@ -113,6 +114,10 @@ std::string format_search_response(const std::vector<std::uint32_t>& numbers,
 std::string format_esearch_response(std::string_view tag, bool uid, const SearchReturn& ret,
                                     const std::vector<std::uint32_t>& numbers,
                                     std::optional<std::uint64_t> modseq = std::nullopt);
+
+// Is an ESEARCH response sent at all? Not when SAVE is the only RETURN option (RFC 5182 §2.1; the
+// client only wants "$" set); an empty RETURN () means ALL and is answered.
+bool esearch_response_wanted(const SearchReturn& ret);
 
 // What RETURN (SAVE) keeps for "$" (RFC 5182 §2.1): with MIN or MAX also given only those
 // messages, else all. Takes and returns UIDs, sorted ascending.

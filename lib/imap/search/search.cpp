@@ -444,6 +444,8 @@ std::string format_esearch_response(std::string_view tag, bool uid, const Search
   return out;
 }
 
+bool esearch_response_wanted(const SearchReturn& r) { return !(r.save && !r.min && !r.max && !r.count && !r.all); }
+
 std::vector<std::uint32_t> saved_result(const SearchReturn& r, std::vector<std::uint32_t> uids) {
   std::sort(uids.begin(), uids.end());
   uids.erase(std::unique(uids.begin(), uids.end()), uids.end());

@@ -65,7 +65,8 @@ std::string_view slice(const mime::Message& m, std::size_t a, std::size_t b) {
 // The header block with its terminating empty line (added when the message has none).
 std::string header_with_blank_line(const mime::Message& m, const mime::Part& p) {
   std::string out(slice(m, p.header_start, p.body_start));
-  bool blank = out.empty() || (out.size() >= 2 && out.compare(out.size() - 2, 2, "\n\n") == 0) ||
+  if (out.empty()) return "\r\n";  // no header fields at all: just the blank line
+  bool blank = (out.size() >= 2 && out.compare(out.size() - 2, 2, "\n\n") == 0) ||
                (out.size() >= 4 && out.compare(out.size() - 4, 4, "\r\n\r\n") == 0) || out == "\r\n" || out == "\n";
   if (!blank) {
     if (!out.empty() && out.back() != '\n') out += "\r\n";
