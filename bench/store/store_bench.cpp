@@ -17,7 +17,9 @@ using Clock = std::chrono::steady_clock;
 int main(int argc, char** argv) {
   fs::path base = argc > 1 ? fs::path(argv[1]) : fs::temp_directory_path() / "tern-store-bench";
   int open_count = argc > 2 ? std::atoi(argv[2]) : 100000;
+  std::string only = argc > 3 ? argv[3] : "";  // "deliver" or "open": one part only
   fs::remove_all(base);
+  if (only != "open")
   for (std::size_t size : {std::size_t{2048}, std::size_t{100 * 1024}}) {
     for (int writers : {1, 10, 50}) {
       fs::remove_all(base);
@@ -37,6 +39,7 @@ int main(int argc, char** argv) {
       std::printf("durable delivery %3zu KB, %2d writers: %8.0f msg/s (%d messages)\n", size / 1024, writers, writers * per / s, writers * per);
     }
   }
+  if (only == "deliver") return 0;
   // Open a big mailbox: files and uidlist written directly, then the store opens it.
   fs::remove_all(base);
   {
