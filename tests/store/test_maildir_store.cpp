@@ -284,3 +284,110 @@ BOOST_AUTO_TEST_CASE(account_archive_and_erase) {
   BOOST_TEST(!fs::exists(d.path / "mail/example.org/j"));
   BOOST_TEST(!store.open_user("../x@example.org"));
 }
+
+BOOST_AUTO_TEST_CASE(modseq_survives_restart) {
+  TempDir d;
+  std::uint64_t highest = 0, m2 = 0;
+  {
+    MaildirStore store(d.path);
+    auto u = *store.open_user("m@example.org");
+    for (int i = 1; i <= 3; ++i) BOOST_REQUIRE(u->append_message("INBOX", msg(i)));
+    auto ch = u->change_flags("INBOX", {2}, {FlagChange::Mode::add, {flag_flagged, {"Work"}}, std::nullopt});
+    BOOST_REQUIRE(ch);
+    BOOST_REQUIRE(ch->changed.size() == 1u);
+    m2 = ch->changed[0].modseq;
+    highest = u->status("INBOX")->highest_modseq;
+    BOOST_TEST(highest == m2);
+  }
+  MaildirStore again(d.path);
+  auto u = *again.open_user("m@example.org");
+  auto st = u->status("INBOX");
+  BOOST_REQUIRE(st);
+  BOOST_TEST(st->highest_modseq == highest);
+  auto i2 = u->info("INBOX", 2);
+  BOOST_REQUIRE(i2);
+  BOOST_TEST(i2->modseq == m2);
+  BOOST_TEST(i2->flags.keywords == std::vector<std::string>{"Work"});
+  BOOST_TEST(u->info("INBOX", 1)->modseq < m2);
+  // CONDSTORE after the restart: UNCHANGEDSINCE against the persisted MODSEQ, and MODSEQ keeps growing.
+  auto refused = u->change_flags("INBOX", {2}, {FlagChange::Mode::add, {flag_seen, {}}, m2 - 1});
+  BOOST_REQUIRE(refused);
+  BOOST_TEST(refused->modified == std::vector<std::uint32_t>{2});
+  auto next = u->change_flags("INBOX", {1}, {FlagChange::Mode::add, {flag_seen, {}}, std::nullopt});
+  BOOST_REQUIRE(next);
+  BOOST_TEST(next->changed.at(0).modseq > highest);
+  auto ex = u->expunge("INBOX", {3});
+  BOOST_REQUIRE(ex);
+  BOOST_TEST(ex->modseq > next->changed.at(0).modseq);
+  MaildirStore third(d.path);
+  BOOST_TEST((*third.open_user("m@example.org"))->status("INBOX")->highest_modseq >= ex->modseq);
+}
+
+BOOST_AUTO_TEST_CASE(missing_or_damaged_index_is_rebuilt) {
+  TempDir d;
+  fs::path root = d.path / "mail/example.org/r";
+  {
+    MaildirStore store(d.path);
+    auto u = *store.open_user("r@example.org");
+    for (int i = 1; i <= 5; ++i) BOOST_REQUIRE(u->append_message("INBOX", msg(i), {{i % 2 ? flag_seen : 0u, {}}, 1700000000 + i, false}));
+    BOOST_REQUIRE(u->expunge("INBOX", {2}));
+  }
+  BOOST_TEST(fs::exists(root / "tern-index.sqlite"));
+  for (int round = 0; round < 2; ++round) {
+    for (auto f : {"tern-index.sqlite", "tern-index.sqlite-wal", "tern-index.sqlite-shm"}) fs::remove(root / f);
+    if (round == 1) std::ofstream(root / "tern-index.sqlite") << "this is not an SQLite database, it is damaged";
+    MaildirStore store(d.path);
+    auto u = store.open_user("r@example.org");
+    BOOST_REQUIRE(u);
+    auto all = (*u)->messages("INBOX");
+    BOOST_REQUIRE(all);
+    std::vector<std::uint32_t> uids;
+    for (auto& m : *all) uids.push_back(m.uid);
+    BOOST_TEST(uids == (std::vector<std::uint32_t>{1, 3, 4, 5}));
+    BOOST_TEST(all->at(1).internal_date == 1700000003);
+    BOOST_TEST(all->at(1).flags.system == flag_seen);
+    BOOST_TEST(all->at(2).flags.system == 0u);
+    BOOST_TEST(*(*u)->fetch("INBOX", 4) == msg(4));
+    BOOST_TEST((*u)->status("INBOX")->uid_next == 6u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(another_mda_and_another_client_change_the_maildir) {
+  TempDir d;
+  MaildirStore store(d.path);
+  auto u = *store.open_user("x@example.org");
+  BOOST_REQUIRE(u->append_message("INBOX", msg(1)));
+  BOOST_REQUIRE(u->append_message("INBOX", msg(2)));
+  fs::path root = d.path / "mail/example.org/x";
+  // Another MDA drops a message into new/ (tmp/ then rename, as Maildir delivery does).
+  {
+    std::ofstream(root / "tmp/1700000100.M1P1.othermda") << msg(3);
+    fs::rename(root / "tmp/1700000100.M1P1.othermda", root / "new/1700000100.M1P1.othermda");
+  }
+  auto st = u->status("INBOX");
+  BOOST_REQUIRE(st);
+  BOOST_TEST(st->messages == 3u);
+  BOOST_TEST(st->uid_next == 4u);
+  BOOST_TEST(*u->fetch("INBOX", 3) == msg(3));
+  // Another client (Dovecot) sets \Seen by renaming into cur/, and expunges UID 1 by unlinking.
+  auto before = u->info("INBOX", 3)->modseq;
+  fs::rename(root / "new/1700000100.M1P1.othermda", root / "cur/1700000100.M1P1.othermda:2,S");
+  std::string one;
+  for (auto& e : fs::directory_iterator(root / "new"))
+    if (*u->fetch("INBOX", 1) == std::string((std::istreambuf_iterator<char>(std::ifstream(e.path()).rdbuf())), {})) one = e.path();
+  BOOST_REQUIRE(!one.empty());
+  fs::remove(one);
+  auto all = u->messages("INBOX");
+  BOOST_REQUIRE(all);
+  BOOST_REQUIRE(all->size() == 2u);
+  BOOST_TEST(all->at(0).uid == 2u);
+  BOOST_TEST(all->at(1).uid == 3u);
+  BOOST_TEST(all->at(1).flags.system == flag_seen);
+  BOOST_TEST(all->at(1).modseq > before);
+  // A fresh store object (a restart) sees the same.
+  MaildirStore again(d.path);
+  auto all2 = (*again.open_user("x@example.org"))->messages("INBOX");
+  BOOST_REQUIRE(all2);
+  BOOST_TEST(all2->size() == 2u);
+  BOOST_TEST(all2->at(1).uid == 3u);
+}
