@@ -11,7 +11,7 @@ constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS mailbox(name TEXT PRIMARY KEY, uid_validity INTEGER, uid_next INTEGER,"
     " highest_modseq INTEGER, guid TEXT, ul_ino INTEGER, ul_size INTEGER, ul_mtime INTEGER, ul_lines INTEGER,"
     " new_mtime INTEGER, cur_mtime INTEGER);"
-    "CREATE TABLE IF NOT EXISTS message(mailbox TEXT, uid INTEGER, base TEXT, filename TEXT, in_new INTEGER,"
+    "CREATE TABLE IF NOT EXISTS message(mailbox TEXT, uid INTEGER, base TEXT, info TEXT, in_new INTEGER,"
     " size INTEGER, internal_date INTEGER, modseq INTEGER, flags INTEGER, keywords TEXT,"
     " PRIMARY KEY(mailbox, uid)) WITHOUT ROWID;"
     "INSERT OR IGNORE INTO meta VALUES('schema', '1');";
@@ -33,7 +33,7 @@ std::unique_ptr<MailIndex> MailIndex::open(const std::filesystem::path& file) {
       sqlite3_busy_timeout(db, 10000);
       // WAL: readers never block the writer; NORMAL: a commit survives a process crash (SIGKILL); after a
       // power loss the last transactions may roll back, and the index is then reconciled with the Maildir.
-      if (ix->exec("PRAGMA journal_mode=WAL") && ix->exec("PRAGMA synchronous=NORMAL") && ix->exec(kSchema) && ix->prepare())
+      if (ix->exec("PRAGMA journal_mode=WAL") && ix->exec("PRAGMA synchronous=NORMAL") && ix->exec("PRAGMA mmap_size=268435456") && ix->exec(kSchema) && ix->prepare())
         return ix;
       log::warn("store.index_damaged", {{"path", file.string()}, {"error", std::string(sqlite3_errmsg(db))}});
     } else {
@@ -71,7 +71,7 @@ bool MailIndex::prepare() {
   auto p = [&](const char* sql, sqlite3_stmt** s) { return sqlite3_prepare_v2(db_, sql, -1, s, nullptr) == SQLITE_OK; };
   return p("SELECT uid_validity, uid_next, highest_modseq, guid, ul_ino, ul_size, ul_mtime, ul_lines, new_mtime, cur_mtime"
            " FROM mailbox WHERE name = ?", &get_mb_) &&
-         p("SELECT uid, base, filename, in_new, size, internal_date, modseq, flags, keywords FROM message WHERE mailbox = ? ORDER BY uid",
+         p("SELECT uid, base, info, in_new, size, internal_date, modseq, flags, keywords FROM message WHERE mailbox = ? ORDER BY uid",
            &get_msgs_) &&
          p("INSERT OR REPLACE INTO mailbox VALUES(?,?,?,?,?,?,?,?,?,?,?)", &put_mb_) &&
          p("INSERT OR REPLACE INTO message VALUES(?,?,?,?,?,?,?,?,?,?)", &put_msg_) &&
@@ -97,22 +97,26 @@ std::optional<IndexedMailbox> MailIndex::mailbox(const std::string& name) {
   return m;
 }
 
-bool MailIndex::messages(const std::string& name, std::vector<IndexedMessage>& out) {
+bool MailIndex::messages(const std::string& name, const std::function<void(const MessageRow&)>& row) {
   sqlite3_reset(get_msgs_);
   bind(get_msgs_, 1, name);
+  auto view = [&](int i) {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(get_msgs_, i));
+    return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(get_msgs_, i))) : std::string_view();
+  };
   int rc;
   while ((rc = sqlite3_step(get_msgs_)) == SQLITE_ROW) {
-    IndexedMessage m;
+    MessageRow m;
     m.uid = static_cast<std::uint32_t>(sqlite3_column_int64(get_msgs_, 0));
-    m.base = text(get_msgs_, 1);
-    m.filename = text(get_msgs_, 2);
+    m.base = view(1);
+    m.info = view(2);
     m.in_new = sqlite3_column_int(get_msgs_, 3) != 0;
     m.size = static_cast<std::uint64_t>(sqlite3_column_int64(get_msgs_, 4));
     m.internal_date = sqlite3_column_int64(get_msgs_, 5);
     m.modseq = static_cast<std::uint64_t>(sqlite3_column_int64(get_msgs_, 6));
     m.system_flags = static_cast<std::uint32_t>(sqlite3_column_int64(get_msgs_, 7));
-    m.keyword_letters = text(get_msgs_, 8);
-    out.push_back(std::move(m));
+    m.keyword_letters = view(8);
+    row(m);
   }
   sqlite3_reset(get_msgs_);
   return rc == SQLITE_DONE;
@@ -157,7 +161,7 @@ void MailIndex::put_message(const std::string& name, const IndexedMessage& m) {
   bind(put_msg_, 1, name);
   bind(put_msg_, 2, static_cast<std::int64_t>(m.uid));
   bind(put_msg_, 3, m.base);
-  bind(put_msg_, 4, m.filename);
+  bind(put_msg_, 4, m.info);
   bind(put_msg_, 5, static_cast<std::int64_t>(m.in_new));
   bind(put_msg_, 6, static_cast<std::int64_t>(m.size));
   bind(put_msg_, 7, m.internal_date);

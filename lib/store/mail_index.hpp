@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <string_view>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,7 +30,7 @@ struct IndexedMailbox {
 
 struct IndexedMessage {
   std::uint32_t uid = 0;
-  std::string base, filename;
+  std::string base, info;  // the file name is base + info (":2,FS")
   bool in_new = false;
   std::uint64_t size = 0;
   std::int64_t internal_date = 0;
@@ -44,7 +46,17 @@ class MailIndex {
   ~MailIndex();
 
   std::optional<IndexedMailbox> mailbox(const std::string& name);
-  bool messages(const std::string& name, std::vector<IndexedMessage>& out);
+  // Calls `row` for every message of the mailbox in UID order (the views live until `row` returns).
+  struct MessageRow {
+    std::uint32_t uid;
+    std::string_view base, info, keyword_letters;
+    bool in_new;
+    std::uint64_t size;
+    std::int64_t internal_date;
+    std::uint64_t modseq;
+    std::uint32_t system_flags;
+  };
+  bool messages(const std::string& name, const std::function<void(const MessageRow&)>& row);
 
   // A write transaction: begin(), then puts/deletes, then commit() (false: rolled back; the index is stale).
   bool begin();

@@ -318,16 +318,17 @@ std::int64_t coarse_now_ns() {
 struct Entry {
   std::uint32_t uid = 0;
   std::string base;
-  std::string filename;  // current name, in new/ or cur/
+  std::string info;      // the file name after the base (":2,FS" or ""), so the name is base + info
   bool in_new = false;
   std::uint64_t size = 0;
   std::int64_t internal_date = 0;
   std::uint64_t modseq = 1;
   std::uint32_t system = 0;  // from the file name
   std::string kw;            // keyword letters, from the file name
-  void set_filename(std::string fn) {
-    filename = std::move(fn);
-    auto p = parse_name(filename);
+  std::string filename() const { return base + info; }
+  void set_filename(const std::string& fn) {
+    info = fn.size() >= base.size() ? fn.substr(base.size()) : std::string();
+    auto p = parse_name(fn);
     system = p.system;
     kw = p.keyword_letters;
   }
@@ -359,7 +360,8 @@ struct Folder {
   std::string guid;
   std::uint64_t highest_modseq = 1;
   std::vector<Entry> entries;                                 // UID order, files present
-  std::unordered_map<std::string, std::uint32_t> by_base;     // base -> UID of entries
+  std::unordered_map<std::string, std::uint32_t> by_base;     // base -> UID of entries, built when first needed
+  bool bases_built = false;
   std::unordered_map<std::string, std::uint32_t> unlocated;   // uidlist records whose file was not seen yet
   std::unordered_map<std::string, std::uint32_t> ghosts;      // uidlist records of files not found (expunged)
   // dovecot-uidlist as last read (inode, bytes consumed, mtime, record lines); ul_known false: never read.
@@ -717,7 +719,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
           if (attempt) return fail(ErrorCategory::not_found, "no message with UID " + std::to_string(uid));
           continue;
         }
-        p = (*f)->path / (e->in_new ? "new" : "cur") / e->filename;
+        p = (*f)->path / (e->in_new ? "new" : "cur") / e->filename();
       }
       if (auto s = read_file(p)) return *s;  // renamed by another process: rescan and retry
     }
@@ -782,8 +784,8 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
         std::vector<int> idx;
         for (char c : letters) idx.push_back(c - 'a');
         std::string nn = e->base + ":2," + maildir_flag_letters(sys, idx);
-        if (nn == e->filename && !e->in_new) continue;
-        fs::path from = fo.path / (e->in_new ? "new" : "cur") / e->filename, to = fo.path / "cur" / nn;
+        if (nn == e->filename() && !e->in_new) continue;
+        fs::path from = fo.path / (e->in_new ? "new" : "cur") / e->filename(), to = fo.path / "cur" / nn;
         if (::rename(from.c_str(), to.c_str()) != 0) {
           if (errno == ENOENT) continue;  // expunged meanwhile
           return fail_errno("rename " + from.string());
@@ -824,7 +826,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       Status failure;
       for (auto& e : fo.entries) {
         if (uids.empty() ? !(e.system & flag_deleted) : !want.count(e.uid)) continue;
-        fs::path p = fo.path / (e.in_new ? "new" : "cur") / e.filename;
+        fs::path p = fo.path / (e.in_new ? "new" : "cur") / e.filename();
         if (::unlink(p.c_str()) != 0 && errno != ENOENT) {
           failure = fail_errno("unlink " + p.string());
           break;
@@ -1134,13 +1136,20 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     if (gone.empty()) return;
     std::erase_if(f.entries, [&](const Entry& e) {
       if (!gone.count(e.uid)) return false;
-      f.by_base.erase(e.base);
+      if (f.bases_built) f.by_base.erase(e.base);
       return true;
     });
   }
 
+  static void ensure_bases(Folder& f) {
+    if (f.bases_built) return;
+    f.by_base.reserve(f.entries.size() + 64);
+    for (auto& e : f.entries) f.by_base.emplace(e.base, e.uid);
+    f.bases_built = true;
+  }
+
   static void add_entry(Folder& f, Entry e) {
-    f.by_base[e.base] = e.uid;
+    if (f.bases_built) f.by_base[e.base] = e.uid;
     if (f.entries.empty() || f.entries.back().uid < e.uid) {
       f.entries.push_back(std::move(e));
       return;
@@ -1157,8 +1166,22 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     if (!index_) return;
     auto mb = index_->mailbox(f.name);
     if (!mb) return;
-    std::vector<detail::IndexedMessage> rows;
-    if (!index_->messages(f.name, rows)) return;
+    std::vector<Entry> entries;
+    entries.reserve(1024);
+    bool ok = index_->messages(f.name, [&](const detail::MailIndex::MessageRow& r) {
+      Entry& e = entries.emplace_back();
+      e.uid = r.uid;
+      e.base.assign(r.base);
+      e.info.assign(r.info);
+      e.in_new = r.in_new;
+      e.size = r.size;
+      e.internal_date = r.internal_date;
+      e.modseq = r.modseq;
+      e.system = r.system_flags;
+      e.kw.assign(r.keyword_letters);
+    });
+    if (!ok) return;
+    f.entries = std::move(entries);
     f.uid_validity = mb->uid_validity;
     f.uid_next = mb->uid_next;
     f.guid = mb->guid;
@@ -1170,22 +1193,6 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     f.ul_lines = mb->ul_lines;
     f.new_mtime = mb->new_mtime;
     f.cur_mtime = mb->cur_mtime;
-    f.entries.reserve(rows.size());
-    f.by_base.reserve(rows.size());
-    for (auto& r : rows) {
-      Entry e;
-      e.uid = r.uid;
-      e.base = std::move(r.base);
-      e.filename = std::move(r.filename);
-      e.in_new = r.in_new;
-      e.size = r.size;
-      e.internal_date = r.internal_date;
-      e.modseq = r.modseq;
-      e.system = r.system_flags;
-      e.kw = std::move(r.keyword_letters);
-      f.by_base.emplace(e.base, e.uid);
-      f.entries.push_back(std::move(e));
-    }
   }
 
   // Writes what changed into the index, in one transaction. An index failure is logged, never fatal: the
@@ -1199,7 +1206,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       detail::IndexedMessage m;
       m.uid = e.uid;
       m.base = e.base;
-      m.filename = e.filename;
+      m.info = e.info;
       m.in_new = e.in_new;
       m.size = e.size;
       m.internal_date = e.internal_date;
@@ -1233,6 +1240,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   // was replaced). The dotlock is held. Records whose file is not known yet go to f.unlocated.
   // Sets `rewrite` when the file must be (re)created: missing, unreadable or out of order.
   Status read_uidlist(Folder& f, FolderChanges& ch, bool& rewrite) {
+    ensure_bases(f);
     fs::path ul = f.path / "dovecot-uidlist";
     int fd = ::open(ul.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -1486,11 +1494,11 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     if (scan_cur) cur_m = scan_dir(f.path / "cur", false, disk);
     else
       for (auto& e : f.entries)
-        if (!e.in_new) disk[e.base] = {e.filename, false};
+        if (!e.in_new) disk[e.base] = {e.filename(), false};
     if (scan_new) new_m = scan_dir(f.path / "new", true, disk);
     else
       for (auto& e : f.entries)
-        if (e.in_new) disk.emplace(e.base, std::make_pair(e.filename, true));
+        if (e.in_new) disk.emplace(e.base, std::make_pair(e.filename(), true));
     // A file renamed while a directory was being listed may be missed: list again before calling it gone.
     bool missing = false;
     for (auto& e : f.entries)
@@ -1510,7 +1518,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
         gone.insert(e.uid);
         continue;
       }
-      if (it->second.first != e.filename || it->second.second != e.in_new) {
+      if (it->second.first != e.filename() || it->second.second != e.in_new) {
         std::uint32_t sys = e.system;
         std::string kw = e.kw;
         e.set_filename(it->second.first);
@@ -1606,8 +1614,8 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
         auto e = find(s, uid);
         if (!e) continue;
         std::string nb = unique_base() + ",S=" + std::to_string(e->size);
-        std::string flags = e->filename.find(":2,") != std::string::npos ? e->filename.substr(e->filename.find(":2,")) : ":2,";
-        fs::path src = s.path / (e->in_new ? "new" : "cur") / e->filename;
+        std::string flags = e->filename().find(":2,") != std::string::npos ? e->filename().substr(e->filename().find(":2,")) : ":2,";
+        fs::path src = s.path / (e->in_new ? "new" : "cur") / e->filename();
         fs::path dst = d.path / "cur" / (nb + flags);
         if (move) {
           // One rename: the message is always in exactly one of the two mailboxes.
