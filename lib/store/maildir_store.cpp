@@ -1450,7 +1450,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       while (auto* e = ::readdir(d)) {
         if (e->d_name[0] == '.') continue;
         std::string n(e->d_name);
-        if (n.find('\n') != std::string::npos) continue;
+        if (n.find_first_of("\r\n") != std::string::npos) continue;  // Dovecot ignores these too
         std::string b = base_of(n);
         if (is_new) disk.emplace(std::move(b), std::make_pair(std::move(n), true));  // cur/ wins over new/
         else disk[std::move(b)] = {std::move(n), false};

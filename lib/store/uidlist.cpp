@@ -37,6 +37,9 @@ bool parse_record(std::string_view line, int version, UidlistRecord& r) {
   auto colon = name.find(':');
   if (colon != std::string_view::npos) name = name.substr(0, colon);
   if (name.empty() || name.find('/') != std::string_view::npos) return false;
+  // Dovecot ignores files whose names hold CR or LF; control characters cannot be a Maildir name here.
+  for (unsigned char c : name)
+    if (c < 0x20 || c == 0x7f) return false;
   r.base.assign(name);
   return true;
 }
