@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "tern/core/log.hpp"
+#include "tern/store/mailbox_name.hpp"
 #include "tern/store/uidlist.hpp"
 #include "mail_index.hpp"
 
@@ -293,14 +294,6 @@ std::string unique_base() {
          std::to_string(++g_counter) + "." + hostname();
 }
 
-bool valid_mailbox_name(std::string_view n) {
-  if (n.empty() || n.size() > 255) return false;
-  if (n.front() == '/' || n.back() == '/') return false;
-  if (n.find("//") != std::string_view::npos) return false;
-  for (unsigned char c : n)
-    if (c < 0x20 || c == 0x7f || c == '.' || c == '%' || c == '*') return false;
-  return true;
-}
 
 // ---- one Maildir folder -------------------------------------------------------------------
 
@@ -402,8 +395,8 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
                                                                   {"Archive", SpecialUse::archive}};
     bool created = false;
     for (auto& [n, u] : specials) {
-      if (!fs::exists(folder_path(n))) {
-        if (auto s = ensure_maildir(folder_path(n)); !s) return s;
+      if (!fs::exists(*folder_path(n))) {
+        if (auto s = ensure_maildir(*folder_path(n)); !s) return s;
         subscriptions_add(n);
         created = true;
       }
@@ -425,11 +418,14 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     std::vector<MailboxInfo> out;
     out.push_back({"INBOX", SpecialUse::none, subs.count("INBOX") > 0});
     for (auto& n : list_dir_all(root_)) {
-      if (n.size() < 2 || n[0] != '.' || n == "..") continue;
-      std::string name = n.substr(1);
-      std::replace(name.begin(), name.end(), '.', '/');
+      if (n.size() < 2 || n[0] != '.' || n == ".." || n.rfind(".tern-", 0) == 0) continue;
       if (!fs::is_directory(root_ / n / "cur")) continue;
-      out.push_back({name, special_of(name), subs.count(name) > 0});
+      auto name = mailbox_from_folder_dir(n);
+      if (!name) {
+        log::warn("store.folder_name_skipped", {{"user", user_}, {"dir", n}, {"error", name.error().message}});
+        continue;
+      }
+      out.push_back({*name, special_of(*name), subs.count(*name) > 0});
     }
     std::sort(out.begin() + 1, out.end(), [](auto& a, auto& b) { return a.name < b.name; });
     return out;
@@ -437,8 +433,10 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
 
   Status create(std::string_view name, SpecialUse) override {
     std::unique_lock lk(m_);
-    if (!valid_mailbox_name(name) || is_inbox(name)) return fail(ErrorCategory::invalid_argument, "invalid mailbox name: " + std::string(name));
-    auto p = folder_path(name);
+    if (is_inbox(name)) return fail(ErrorCategory::invalid_argument, "INBOX always exists; it cannot be created");
+    auto pr = folder_path(name);
+    if (!pr) return fail(pr.error());
+    auto p = *pr;
     if (fs::exists(p)) return fail(ErrorCategory::exists, "mailbox exists: " + std::string(name));
     if (auto s = ensure_maildir(p); !s) return s;
     lk.unlock();
@@ -448,8 +446,11 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
 
   Status rename(std::string_view from, std::string_view to) override {
     std::unique_lock lk(m_);
-    if (is_inbox(from) || is_inbox(to) || !valid_mailbox_name(to)) return fail(ErrorCategory::invalid_argument, "cannot rename to or from INBOX or to an invalid name");
-    auto a = folder_path(from), b = folder_path(to);
+    if (is_inbox(from) || is_inbox(to)) return fail(ErrorCategory::invalid_argument, "INBOX cannot be renamed, nor anything renamed to INBOX");
+    auto ar = folder_path(from), br = folder_path(to);
+    if (!ar) return fail(ar.error());
+    if (!br) return fail(br.error());
+    auto a = *ar, b = *br;
     if (!fs::exists(a)) return fail(ErrorCategory::not_found, "no such mailbox: " + std::string(from));
     if (fs::exists(b)) return fail(ErrorCategory::exists, "mailbox exists: " + std::string(to));
     // Children move with their parent (".A.x" -> ".B.x").
@@ -472,7 +473,9 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   Status remove(std::string_view name) override {
     std::unique_lock lk(m_);
     if (is_inbox(name)) return fail(ErrorCategory::invalid_argument, "INBOX cannot be deleted");
-    auto p = folder_path(name);
+    auto pr = folder_path(name);
+    if (!pr) return fail(pr.error());
+    auto p = *pr;
     if (!fs::exists(p)) return fail(ErrorCategory::not_found, "no such mailbox: " + std::string(name));
     // Rename away first so a crash never leaves a half-deleted, still-visible folder.
     fs::path gone = root_ / (".tern-deleted-" + unique_base());
@@ -916,11 +919,12 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       if (std::toupper(static_cast<unsigned char>(n[i])) != "INBOX"[i]) return false;
     return true;
   }
-  fs::path folder_path(std::string_view name) const {
+  // Dovecot's Maildir++ layout: INBOX is the root, "A/B" is ".A.B" with each level in modified UTF-7.
+  Result<fs::path> folder_path(std::string_view name) const {
     if (is_inbox(name)) return root_;
-    std::string n(name);
-    std::replace(n.begin(), n.end(), '/', '.');
-    return root_ / ("." + n);
+    auto dir = maildir_folder_dir(name);
+    if (!dir) return fail(dir.error());
+    return root_ / *dir;
   }
   static SpecialUse special_of(const std::string& n) {
     if (n == "Sent") return SpecialUse::sent;
@@ -1095,7 +1099,9 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     std::string key = is_inbox(name) ? "INBOX" : std::string(name);
     auto it = folders_.find(key);
     if (it != folders_.end()) return it->second;
-    fs::path p = folder_path(name);
+    auto pr = folder_path(name);
+    if (!pr) return fail(pr.error());
+    fs::path p = *pr;
     if (!fs::is_directory(p / "cur")) {
       if (special_of(key) == SpecialUse::none) return fail(ErrorCategory::not_found, "no such mailbox: " + key);
       if (auto s = ensure_maildir(p); !s) return fail(s.error());

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "tern/store/maildir_store.hpp"
+#include "tern/store/mailbox_name.hpp"
 #include "tern/store/uidlist.hpp"
 
 namespace fs = std::filesystem;
@@ -390,4 +391,59 @@ BOOST_AUTO_TEST_CASE(another_mda_and_another_client_change_the_maildir) {
   BOOST_REQUIRE(all2);
   BOOST_TEST(all2->size() == 2u);
   BOOST_TEST(all2->at(1).uid == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(modified_utf7_codec) {
+  // RFC 3501 section 5.1.3 example.
+  BOOST_TEST(mutf7_encode("~peter/mail/\xE5\x8F\xB0\xE5\x8C\x97/\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E") == "~peter/mail/&U,BTFw-/&ZeVnLIqe-");
+  BOOST_TEST(*mutf7_decode("~peter/mail/&U,BTFw-/&ZeVnLIqe-") == "~peter/mail/\xE5\x8F\xB0\xE5\x8C\x97/\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E");
+  BOOST_TEST(mutf7_encode("Tom & Jerry") == "Tom &- Jerry");
+  BOOST_TEST(*mutf7_decode("Tom &- Jerry") == "Tom & Jerry");
+  BOOST_TEST(mutf7_encode("Entw\xC3\xBCrfe") == "Entw&APw-rfe");
+  std::string emoji = "\xF0\x9F\x93\xAC";  // U+1F4EC, a surrogate pair in UTF-16
+  BOOST_TEST(*mutf7_decode(mutf7_encode(emoji)) == emoji);
+  for (const char* bad : {"&Jjo", "&AGE-", "&2D0-", "&U,BTF-", "caf\xC3\xA9", "&,,,-"}) BOOST_TEST(!mutf7_decode(bad), bad);
+}
+
+BOOST_AUTO_TEST_CASE(mailbox_names_on_disk_and_rejections) {
+  TempDir d;
+  MaildirStore store(d.path);
+  auto u = *store.open_user("n@example.org");
+  fs::path root = d.path / "mail/example.org/n";
+  BOOST_REQUIRE(u->create("Entw\xC3\xBCrfe"));
+  BOOST_REQUIRE(u->create("Lists"));
+  BOOST_REQUIRE(u->create("Lists/\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E"));
+  BOOST_REQUIRE(u->create("Tom & Jerry"));
+  BOOST_TEST(fs::is_directory(root / ".Entw&APw-rfe/cur"));
+  BOOST_TEST(fs::is_directory(root / ".Lists.&ZeVnLIqe-/cur"));
+  BOOST_TEST(fs::is_directory(root / ".Tom &- Jerry/cur"));
+  BOOST_REQUIRE(u->append_message("Lists/\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", msg(1)));
+  BOOST_TEST(*u->fetch("Lists/\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", 1) == msg(1));
+  auto l = u->list();
+  BOOST_REQUIRE(l);
+  std::set<std::string> names;
+  for (auto& m : *l) names.insert(m.name);
+  for (const char* n : {"INBOX", "Entw\xC3\xBCrfe", "Lists", "Lists/\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", "Tom & Jerry", "Sent"}) BOOST_TEST(names.count(n), n);
+  // Rename keeps the encoding, children move along.
+  BOOST_REQUIRE(u->rename("Lists", "Listen \xC3\xBC"));
+  BOOST_TEST(fs::is_directory(root / ".Listen &APw-.&ZeVnLIqe-/cur"));
+  BOOST_TEST(*u->fetch("Listen \xC3\xBC/\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", 1) == msg(1));
+  // A folder another program created with a broken encoding is skipped, not fatal.
+  fs::create_directories(root / ".Bad&Jjo/cur");
+  BOOST_TEST(u->list().has_value());
+  // Rejections with a reason.
+  std::string emoji60;
+  for (int i = 0; i < 60; ++i) emoji60 += "\xF0\x9F\x93\xAC";
+  for (std::string bad : {std::string(""), std::string("a/../b"), std::string(".hidden"), std::string("a/.b"), std::string(".."),
+                          std::string("a\\b"), std::string("a\x01" "b"), std::string("a//b"), std::string("/a"), std::string("a/"),
+                          std::string("a.b"), std::string(256, 'x'), std::string("\xFF\xFE"), std::string("50%"), emoji60}) {
+    auto r = u->create(bad);
+    BOOST_TEST(!r, bad);
+    if (!r) {
+      BOOST_TEST((r.error().category == tern::ErrorCategory::invalid_argument));
+      BOOST_TEST(r.error().message.find("invalid mailbox name") != std::string::npos, r.error().message);
+    }
+  }
+  BOOST_TEST(!u->rename("Tom & Jerry", "x/../y"));
+  BOOST_TEST(!u->create("INBOX"));
 }
