@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
     auto st = (*u)->status(box);
     auto ms = (*u)->messages(box);
     if (!st || !ms) return 1;
-    std::cout << "{\"uidvalidity\":" << st->uid_validity << ",\"uidnext\":" << st->uid_next << "}\n";
+    std::cout << "{\"uidvalidity\":" << st->uid_validity << ",\"uidnext\":" << st->uid_next << ",\"highestmodseq\":" << st->highest_modseq
+              << "}\n";
     for (auto& m : *ms) {
       std::cout << "{\"uid\":" << m.uid << ",\"size\":" << m.size << ",\"flags\":[";
       const char* names[] = {"\\\\Seen", "\\\\Answered", "\\\\Flagged", "\\\\Deleted", "\\\\Draft"};
