@@ -906,6 +906,38 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     subs_.erase(id);
   }
 
+  // Rebuilds every mailbox's index rows from the Maildir (uidlist re-read, new/ and cur/ listed, every file
+  // stat-ed again), keeping each message's MODSEQ when its file is the same, and recalculates the quota.
+  Status reindex_all() {
+    auto l = list();
+    if (!l) return fail(l.error());
+    std::lock_guard lk(m_);
+    for (auto& mb : *l) {
+      auto fr = folder(mb.name);
+      if (!fr) return fail(fr.error());
+      Folder& f = **fr;
+      load(f);
+      std::unordered_map<std::string, std::pair<std::uint32_t, std::uint64_t>> kept;  // base -> (uid, modseq)
+      for (auto& e : f.entries) kept[e.base] = {e.uid, e.modseq};
+      auto highest = f.highest_modseq;
+      f.entries.clear();
+      f.by_base.clear();
+      f.bases_built = true;
+      f.unlocated.clear();
+      f.ghosts.clear();
+      f.ul_known = false;
+      f.new_mtime = f.cur_mtime = 0;
+      if (auto s = refresh(f); !s) return s;
+      FolderChanges ch;
+      ch.reset = true;
+      for (auto& e : f.entries)
+        if (auto it = kept.find(e.base); it != kept.end() && it->second.first == e.uid) e.modseq = it->second.second;
+      f.highest_modseq = std::max(f.highest_modseq, highest);
+      persist(f, ch);
+    }
+    return recalc_quota();
+  }
+
   void set_structure_parser(std::shared_ptr<StructureParser> p) {
     std::lock_guard lk(m_);
     parser_ = std::move(p);
@@ -1718,6 +1750,12 @@ static bool safe_part(std::string_view s) {
   for (unsigned char c : s)
     if (c == '/' || c < 0x20 || c == 0x7f) return false;
   return s[0] != '.';
+}
+
+Status MaildirStore::reindex(std::string_view user) {
+  auto u = open_user(user);
+  if (!u) return fail(u.error());
+  return static_cast<MaildirUser&>(**u).reindex_all();
 }
 
 Result<fs::path> MaildirStore::user_dir(std::string_view user) const {

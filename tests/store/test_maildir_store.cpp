@@ -1,6 +1,8 @@
 // MaildirStore: every operation, UID/MODSEQ invariants, quota, notifications, concurrency.
 #include <boost/test/unit_test.hpp>
 
+#include <sys/time.h>
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -446,4 +448,34 @@ BOOST_AUTO_TEST_CASE(mailbox_names_on_disk_and_rejections) {
   }
   BOOST_TEST(!u->rename("Tom & Jerry", "x/../y"));
   BOOST_TEST(!u->create("INBOX"));
+}
+
+BOOST_AUTO_TEST_CASE(reindex_rebuilds_and_keeps_modseq) {
+  TempDir d;
+  MaildirStore store(d.path);
+  std::uint64_t m1 = 0, highest = 0;
+  {
+    auto u = *store.open_user("z@example.org");
+    BOOST_REQUIRE(u->append_message("INBOX", msg(1)));
+    BOOST_REQUIRE(u->append_message("INBOX", msg(2)));
+    m1 = u->change_flags("INBOX", {1}, {FlagChange::Mode::add, {flag_answered, {}}, std::nullopt})->changed.at(0).modseq;
+    highest = u->status("INBOX")->highest_modseq;
+  }
+  // A file's mtime (its internal date) changed behind the index's back (the directory is unchanged): the
+  // warm index keeps the old date, a reindex stats the files again.
+  fs::path root = d.path / "mail/example.org/z";
+  for (auto& e : fs::directory_iterator(root / "new")) {
+    struct timeval tv[2] = {{1600000000, 0}, {1600000000, 0}};
+    ::utimes(e.path().c_str(), tv);
+  }
+  BOOST_TEST((*store.open_user("z@example.org"))->info("INBOX", 2)->internal_date != 1600000000);
+  BOOST_REQUIRE(store.reindex("z@example.org"));
+  auto u = *store.open_user("z@example.org");
+  auto i1 = u->info("INBOX", 1);
+  BOOST_REQUIRE(i1);
+  BOOST_TEST(i1->modseq == m1);
+  BOOST_TEST(i1->flags.system == flag_answered);
+  BOOST_TEST(u->status("INBOX")->highest_modseq >= highest);
+  BOOST_TEST(u->info("INBOX", 2)->internal_date == 1600000000);
+  BOOST_TEST(u->info("INBOX", 2)->size == msg(2).size());
 }
