@@ -14,13 +14,19 @@ int run_store(ternctl::Context& ctx, const std::vector<std::string>& args) {
   auto dir = ctx.data_dir();
   if (!dir) return ternctl::kFailed;
   tern::store::MaildirStore store(*dir);
+  if (args[0] == "reindex") {
+    if (auto s = store.reindex(args[1]); !s) {
+      std::fprintf(stderr, "ternctl: %s\n", s.error().describe().c_str());
+      return ternctl::kFailed;
+    }
+  }
   auto u = store.open_user(args[1]);
   if (!u) {
     std::fprintf(stderr, "ternctl: %s\n", u.error().describe().c_str());
     return ternctl::kFailed;
   }
-  // Opening every mailbox re-reads dovecot-uidlist, rescans cur/ and new/ and rewrites the uidlist if it
-  // disagrees with the files (lost entries dropped, unknown files given new UIDs).
+  // check: opening every mailbox brings the index in step with dovecot-uidlist, new/ and cur/ where they
+  // changed (unknown files get new UIDs, vanished ones are dropped). reindex (above) rebuilds it all first.
   auto list = (*u)->list();
   if (!list) {
     std::fprintf(stderr, "ternctl: %s\n", list.error().describe().c_str());

@@ -19,6 +19,9 @@
 #include <unordered_map>
 
 #include "tern/core/log.hpp"
+#include "tern/store/mailbox_name.hpp"
+#include "tern/store/uidlist.hpp"
+#include "mail_index.hpp"
 
 namespace fs = std::filesystem;
 
@@ -208,7 +211,8 @@ class DotLock {
     }
   }
   // Writes the new contents into the lock file and renames it over the target (Dovecot's way).
-  Status commit(const fs::path& target, const std::string& contents) {
+  // `written` receives the file's inode, size and mtime as written (before anyone else can append).
+  Status commit(const fs::path& target, const std::string& contents, struct stat* written = nullptr) {
     std::size_t off = 0;
     while (off < contents.size()) {
       ssize_t n = ::write(fd_, contents.data() + off, contents.size() - off);
@@ -219,6 +223,7 @@ class DotLock {
       off += static_cast<std::size_t>(n);
     }
     if (::fsync(fd_) != 0) return fail_errno("fsync " + path_.string());
+    if (written && ::fstat(fd_, written) != 0) return fail_errno("fstat " + path_.string());
     if (::rename(path_.c_str(), target.c_str()) != 0) return fail_errno("rename " + target.string());
     ::close(fd_);
     fd_ = -1;
@@ -289,33 +294,89 @@ std::string unique_base() {
          std::to_string(++g_counter) + "." + hostname();
 }
 
-bool valid_mailbox_name(std::string_view n) {
-  if (n.empty() || n.size() > 255) return false;
-  if (n.front() == '/' || n.back() == '/') return false;
-  if (n.find("//") != std::string_view::npos) return false;
-  for (unsigned char c : n)
-    if (c < 0x20 || c == 0x7f || c == '.' || c == '%' || c == '*') return false;
-  return true;
-}
 
 // ---- one Maildir folder -------------------------------------------------------------------
+
+std::int64_t mtime_ns(const struct stat& st) {
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+// The clock file-system timestamps come from (coarse real time), in ns.
+std::int64_t coarse_now_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
 
 struct Entry {
   std::uint32_t uid = 0;
   std::string base;
-  std::string filename;  // current name, in `dir`
+  std::string info;      // the file name after the base (":2,FS" or ""), so the name is base + info
   bool in_new = false;
+  std::uint64_t size = 0;
+  std::int64_t internal_date = 0;
+  std::uint64_t modseq = 1;
+  std::uint32_t system = 0;  // from the file name
+  std::string kw;            // keyword letters, from the file name
+  std::string filename() const { return base + info; }
+  void set_filename(const std::string& fn) {
+    info = fn.size() >= base.size() ? fn.substr(base.size()) : std::string();
+    auto p = parse_name(fn);
+    system = p.system;
+    kw = p.keyword_letters;
+  }
+};
+
+// A message file placed in new/ or cur/ that needs a UID (delivery, copy, move).
+struct NewFile {
+  std::string base, filename;
+  bool in_new = false;
+  std::uint64_t size = 0;
+  std::int64_t internal_date = 0;
+  std::uint32_t uid = 0;     // out
+  std::uint64_t modseq = 0;  // out
+};
+
+// A delivery waiting for the group commit of its folder.
+struct PendingAppend {
+  NewFile file;
+  bool done = false;
+  Status status;
 };
 
 struct Folder {
+  std::string name;  // "INBOX", "Sent", "Lists/tern"
   fs::path path;
+  bool loaded = false;
   std::uint32_t uid_validity = 0;
   std::uint32_t uid_next = 1;
   std::string guid;
-  std::vector<Entry> entries;  // UID order
   std::uint64_t highest_modseq = 1;
-  std::unordered_map<std::uint32_t, std::uint64_t> modseq;  // per UID; absent means 1
-  DirSyncer new_syncer, cur_syncer;
+  std::vector<Entry> entries;                                 // UID order, files present
+  std::unordered_map<std::string, std::uint32_t> by_base;     // base -> UID of entries, built when first needed
+  bool bases_built = false;
+  std::unordered_map<std::string, std::uint32_t> unlocated;   // uidlist records whose file was not seen yet
+  std::unordered_map<std::string, std::uint32_t> ghosts;      // uidlist records of files not found (expunged)
+  // dovecot-uidlist as last read (inode, bytes consumed, mtime, record lines); ul_known false: never read.
+  bool ul_known = false;
+  std::uint64_t ul_ino = 0, ul_size = 0, ul_lines = 0;
+  std::int64_t ul_mtime = 0;
+  // mtimes of new/ and cur/ the entries are known to match; 0: rescan.
+  std::int64_t new_mtime = 0, cur_mtime = 0;
+  // Group commit of deliveries: writers queue, one leader commits the batch (one directory fsync, one
+  // uidlist append + fsync for all), the others wait for it.
+  std::mutex qm;
+  std::condition_variable qcv;
+  std::vector<PendingAppend*> pending;
+  bool leader = false;
+};
+
+// What one reconciliation or operation changed, for the index and notifications.
+struct FolderChanges {
+  bool reset = false;                  // UIDVALIDITY changed or the index was empty: rewrite all rows
+  std::vector<std::uint32_t> upserts;  // UIDs whose rows changed
+  std::vector<std::uint32_t> removed;  // UIDs gone
+  bool any() const { return reset || !upserts.empty() || !removed.empty(); }
 };
 
 }  // namespace
@@ -334,8 +395,8 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
                                                                   {"Archive", SpecialUse::archive}};
     bool created = false;
     for (auto& [n, u] : specials) {
-      if (!fs::exists(folder_path(n))) {
-        if (auto s = ensure_maildir(folder_path(n)); !s) return s;
+      if (!fs::exists(*folder_path(n))) {
+        if (auto s = ensure_maildir(*folder_path(n)); !s) return s;
         subscriptions_add(n);
         created = true;
       }
@@ -344,8 +405,12 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       if (auto s = write_subscriptions(); !s) return s;
     }
     if (auto s = load_keywords(); !s) return s;
-    return recalc_quota_locked();
+    index_ = detail::MailIndex::open(root_ / kIndexFile);
+    if (!index_) log::warn("store.index_unavailable", {{"user", user_}});
+    return load_quota();
   }
+
+  static constexpr const char* kIndexFile = "tern-index.sqlite";
 
   Result<std::vector<MailboxInfo>> list() override {
     std::lock_guard lk(m_);
@@ -353,11 +418,14 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     std::vector<MailboxInfo> out;
     out.push_back({"INBOX", SpecialUse::none, subs.count("INBOX") > 0});
     for (auto& n : list_dir_all(root_)) {
-      if (n.size() < 2 || n[0] != '.' || n == "..") continue;
-      std::string name = n.substr(1);
-      std::replace(name.begin(), name.end(), '.', '/');
+      if (n.size() < 2 || n[0] != '.' || n == ".." || n.rfind(".tern-", 0) == 0) continue;
       if (!fs::is_directory(root_ / n / "cur")) continue;
-      out.push_back({name, special_of(name), subs.count(name) > 0});
+      auto name = mailbox_from_folder_dir(n);
+      if (!name) {
+        log::warn("store.folder_name_skipped", {{"user", user_}, {"dir", n}, {"error", name.error().message}});
+        continue;
+      }
+      out.push_back({*name, special_of(*name), subs.count(*name) > 0});
     }
     std::sort(out.begin() + 1, out.end(), [](auto& a, auto& b) { return a.name < b.name; });
     return out;
@@ -365,8 +433,10 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
 
   Status create(std::string_view name, SpecialUse) override {
     std::unique_lock lk(m_);
-    if (!valid_mailbox_name(name) || is_inbox(name)) return fail(ErrorCategory::invalid_argument, "invalid mailbox name: " + std::string(name));
-    auto p = folder_path(name);
+    if (is_inbox(name)) return fail(ErrorCategory::invalid_argument, "INBOX always exists; it cannot be created");
+    auto pr = folder_path(name);
+    if (!pr) return fail(pr.error());
+    auto p = *pr;
     if (fs::exists(p)) return fail(ErrorCategory::exists, "mailbox exists: " + std::string(name));
     if (auto s = ensure_maildir(p); !s) return s;
     lk.unlock();
@@ -376,8 +446,11 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
 
   Status rename(std::string_view from, std::string_view to) override {
     std::unique_lock lk(m_);
-    if (is_inbox(from) || is_inbox(to) || !valid_mailbox_name(to)) return fail(ErrorCategory::invalid_argument, "cannot rename to or from INBOX or to an invalid name");
-    auto a = folder_path(from), b = folder_path(to);
+    if (is_inbox(from) || is_inbox(to)) return fail(ErrorCategory::invalid_argument, "INBOX cannot be renamed, nor anything renamed to INBOX");
+    auto ar = folder_path(from), br = folder_path(to);
+    if (!ar) return fail(ar.error());
+    if (!br) return fail(br.error());
+    auto a = *ar, b = *br;
     if (!fs::exists(a)) return fail(ErrorCategory::not_found, "no such mailbox: " + std::string(from));
     if (fs::exists(b)) return fail(ErrorCategory::exists, "mailbox exists: " + std::string(to));
     // Children move with their parent (".A.x" -> ".B.x").
@@ -386,7 +459,11 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       if (n.rfind(pa, 0) == 0)
         if (::rename((root_ / n).c_str(), (root_ / (pb + n.substr(pa.size()))).c_str()) != 0) return fail_errno("rename " + n);
     if (::rename(a.c_str(), b.c_str()) != 0) return fail_errno("rename " + a.string());
-    folders_.erase(std::string(from));
+    forget_folders(std::string(from));
+    if (index_ && index_->begin()) {
+      index_->rename_mailbox(std::string(from), std::string(to));
+      (void)index_->commit();
+    }
     if (auto s = fsync_path(root_, true); !s) return s;
     lk.unlock();
     notify({ChangeEvent::Kind::mailbox_list_changed, std::string(to), {}, 0});
@@ -396,17 +473,23 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   Status remove(std::string_view name) override {
     std::unique_lock lk(m_);
     if (is_inbox(name)) return fail(ErrorCategory::invalid_argument, "INBOX cannot be deleted");
-    auto p = folder_path(name);
+    auto pr = folder_path(name);
+    if (!pr) return fail(pr.error());
+    auto p = *pr;
     if (!fs::exists(p)) return fail(ErrorCategory::not_found, "no such mailbox: " + std::string(name));
     // Rename away first so a crash never leaves a half-deleted, still-visible folder.
     fs::path gone = root_ / (".tern-deleted-" + unique_base());
     if (::rename(p.c_str(), gone.c_str()) != 0) return fail_errno("rename " + p.string());
     std::error_code ec;
     fs::remove_all(gone, ec);
-    folders_.erase(std::string(name));
+    forget_folders(std::string(name));
+    if (index_ && index_->begin()) {
+      index_->delete_mailbox(std::string(name));
+      (void)index_->commit();
+    }
     subscriptions_.erase(std::string(name));
     (void)write_subscriptions();
-    (void)recalc_quota_locked();
+    (void)recalc_quota();
     lk.unlock();
     notify({ChangeEvent::Kind::mailbox_list_changed, std::string(name), {}, 0});
     return {};
@@ -422,7 +505,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
 
   Result<MailboxStatus> status(std::string_view mailbox) override {
     std::lock_guard lk(m_);
-    auto f = sync(mailbox);
+    auto f = refreshed(mailbox);
     if (!f) return fail(f.error());
     MailboxStatus st;
     st.uid_validity = (*f)->uid_validity;
@@ -430,18 +513,17 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     st.highest_modseq = (*f)->highest_modseq;
     for (auto& e : (*f)->entries) {
       ++st.messages;
-      auto pn = parse_name(e.filename);
-      if (!(pn.system & flag_seen)) ++st.unseen;
+      if (!(e.system & flag_seen)) ++st.unseen;
       if (e.in_new) ++st.recent;
-      st.size += size_of(**f, e, pn);
+      st.size += e.size;
     }
     return st;
   }
 
   class Stream final : public AppendStream {
    public:
-    Stream(std::shared_ptr<MaildirUser> u, std::string mailbox, AppendRequest r, fs::path tmp, int fd)
-        : u_(std::move(u)), mailbox_(std::move(mailbox)), req_(std::move(r)), tmp_(std::move(tmp)), fd_(fd) {}
+    Stream(std::shared_ptr<MaildirUser> u, std::shared_ptr<Folder> f, AppendRequest r, fs::path tmp, int fd)
+        : u_(std::move(u)), f_(std::move(f)), req_(std::move(r)), tmp_(std::move(tmp)), fd_(fd) {}
     ~Stream() override { abort(); }
     Status write(std::string_view b) override {
       if (fd_ < 0) return fail(ErrorCategory::internal, "append stream is closed");
@@ -461,7 +543,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       if (::fsync(fd_) != 0) return fail_errno("fsync " + tmp_.string());
       ::close(fd_);
       fd_ = -1;
-      auto r = u_->finish_append(mailbox_, req_, tmp_, size_);
+      auto r = u_->finish_append(f_, req_, tmp_, size_);
       tmp_.clear();
       return r;
     }
@@ -472,7 +554,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
 
    private:
     std::shared_ptr<MaildirUser> u_;
-    std::string mailbox_;
+    std::shared_ptr<Folder> f_;
     AppendRequest req_;
     fs::path tmp_;
     int fd_;
@@ -480,26 +562,24 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   };
 
   Result<std::unique_ptr<AppendStream>> append(std::string_view mailbox, AppendRequest r) override {
-    fs::path dir;
+    std::shared_ptr<Folder> f;
     {
       std::lock_guard lk(m_);
-      dir = folder_path(mailbox);
-      if (!is_inbox(mailbox) && !fs::exists(dir)) {
-        if (special_of(std::string(mailbox)) == SpecialUse::none)
-          return fail(ErrorCategory::not_found, "no such mailbox: " + std::string(mailbox));
-        if (auto s = ensure_maildir(dir); !s) return fail(s.error());
-      }
+      auto fr = folder(mailbox);
+      if (!fr) return fail(fr.error());
+      f = *fr;
     }
-    fs::path tmp = dir / "tmp" / unique_base();
+    fs::path tmp = f->path / "tmp" / unique_base();
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return fail_errno("create " + tmp.string());
-    return std::unique_ptr<AppendStream>(new Stream(shared_from_this(), std::string(mailbox), std::move(r), tmp, fd));
+    return std::unique_ptr<AppendStream>(new Stream(shared_from_this(), std::move(f), std::move(r), tmp, fd));
   }
 
-  Result<std::uint32_t> finish_append(const std::string& mailbox, const AppendRequest& req, const fs::path& tmp, std::uint64_t size) {
+  Result<std::uint32_t> finish_append(const std::shared_ptr<Folder>& fp, const AppendRequest& req, const fs::path& tmp, std::uint64_t size) {
+    Folder& f = *fp;
     // RFC 3463 5.2.2: mailbox full (permanent).
     if (!req.bypass_quota) {
-      std::lock_guard lk(m_);
+      std::lock_guard lk(quota_m_);
       if ((limits_.bytes && usage_bytes_ + size > limits_.bytes) || (limits_.messages && usage_msgs_ + 1 > limits_.messages)) {
         ::unlink(tmp.c_str());
         return fail(ErrorCategory::limit, "5.2.2 Mailbox full: " + user_ + " is over quota", 552);
@@ -508,38 +588,28 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     std::int64_t when = req.internal_date ? req.internal_date : static_cast<std::int64_t>(std::time(nullptr));
     timeval tv[2] = {{static_cast<time_t>(when), 0}, {static_cast<time_t>(when), 0}};
     ::utimes(tmp.c_str(), tv);
-    fs::path dir = tmp.parent_path().parent_path();
-    std::string base = tmp.filename().string() + ",S=" + std::to_string(size);
-    bool to_cur = req.flags.system != 0 || !req.flags.keywords.empty();
-    std::string name;
-    {
+    PendingAppend p;
+    p.file.base = tmp.filename().string() + ",S=" + std::to_string(size);
+    p.file.in_new = req.flags.system == 0 && req.flags.keywords.empty();
+    p.file.size = size;
+    p.file.internal_date = when;
+    if (p.file.in_new) {
+      p.file.filename = p.file.base;
+    } else {
       std::lock_guard lk(m_);
-      name = base + (to_cur ? ":2," + maildir_flag_letters(req.flags.system, keyword_indexes(req.flags.keywords, true)) : "");
-      if (to_cur) (void)save_keywords();
+      p.file.filename = p.file.base + ":2," + maildir_flag_letters(req.flags.system, keyword_indexes(req.flags.keywords, true));
+      if (auto s = save_keywords(); !s) {
+        ::unlink(tmp.c_str());
+        return fail(s.error());
+      }
     }
-    fs::path target = dir / (to_cur ? "cur" : "new") / name;
+    fs::path target = f.path / (p.file.in_new ? "new" : "cur") / p.file.filename;
     if (::rename(tmp.c_str(), target.c_str()) != 0) return fail_errno("rename into " + target.string());
-    // Durability: the directory entry is fsynced (shared across concurrent deliveries) before the UID is returned.
-    Folder* fsyncer = nullptr;
-    {
-      std::lock_guard lk(m_);
-      auto f = folder(mailbox);
-      if (!f) return fail(f.error());
-      fsyncer = *f;
-    }
-    if (auto s = (to_cur ? fsyncer->cur_syncer : fsyncer->new_syncer).sync(target.parent_path()); !s) return fail(s.error());
-    std::uint32_t uid = 0;
-    std::uint64_t modseq = 0;
+    if (auto s = group_commit(f, p); !s) return fail(s.error());
+    std::uint32_t uid = p.file.uid;
     bool warn80 = false, warn95 = false;
     {
-      std::lock_guard lk(m_);
-      auto f = sync(mailbox);
-      if (!f) return fail(f.error());
-      for (auto it = (*f)->entries.rbegin(); it != (*f)->entries.rend(); ++it)
-        if (it->base == base) { uid = it->uid; break; }
-      if (uid == 0) return fail(ErrorCategory::internal, "appended message was not found in " + mailbox);
-      modseq = ++(*f)->highest_modseq;
-      (*f)->modseq[uid] = modseq;
+      std::lock_guard lk(quota_m_);
       std::uint64_t before = usage_bytes_;
       usage_bytes_ += size;
       usage_msgs_ += 1;
@@ -549,9 +619,57 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
         warn95 = before * 100 < limits_.bytes * 95 && usage_bytes_ * 100 >= limits_.bytes * 95;
       }
     }
-    notify({ChangeEvent::Kind::message_added, mailbox, {uid}, modseq});
+    notify({ChangeEvent::Kind::message_added, f.name, {uid}, p.file.modseq});
     if (warn80 || warn95) quota_warning(warn95 ? 95 : 80);
     return uid;
+  }
+
+  // Group commit: the first writer to find no commit running becomes the leader and commits every queued
+  // delivery at once (directory fsync, one uidlist append and fsync, one index transaction); writers that
+  // arrive meanwhile wait for the next batch. Returns once `p` is durable with its UID.
+  Status group_commit(Folder& f, PendingAppend& p) {
+    std::unique_lock q(f.qm);
+    f.pending.push_back(&p);
+    while (!p.done && f.leader) f.qcv.wait(q);
+    if (p.done) return p.status;
+    f.leader = true;
+    while (!f.pending.empty()) {
+      std::vector<PendingAppend*> batch;
+      batch.swap(f.pending);
+      q.unlock();
+      Status st = commit_batch(f, batch);
+      q.lock();
+      for (auto* b : batch) {
+        b->status = st;
+        b->done = true;
+      }
+      f.qcv.notify_all();
+      if (p.done) break;  // later arrivals: the next leader takes them
+    }
+    f.leader = false;
+    f.qcv.notify_all();
+    return p.status;
+  }
+
+  Status commit_batch(Folder& f, std::vector<PendingAppend*>& batch) {
+    bool any_new = false, any_cur = false;
+    for (auto* b : batch) (b->file.in_new ? any_new : any_cur) = true;
+    std::vector<NewFile> files;
+    files.reserve(batch.size());
+    for (auto* b : batch) files.push_back(b->file);
+    {
+      std::lock_guard lk(m_);
+      if (auto s = assign_uids(f, files); !s) return s;
+    }
+    // Durability of the renames: one directory fsync for the whole batch, after the uidlist's (on a
+    // journalling file system the uidlist's commit usually carries the renames, so this one is cheap). A crash
+    // in between leaves a uidlist record without its file, which readers ignore; nothing was acknowledged.
+    if (any_new)
+      if (auto s = fsync_path(f.path / "new", true); !s) return s;
+    if (any_cur)
+      if (auto s = fsync_path(f.path / "cur", true); !s) return s;
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->file = files[i];
+    return {};
   }
 
   void quota_warning(int percent) {
@@ -573,21 +691,21 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
 
   Result<std::vector<MessageInfo>> messages(std::string_view mailbox) override {
     std::lock_guard lk(m_);
-    auto f = sync(mailbox);
+    auto f = refreshed(mailbox);
     if (!f) return fail(f.error());
     std::vector<MessageInfo> out;
     out.reserve((*f)->entries.size());
-    for (auto& e : (*f)->entries) out.push_back(make_info(**f, e));
+    for (auto& e : (*f)->entries) out.push_back(make_info(e));
     return out;
   }
 
   Result<MessageInfo> info(std::string_view mailbox, std::uint32_t uid) override {
     std::lock_guard lk(m_);
-    auto f = sync(mailbox);
+    auto f = refreshed(mailbox);
     if (!f) return fail(f.error());
     auto e = find(**f, uid);
     if (!e) return fail(ErrorCategory::not_found, "no message with UID " + std::to_string(uid));
-    return make_info(**f, *e);
+    return make_info(*e);
   }
 
   Result<std::string> fetch(std::string_view mailbox, std::uint32_t uid) override {
@@ -595,17 +713,18 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       fs::path p;
       {
         std::lock_guard lk(m_);
-        auto f = attempt ? sync(mailbox) : folder(mailbox);
+        auto f = folder(mailbox);
         if (!f) return fail(f.error());
-        if (!attempt && (*f)->entries.empty()) { f = sync(mailbox); if (!f) return fail(f.error()); }
+        if (attempt || !(*f)->loaded)
+          if (auto s = refresh(**f, nullptr, attempt > 0); !s) return fail(s.error());
         auto e = find(**f, uid);
         if (!e) {
           if (attempt) return fail(ErrorCategory::not_found, "no message with UID " + std::to_string(uid));
           continue;
         }
-        p = (*f)->path / (e->in_new ? "new" : "cur") / e->filename;
+        p = (*f)->path / (e->in_new ? "new" : "cur") / e->filename();
       }
-      if (auto s = read_file(p)) return *s;  // renamed by another process: resync and retry
+      if (auto s = read_file(p)) return *s;  // renamed by another process: rescan and retry
     }
     return fail(ErrorCategory::not_found, "message with UID " + std::to_string(uid) + " vanished");
   }
@@ -635,25 +754,27 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   Result<FlagChangeResult> change_flags(std::string_view mailbox, const std::vector<std::uint32_t>& uids, const FlagChange& ch) override {
     FlagChangeResult res;
     std::uint64_t modseq = 0;
+    std::string name;
     {
       std::lock_guard lk(m_);
-      auto f = sync(mailbox);
+      auto f = refreshed(mailbox);
       if (!f) return fail(f.error());
       Folder& fo = **f;
+      name = fo.name;
       auto kw = keyword_indexes(ch.flags.keywords, ch.mode != FlagChange::Mode::remove);
-      if (ch.mode != FlagChange::Mode::remove) (void)save_keywords();
-      bool touched_cur = false;
+      if (ch.mode != FlagChange::Mode::remove)
+        if (auto s = save_keywords(); !s) return fail(s.error());
+      bool touched_cur = false, touched_new = false;
+      FolderChanges changes;
       for (auto uid : uids) {
         auto e = find(fo, uid);
         if (!e) continue;
-        auto cur = make_info(fo, *e);
-        if (ch.unchanged_since && cur.modseq > *ch.unchanged_since) {
+        if (ch.unchanged_since && e->modseq > *ch.unchanged_since) {
           res.modified.push_back(uid);
           continue;
         }
-        auto pn = parse_name(e->filename);
-        std::uint32_t sys = pn.system;
-        std::set<char> letters(pn.keyword_letters.begin(), pn.keyword_letters.end());
+        std::uint32_t sys = e->system;
+        std::set<char> letters(e->kw.begin(), e->kw.end());
         std::set<char> given;
         for (int i : kw)
           if (i >= 0 && i < 26) given.insert(static_cast<char>('a' + i));
@@ -666,58 +787,79 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
         std::vector<int> idx;
         for (char c : letters) idx.push_back(c - 'a');
         std::string nn = e->base + ":2," + maildir_flag_letters(sys, idx);
-        if (nn == e->filename && !e->in_new) continue;
-        fs::path from = fo.path / (e->in_new ? "new" : "cur") / e->filename, to = fo.path / "cur" / nn;
+        if (nn == e->filename() && !e->in_new) continue;
+        fs::path from = fo.path / (e->in_new ? "new" : "cur") / e->filename(), to = fo.path / "cur" / nn;
         if (::rename(from.c_str(), to.c_str()) != 0) {
           if (errno == ENOENT) continue;  // expunged meanwhile
           return fail_errno("rename " + from.string());
         }
-        if (e->in_new) (void)fsync_path(fo.path / "new", true);
-        e->filename = nn;
+        touched_new |= e->in_new;
+        e->set_filename(nn);
         e->in_new = false;
         touched_cur = true;
         if (!modseq) modseq = ++fo.highest_modseq;
-        fo.modseq[uid] = modseq;
-        res.changed.push_back(make_info(fo, *e));
+        e->modseq = modseq;
+        changes.upserts.push_back(uid);
+        res.changed.push_back(make_info(*e));
       }
+      if (touched_new) (void)fsync_path(fo.path / "new", true);
       if (touched_cur) (void)fsync_path(fo.path / "cur", true);
+      persist(fo, changes);
     }
     if (!res.changed.empty()) {
       std::vector<std::uint32_t> u;
       for (auto& i : res.changed) u.push_back(i.uid);
-      notify({ChangeEvent::Kind::flags_changed, std::string(mailbox), u, modseq});
+      notify({ChangeEvent::Kind::flags_changed, name, u, modseq});
     }
     return res;
   }
 
   Result<ExpungeResult> expunge(std::string_view mailbox, const std::vector<std::uint32_t>& uids) override {
     ExpungeResult res;
+    std::string name;
     {
       std::lock_guard lk(m_);
-      auto f = sync(mailbox);
+      auto f = refreshed(mailbox);
       if (!f) return fail(f.error());
       Folder& fo = **f;
+      name = fo.name;
       std::set<std::uint32_t> want(uids.begin(), uids.end());
       std::int64_t freed = 0;
+      std::set<std::uint32_t> gone;
+      Status failure;
       for (auto& e : fo.entries) {
-        auto pn = parse_name(e.filename);
-        if (uids.empty() ? !(pn.system & flag_deleted) : !want.count(e.uid)) continue;
-        fs::path p = fo.path / (e.in_new ? "new" : "cur") / e.filename;
-        auto sz = size_of(fo, e, pn);
-        if (::unlink(p.c_str()) != 0 && errno != ENOENT) return fail_errno("unlink " + p.string());
+        if (uids.empty() ? !(e.system & flag_deleted) : !want.count(e.uid)) continue;
+        fs::path p = fo.path / (e.in_new ? "new" : "cur") / e.filename();
+        if (::unlink(p.c_str()) != 0 && errno != ENOENT) {
+          failure = fail_errno("unlink " + p.string());
+          break;
+        }
+        gone.insert(e.uid);
         res.uids.push_back(e.uid);
-        freed += static_cast<std::int64_t>(sz);
+        freed += static_cast<std::int64_t>(e.size);
       }
-      if (res.uids.empty()) return res;
-      (void)fsync_path(fo.path / "cur", true);
-      (void)fsync_path(fo.path / "new", true);
-      res.modseq = ++fo.highest_modseq;
-      if (auto s = sync(mailbox); !s) return fail(s.error());
-      usage_bytes_ -= std::min<std::uint64_t>(usage_bytes_, static_cast<std::uint64_t>(freed));
-      usage_msgs_ -= std::min<std::uint64_t>(usage_msgs_, res.uids.size());
-      (void)append_maildirsize(-freed, -static_cast<std::int64_t>(res.uids.size()));
+      if (!res.uids.empty()) {
+        (void)fsync_path(fo.path / "cur", true);
+        (void)fsync_path(fo.path / "new", true);
+        res.modseq = ++fo.highest_modseq;
+        FolderChanges changes;
+        changes.removed = res.uids;
+        drop_entries(fo, gone);
+        persist(fo, changes);
+        (void)maybe_compress_uidlist(fo);
+        {
+          std::lock_guard q(quota_m_);
+          usage_bytes_ -= std::min<std::uint64_t>(usage_bytes_, static_cast<std::uint64_t>(freed));
+          usage_msgs_ -= std::min<std::uint64_t>(usage_msgs_, res.uids.size());
+          (void)append_maildirsize(-freed, -static_cast<std::int64_t>(res.uids.size()));
+        }
+      }
+      if (res.uids.empty()) {
+        if (!failure) return fail(failure.error());
+        return res;
+      }
     }
-    notify({ChangeEvent::Kind::expunged, std::string(mailbox), res.uids, res.modseq});
+    notify({ChangeEvent::Kind::expunged, name, res.uids, res.modseq});
     return res;
   }
 
@@ -729,11 +871,12 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   }
 
   Result<QuotaUsage> quota() override {
-    std::lock_guard lk(m_);
+    std::lock_guard lk(quota_m_);
     return QuotaUsage{usage_bytes_, usage_msgs_, limits_};
   }
   void set_quota(QuotaLimits l) override {
-    std::lock_guard lk(m_);
+    std::lock_guard lk(quota_m_);
+    if (l.bytes == limits_.bytes && l.messages == limits_.messages) return;
     limits_ = l;
     (void)write_maildirsize();
   }
@@ -763,6 +906,38 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     subs_.erase(id);
   }
 
+  // Rebuilds every mailbox's index rows from the Maildir (uidlist re-read, new/ and cur/ listed, every file
+  // stat-ed again), keeping each message's MODSEQ when its file is the same, and recalculates the quota.
+  Status reindex_all() {
+    auto l = list();
+    if (!l) return fail(l.error());
+    std::lock_guard lk(m_);
+    for (auto& mb : *l) {
+      auto fr = folder(mb.name);
+      if (!fr) return fail(fr.error());
+      Folder& f = **fr;
+      load(f);
+      std::unordered_map<std::string, std::pair<std::uint32_t, std::uint64_t>> kept;  // base -> (uid, modseq)
+      for (auto& e : f.entries) kept[e.base] = {e.uid, e.modseq};
+      auto highest = f.highest_modseq;
+      f.entries.clear();
+      f.by_base.clear();
+      f.bases_built = true;
+      f.unlocated.clear();
+      f.ghosts.clear();
+      f.ul_known = false;
+      f.new_mtime = f.cur_mtime = 0;
+      if (auto s = refresh(f); !s) return s;
+      FolderChanges ch;
+      ch.reset = true;
+      for (auto& e : f.entries)
+        if (auto it = kept.find(e.base); it != kept.end() && it->second.first == e.uid) e.modseq = it->second.second;
+      f.highest_modseq = std::max(f.highest_modseq, highest);
+      persist(f, ch);
+    }
+    return recalc_quota();
+  }
+
   void set_structure_parser(std::shared_ptr<StructureParser> p) {
     std::lock_guard lk(m_);
     parser_ = std::move(p);
@@ -776,11 +951,12 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       if (std::toupper(static_cast<unsigned char>(n[i])) != "INBOX"[i]) return false;
     return true;
   }
-  fs::path folder_path(std::string_view name) const {
+  // Dovecot's Maildir++ layout: INBOX is the root, "A/B" is ".A.B" with each level in modified UTF-7.
+  Result<fs::path> folder_path(std::string_view name) const {
     if (is_inbox(name)) return root_;
-    std::string n(name);
-    std::replace(n.begin(), n.end(), '/', '.');
-    return root_ / ("." + n);
+    auto dir = maildir_folder_dir(name);
+    if (!dir) return fail(dir.error());
+    return root_ / *dir;
   }
   static SpecialUse special_of(const std::string& n) {
     if (n == "Sent") return SpecialUse::sent;
@@ -812,7 +988,11 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     (void)fsync_path(p, true);
     return fsync_path(p.parent_path(), true);
   }
-
+  void forget_folders(const std::string& name) {
+    for (auto it = folders_.begin(); it != folders_.end();)
+      if (it->first == name || it->first.rfind(name + "/", 0) == 0) it = folders_.erase(it);
+      else ++it;
+  }
   // ---- subscriptions (Dovecot: one name per line, '/' separated in v2 files; we write plain names) ----
   std::set<std::string> read_subscriptions() {
     subscriptions_.clear();
@@ -878,7 +1058,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     return write_file_durably(root_ / "dovecot-keywords", s);
   }
 
-  // ---- maildirsize (Maildir++ quota) ----------------------------------------------------
+  // ---- maildirsize (Maildir++ quota; guarded by quota_m_) ---------------------------------
   Status write_maildirsize() {
     std::string s = std::to_string(limits_.bytes) + "S," + std::to_string(limits_.messages) + "C\n" +
                     std::to_string(usage_bytes_) + " " + std::to_string(usage_msgs_) + "\n";
@@ -889,9 +1069,41 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     if (fd < 0) return write_maildirsize();
     std::string line = std::to_string(bytes) + " " + std::to_string(count) + "\n";
     ssize_t n = ::write(fd, line.data(), line.size());
+    struct stat st {};
+    bool big = ::fstat(fd, &st) == 0 && st.st_size > 5120;
     ::close(fd);
-    if (n != static_cast<ssize_t>(line.size())) return write_maildirsize();
+    // Maildir++: past 5120 bytes the file is rewritten with the totals.
+    if (n != static_cast<ssize_t>(line.size()) || big) return write_maildirsize();
     return {};
+  }
+  // Reads the usage from maildirsize (sum of its lines); recalculates from the files when it is missing,
+  // malformed or over 5120 bytes (Maildir++ rule).
+  Status load_quota() {
+    std::lock_guard lk(quota_m_);
+    auto s = read_file(root_ / "maildirsize");
+    if (s && s->size() <= 5120) {
+      std::istringstream in(*s);
+      std::string line;
+      std::int64_t bytes = 0, count = 0;
+      bool ok = static_cast<bool>(std::getline(in, line));
+      while (ok && std::getline(in, line)) {
+        if (line.empty()) continue;
+        std::istringstream l(line);
+        std::int64_t b = 0, c = 0;
+        if (!(l >> b >> c)) ok = false;
+        bytes += b, count += c;
+      }
+      if (ok && bytes >= 0 && count >= 0) {
+        usage_bytes_ = static_cast<std::uint64_t>(bytes);
+        usage_msgs_ = static_cast<std::uint64_t>(count);
+        return {};
+      }
+    }
+    return recalc_quota_locked();
+  }
+  Status recalc_quota() {
+    std::lock_guard lk(quota_m_);
+    return recalc_quota_locked();
   }
   Status recalc_quota_locked() {
     usage_bytes_ = usage_msgs_ = 0;
@@ -914,43 +1126,42 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     return write_maildirsize();
   }
 
-  // ---- folders and dovecot-uidlist ------------------------------------------------------
-  Result<Folder*> folder(std::string_view name) {
+  // ---- folders, dovecot-uidlist and the index (all under m_) --------------------------------
+  Result<std::shared_ptr<Folder>> folder(std::string_view name) {
     std::string key = is_inbox(name) ? "INBOX" : std::string(name);
     auto it = folders_.find(key);
-    if (it != folders_.end()) return it->second.get();
-    fs::path p = folder_path(name);
+    if (it != folders_.end()) return it->second;
+    auto pr = folder_path(name);
+    if (!pr) return fail(pr.error());
+    fs::path p = *pr;
     if (!fs::is_directory(p / "cur")) {
       if (special_of(key) == SpecialUse::none) return fail(ErrorCategory::not_found, "no such mailbox: " + key);
       if (auto s = ensure_maildir(p); !s) return fail(s.error());
     }
-    auto f = std::make_unique<Folder>();
+    auto f = std::make_shared<Folder>();
+    f->name = key;
     f->path = p;
-    auto* raw = f.get();
-    folders_[key] = std::move(f);
-    return raw;
+    folders_[key] = f;
+    return f;
   }
 
-  static std::uint64_t size_of(const Folder& f, const Entry& e, const ParsedName& pn) {
-    if (pn.size) return *pn.size;
-    struct stat st {};
-    if (::stat((f.path / (e.in_new ? "new" : "cur") / e.filename).c_str(), &st) == 0) return static_cast<std::uint64_t>(st.st_size);
-    return 0;
+  Result<Folder*> refreshed(std::string_view name) {
+    auto f = folder(name);
+    if (!f) return fail(f.error());
+    if (auto s = refresh(**f); !s) return fail(s.error());
+    return f->get();
   }
 
-  MessageInfo make_info(const Folder& f, const Entry& e) {
+  MessageInfo make_info(const Entry& e) const {
     MessageInfo mi;
     mi.uid = e.uid;
-    auto pn = parse_name(e.filename);
-    mi.flags.system = pn.system;
-    for (char c : pn.keyword_letters)
-      if (!keywords_[c - 'a'].empty()) mi.flags.keywords.push_back(keywords_[c - 'a']);
+    mi.flags.system = e.system;
+    for (char c : e.kw)
+      if (c >= 'a' && c <= 'z' && !keywords_[c - 'a'].empty()) mi.flags.keywords.push_back(keywords_[c - 'a']);
     std::sort(mi.flags.keywords.begin(), mi.flags.keywords.end());
-    auto it = f.modseq.find(e.uid);
-    mi.modseq = it == f.modseq.end() ? 1 : it->second;
-    mi.size = size_of(f, e, pn);
-    struct stat st {};
-    if (::stat((f.path / (e.in_new ? "new" : "cur") / e.filename).c_str(), &st) == 0) mi.internal_date = st.st_mtime;
+    mi.modseq = e.modseq;
+    mi.size = e.size;
+    mi.internal_date = e.internal_date;
     return mi;
   }
 
@@ -959,142 +1170,490 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     return it != f.entries.end() && it->uid == uid ? &*it : nullptr;
   }
 
-  // Reads dovecot-uidlist, scans new/ and cur/, assigns UIDs to unknown files and rewrites the uidlist
-  // under its dotlock. Format (Dovecot v3): "3 V<uidvalidity> N<uidnext> G<guid>" then "<uid> [ext...] :<basename>".
-  Result<Folder*> sync(std::string_view name) {
-    auto fr = folder(name);
-    if (!fr) return fr;
-    Folder& f = **fr;
-    fs::path ul = f.path / "dovecot-uidlist";
-    auto lock = DotLock::acquire(ul);
-    if (!lock) return fail(lock.error());
-    std::vector<std::pair<std::uint32_t, std::string>> known;
-    std::uint32_t validity = 0, next = 1;
-    std::string guid;
-    std::string header_rest;
-    if (auto s = read_file(ul)) {
-      std::istringstream in(*s);
-      std::string line;
-      bool header = true;
-      while (std::getline(in, line)) {
-        if (header) {
-          header = false;
-          std::istringstream h(line);
-          std::string tok;
-          h >> tok;
-          if (tok != "3" && tok != "1") {
-            log::warn("store.uidlist_unknown_version", {{"path", ul.string()}, {"version", tok}});
-          }
-          if (tok == "1") {  // v1: "1 <uidvalidity> <nextuid>"
-            h >> validity >> next;
-            continue;
-          }
-          while (h >> tok) {
-            if (tok.size() < 2) continue;
-            if (tok[0] == 'V') validity = static_cast<std::uint32_t>(std::strtoul(tok.c_str() + 1, nullptr, 10));
-            else if (tok[0] == 'N') next = static_cast<std::uint32_t>(std::strtoul(tok.c_str() + 1, nullptr, 10));
-            else if (tok[0] == 'G') guid = tok.substr(1);
-          }
-          continue;
-        }
-        if (line.empty()) continue;
-        char* end = nullptr;
-        unsigned long uid = std::strtoul(line.c_str(), &end, 10);
-        if (!uid || end == line.c_str()) continue;
-        auto c = line.find(" :");
-        std::string fname;
-        if (c != std::string::npos) fname = line.substr(c + 2);
-        else {  // v1 lines "<uid> <filename>"
-          auto sp = line.find(' ');
-          if (sp != std::string::npos) fname = line.substr(sp + 1);
-        }
-        if (fname.empty()) continue;
-        known.emplace_back(static_cast<std::uint32_t>(uid), base_of(fname));
-      }
+  static void drop_entries(Folder& f, const std::set<std::uint32_t>& gone) {
+    if (gone.empty()) return;
+    std::erase_if(f.entries, [&](const Entry& e) {
+      if (!gone.count(e.uid)) return false;
+      if (f.bases_built) f.by_base.erase(e.base);
+      return true;
+    });
+  }
+
+  static void ensure_bases(Folder& f) {
+    if (f.bases_built) return;
+    f.by_base.reserve(f.entries.size() + 64);
+    for (auto& e : f.entries) f.by_base.emplace(e.base, e.uid);
+    f.bases_built = true;
+  }
+
+  static void add_entry(Folder& f, Entry e) {
+    if (f.bases_built) f.by_base[e.base] = e.uid;
+    if (f.entries.empty() || f.entries.back().uid < e.uid) {
+      f.entries.push_back(std::move(e));
+      return;
     }
-    bool dirty = false;
-    if (!validity) {
-      validity = static_cast<std::uint32_t>(std::time(nullptr));
-      dirty = true;
-    }
-    if (guid.empty()) {
-      char buf[33];
-      std::snprintf(buf, sizeof buf, "%08x%08x%08x%08x", validity, static_cast<unsigned>(::getpid()), static_cast<unsigned>(++g_counter),
-                    static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
-      guid = buf;
-      dirty = true;
-    }
-    // Files on disk, by base name.
-    std::unordered_map<std::string, std::pair<std::string, bool>> disk;  // base -> (filename, in_new)
-    std::vector<std::string> fresh_order;
-    for (auto& n : list_dir(f.path / "cur")) disk[base_of(n)] = {n, false};
-    for (auto& n : list_dir(f.path / "new")) disk.emplace(base_of(n), std::make_pair(n, true));
+    auto it = std::lower_bound(f.entries.begin(), f.entries.end(), e.uid, [](const Entry& x, std::uint32_t u) { return x.uid < u; });
+    if (it != f.entries.end() && it->uid == e.uid) *it = std::move(e);
+    else f.entries.insert(it, std::move(e));
+  }
+
+  // Loads the folder from the index once (the index may be missing or stale: refresh() reconciles).
+  void load(Folder& f) {
+    if (f.loaded) return;
+    f.loaded = true;
+    if (!index_) return;
+    auto mb = index_->mailbox(f.name);
+    if (!mb) return;
     std::vector<Entry> entries;
-    entries.reserve(disk.size());
-    std::set<std::string> seen;
-    std::uint32_t max_uid = 0;
-    for (auto& [uid, base] : known) {
-      max_uid = std::max(max_uid, uid);
-      auto it = disk.find(base);
-      if (it == disk.end() || seen.count(base)) {
-        dirty = true;  // expunged by someone
+    entries.reserve(1024);
+    bool ok = index_->messages(f.name, [&](const detail::MailIndex::MessageRow& r) {
+      Entry& e = entries.emplace_back();
+      e.uid = r.uid;
+      e.base.assign(r.base);
+      e.info.assign(r.info);
+      e.in_new = r.in_new;
+      e.size = r.size;
+      e.internal_date = r.internal_date;
+      e.modseq = r.modseq;
+      e.system = r.system_flags;
+      e.kw.assign(r.keyword_letters);
+    });
+    if (!ok) return;
+    f.entries = std::move(entries);
+    f.uid_validity = mb->uid_validity;
+    f.uid_next = mb->uid_next;
+    f.guid = mb->guid;
+    f.highest_modseq = std::max<std::uint64_t>(mb->highest_modseq, 1);
+    f.ul_known = mb->ul_ino != 0;
+    f.ul_ino = mb->ul_ino;
+    f.ul_size = mb->ul_size;
+    f.ul_mtime = mb->ul_mtime;
+    f.ul_lines = mb->ul_lines;
+    f.new_mtime = mb->new_mtime;
+    f.cur_mtime = mb->cur_mtime;
+  }
+
+  // Writes what changed into the index, in one transaction. An index failure is logged, never fatal: the
+  // recorded uidlist/directory state is then cleared so the next open reconciles from the Maildir.
+  void persist(Folder& f, const FolderChanges& ch) {
+    if (!index_) return;
+    if (!index_->begin()) return;
+    if (ch.reset) index_->delete_messages(f.name);
+    for (auto uid : ch.removed) index_->delete_message(f.name, uid);
+    auto put = [&](const Entry& e) {
+      detail::IndexedMessage m;
+      m.uid = e.uid;
+      m.base = e.base;
+      m.info = e.info;
+      m.in_new = e.in_new;
+      m.size = e.size;
+      m.internal_date = e.internal_date;
+      m.modseq = e.modseq;
+      m.system_flags = e.system;
+      m.keyword_letters = e.kw;
+      index_->put_message(f.name, m);
+    };
+    if (ch.reset) {
+      for (auto& e : f.entries) put(e);
+    } else {
+      for (auto uid : ch.upserts)
+        if (auto* e = find(f, uid)) put(*e);
+    }
+    detail::IndexedMailbox mb;
+    mb.uid_validity = f.uid_validity;
+    mb.uid_next = f.uid_next;
+    mb.highest_modseq = f.highest_modseq;
+    mb.guid = f.guid;
+    mb.ul_ino = f.ul_known ? f.ul_ino : 0;
+    mb.ul_size = f.ul_size;
+    mb.ul_mtime = f.ul_mtime;
+    mb.ul_lines = f.ul_lines;
+    mb.new_mtime = f.new_mtime;
+    mb.cur_mtime = f.cur_mtime;
+    index_->put_mailbox(f.name, mb);
+    if (!index_->commit()) log::warn("store.index_write_failed", {{"user", user_}, {"mailbox", f.name}});
+  }
+
+  // Reads what dovecot-uidlist holds beyond what the folder knows (appended records, or the whole file if it
+  // was replaced). The dotlock is held. Records whose file is not known yet go to f.unlocated.
+  // Sets `rewrite` when the file must be (re)created: missing, unreadable or out of order.
+  Status read_uidlist(Folder& f, FolderChanges& ch, bool& rewrite) {
+    ensure_bases(f);
+    fs::path ul = f.path / "dovecot-uidlist";
+    int fd = ::open(ul.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno != ENOENT) return fail_errno("open " + ul.string());
+      // No uidlist: a new mailbox, or deleted by someone. Known UIDs are kept and written back.
+      if (!f.uid_validity) {
+        f.uid_validity = static_cast<std::uint32_t>(std::time(nullptr));
+        ch.reset = true;
+      }
+      rewrite = true;
+      f.ul_known = false;
+      return {};
+    }
+    struct stat st {};
+    ::fstat(fd, &st);
+    auto size = static_cast<std::uint64_t>(st.st_size);
+    bool incremental = f.ul_known && f.ul_ino == static_cast<std::uint64_t>(st.st_ino) && size >= f.ul_size && f.uid_validity;
+    std::uint64_t from = incremental ? f.ul_size : 0;
+    std::string text(size - from, '\0');
+    std::size_t got = 0;
+    while (got < text.size()) {
+      ssize_t n = ::pread(fd, text.data() + got, text.size() - got, static_cast<off_t>(from + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    text.resize(got);
+    UidlistParse p;
+    if (incremental) {
+      parse_uidlist_records(text, 3, p);
+      if (!p.ordered || (!p.records.empty() && !f.entries.empty() && p.records.front().uid <= f.entries.back().uid)) rewrite = true;
+    } else {
+      auto full = parse_uidlist(text);
+      if (!full) {
+        log::warn("store.uidlist_damaged", {{"path", ul.string()}, {"error", full.error().message}});
+        if (!f.uid_validity) f.uid_validity = static_cast<std::uint32_t>(std::time(nullptr)), ch.reset = true;
+        rewrite = true;
+        f.ul_known = false;
+        return {};
+      }
+      p = std::move(*full);
+      if (!p.ordered || p.header.version != 3 || p.header.guid.empty()) rewrite = true;
+      if (p.header.uid_validity == 0) p.header.uid_validity = static_cast<std::uint32_t>(std::time(nullptr)), rewrite = true;
+      if (f.uid_validity != p.header.uid_validity) {
+        // A new UIDVALIDITY: every UID the folder knew is void.
+        f.entries.clear();
+        f.by_base.clear();
+        f.unlocated.clear();
+        f.uid_next = 1;
+        ch.reset = true;
+      } else {
+        // The file was replaced (Dovecot rewrote it): entries it no longer lists are gone.
+        std::unordered_map<std::string, std::uint32_t> listed;
+        listed.reserve(p.records.size());
+        for (auto& r : p.records) listed.emplace(r.base, r.uid);
+        std::set<std::uint32_t> gone;
+        for (auto& e : f.entries) {
+          auto it = listed.find(e.base);
+          if (it == listed.end() || it->second != e.uid) gone.insert(e.uid);
+        }
+        for (auto u : gone) ch.removed.push_back(u);
+        drop_entries(f, gone);
+        f.unlocated.clear();
+        f.ghosts.clear();
+      }
+      f.uid_validity = p.header.uid_validity;
+      f.guid = p.header.guid;
+      f.uid_next = std::max(f.uid_next, p.header.next_uid);
+      f.ul_lines = 0;
+    }
+    for (auto& r : p.records) {
+      auto it = f.by_base.find(r.base);
+      if (it != f.by_base.end() && it->second == r.uid) continue;
+      f.unlocated[r.base] = r.uid;
+    }
+    f.uid_next = std::max(f.uid_next, p.max_uid + 1);
+    f.ul_known = true;
+    f.ul_ino = static_cast<std::uint64_t>(st.st_ino);
+    f.ul_size = from + p.consumed;
+    f.ul_mtime = mtime_ns(st);
+    f.ul_lines += p.records.size() + p.skipped;
+    return {};
+  }
+
+  // Writes the uidlist: appends `lines` to it (Dovecot's way), or recreates it whole from the entries when
+  // `rewrite` (through the dotlock file, renamed over it, which releases the lock).
+  Status write_uidlist(Folder& f, DotLock& lock, const std::vector<UidlistRecord>& lines, bool rewrite) {
+    fs::path ul = f.path / "dovecot-uidlist";
+    if (!rewrite && f.ul_known) {
+      if (lines.empty()) return {};
+      std::string out;
+      for (auto& r : lines) out += format_uidlist_record(r);
+      int fd = ::open(ul.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+      if (fd >= 0) {
+        std::size_t off = 0;
+        bool ok = true;
+        while (off < out.size()) {
+          ssize_t n = ::write(fd, out.data() + off, out.size() - off);
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) { ok = false; break; }
+          off += static_cast<std::size_t>(n);
+        }
+        struct stat st {};
+        if (ok && ::fdatasync(fd) == 0 && ::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_ino) == f.ul_ino &&
+            static_cast<std::uint64_t>(st.st_size) == f.ul_size + out.size()) {
+          ::close(fd);
+          f.ul_size = static_cast<std::uint64_t>(st.st_size);
+          f.ul_mtime = mtime_ns(st);
+          f.ul_lines += lines.size();
+          return {};
+        }
+        ::close(fd);
+        log::warn("store.uidlist_append_failed", {{"path", ul.string()}});
+      }
+      // Fall through: recreate the whole file.
+    }
+    if (f.guid.empty()) {
+      char buf[33];
+      std::snprintf(buf, sizeof buf, "%08x%08x%08x%08x", f.uid_validity, static_cast<unsigned>(::getpid()), static_cast<unsigned>(++g_counter),
+                    static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
+      f.guid = buf;
+    }
+    std::string out = format_uidlist_header({3, f.uid_validity, f.uid_next, f.guid});
+    // Records of files not seen yet (e.g. in a directory not rescanned) are kept too.
+    std::vector<UidlistRecord> recs;
+    recs.reserve(f.entries.size() + f.unlocated.size());
+    for (auto& e : f.entries) recs.push_back({e.uid, e.base});
+    for (auto& [b, u] : f.unlocated) recs.push_back({u, b});
+    std::sort(recs.begin(), recs.end(), [](auto& a, auto& b) { return a.uid < b.uid; });
+    for (auto& r : recs) out += format_uidlist_record(r);
+    // The lock is released by the rename: the state recorded is the file as written, not as re-read.
+    struct stat st {};
+    if (auto s = lock.commit(ul, out, &st); !s) return s;
+    f.ghosts.clear();
+    if (auto s = fsync_path(f.path, true); !s) return s;
+    {
+      f.ul_known = true;
+      f.ul_ino = static_cast<std::uint64_t>(st.st_ino);
+      f.ul_size = static_cast<std::uint64_t>(st.st_size);
+      f.ul_mtime = mtime_ns(st);
+      f.ul_lines = recs.size();
+    }
+    return {};
+  }
+
+  // Dovecot recreates the uidlist when at most 75% of its records are still messages.
+  Status maybe_compress_uidlist(Folder& f) {
+    if (f.ul_lines < 64 || f.entries.size() * 100 > f.ul_lines * 75) return {};
+    auto lock = DotLock::acquire(f.path / "dovecot-uidlist");
+    if (!lock) return fail(lock.error());
+    FolderChanges ch;
+    bool rewrite = true;
+    if (auto s = read_uidlist(f, ch, rewrite); !s) return s;
+    auto st = write_uidlist(f, *lock, {}, true);
+    persist(f, ch);
+    return st;
+  }
+
+  // Gives UIDs to files just placed in new/ or cur/ (durable already), appending them to the uidlist with one
+  // fdatasync, and records them in the index. A file another process gave a UID meanwhile keeps it.
+  Status assign_uids(Folder& f, std::vector<NewFile>& files) {
+    load(f);
+    auto lock = DotLock::acquire(f.path / "dovecot-uidlist");
+    if (!lock) return fail(lock.error());
+    FolderChanges ch;
+    bool rewrite = false;
+    if (auto s = read_uidlist(f, ch, rewrite); !s) return s;
+    std::vector<UidlistRecord> lines;
+    std::uint64_t modseq = ++f.highest_modseq;
+    for (auto& nf : files) {
+      if (auto it = f.by_base.find(nf.base); it != f.by_base.end()) {
+        nf.uid = it->second;
+      } else if (auto u = f.unlocated.find(nf.base); u != f.unlocated.end()) {
+        nf.uid = u->second;
+        f.unlocated.erase(u);
+      } else {
+        nf.uid = f.uid_next++;
+        lines.push_back({nf.uid, nf.base});
+      }
+      nf.modseq = modseq;
+      Entry e;
+      e.uid = nf.uid;
+      e.base = nf.base;
+      e.set_filename(nf.filename);
+      e.in_new = nf.in_new;
+      e.size = nf.size;
+      e.internal_date = nf.internal_date;
+      e.modseq = modseq;
+      add_entry(f, std::move(e));
+      ch.upserts.push_back(nf.uid);
+    }
+    if (!f.unlocated.empty()) f.new_mtime = f.cur_mtime = 0;  // someone else's records: rescan on next refresh
+    if (auto s = write_uidlist(f, *lock, lines, rewrite); !s) return s;
+    persist(f, ch);
+    return {};
+  }
+
+  // Lists one directory into `disk` (base -> file name, in_new); returns its mtime as of before the listing,
+  // or 0 when it changed in the current clock tick (then it must be listed again next time).
+  static std::int64_t scan_dir(const fs::path& dir, bool is_new, std::unordered_map<std::string, std::pair<std::string, bool>>& disk) {
+    std::int64_t start = coarse_now_ns();
+    struct stat st {};
+    std::int64_t m = ::stat(dir.c_str(), &st) == 0 ? mtime_ns(st) : 0;
+    DIR* d = ::opendir(dir.c_str());
+    if (d) {
+      while (auto* e = ::readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        std::string n(e->d_name);
+        if (n.find_first_of("\r\n") != std::string::npos) continue;  // Dovecot ignores these too
+        std::string b = base_of(n);
+        if (is_new) disk.emplace(std::move(b), std::make_pair(std::move(n), true));  // cur/ wins over new/
+        else disk[std::move(b)] = {std::move(n), false};
+      }
+      ::closedir(d);
+    }
+    return m < start ? m : 0;
+  }
+
+  // Brings the folder in step with the Maildir: reads new uidlist records, rescans new/ and cur/ if their
+  // mtimes moved, gives UIDs to unknown files (another MDA's deliveries), drops vanished files and notes
+  // renamed ones (flag changes by another client, with a new MODSEQ). Cheap when nothing changed (3 stats).
+  Status refresh(Folder& f, DotLock* held = nullptr, bool force = false) {
+    load(f);
+    struct stat ul_st {}, new_st {}, cur_st {};
+    bool ul_exists = ::stat((f.path / "dovecot-uidlist").c_str(), &ul_st) == 0;
+    bool new_ok = ::stat((f.path / "new").c_str(), &new_st) == 0;
+    bool cur_ok = ::stat((f.path / "cur").c_str(), &cur_st) == 0;
+    if (!cur_ok) return fail(ErrorCategory::not_found, "mailbox vanished: " + f.name);
+    bool ul_same = ul_exists && f.ul_known && static_cast<std::uint64_t>(ul_st.st_ino) == f.ul_ino &&
+                   static_cast<std::uint64_t>(ul_st.st_size) == f.ul_size && mtime_ns(ul_st) == f.ul_mtime;
+    bool scan_new = force || !new_ok || f.new_mtime == 0 || mtime_ns(new_st) != f.new_mtime;
+    bool scan_cur = force || f.cur_mtime == 0 || mtime_ns(cur_st) != f.cur_mtime;
+    if (ul_same && !scan_new && !scan_cur) return {};
+
+    std::optional<DotLock> own;
+    if (!held) {
+      auto l = DotLock::acquire(f.path / "dovecot-uidlist");
+      if (!l) return fail(l.error());
+      own.emplace(std::move(*l));
+      held = &*own;
+    }
+    FolderChanges ch;
+    bool rewrite = false;
+    if (auto s = read_uidlist(f, ch, rewrite); !s) return s;
+    if (ch.reset || !f.unlocated.empty()) scan_new = scan_cur = true;
+
+    std::unordered_map<std::string, std::pair<std::string, bool>> disk;
+    disk.reserve(f.entries.size() + 16);
+    std::int64_t new_m = 0, cur_m = 0;
+    if (scan_cur) cur_m = scan_dir(f.path / "cur", false, disk);
+    else
+      for (auto& e : f.entries)
+        if (!e.in_new) disk[e.base] = {e.filename(), false};
+    if (scan_new) new_m = scan_dir(f.path / "new", true, disk);
+    else
+      for (auto& e : f.entries)
+        if (e.in_new) disk.emplace(e.base, std::make_pair(e.filename(), true));
+    // A file renamed while a directory was being listed may be missed: list again before calling it gone.
+    bool missing = false;
+    for (auto& e : f.entries)
+      if (!disk.count(e.base)) { missing = true; break; }
+    if (missing && (scan_new || scan_cur)) {
+      scan_dir(f.path / "new", true, disk);
+      scan_dir(f.path / "cur", false, disk);
+      new_m = cur_m = 0;
+    }
+
+    std::uint64_t modseq = 0;
+    auto bump = [&] { return modseq ? modseq : (modseq = ++f.highest_modseq); };
+    std::set<std::uint32_t> gone;
+    for (auto& e : f.entries) {
+      auto it = disk.find(e.base);
+      if (it == disk.end()) {
+        gone.insert(e.uid);
         continue;
       }
-      seen.insert(base);
-      entries.push_back({uid, base, it->second.first, it->second.second});
+      if (it->second.first != e.filename() || it->second.second != e.in_new) {
+        std::uint32_t sys = e.system;
+        std::string kw = e.kw;
+        e.set_filename(it->second.first);
+        e.in_new = it->second.second;
+        if (sys != e.system || kw != e.kw) e.modseq = bump();  // flags changed by another client
+        ch.upserts.push_back(e.uid);
+      }
     }
-    if (next <= max_uid) next = max_uid + 1, dirty = true;
+    if (!gone.empty()) {
+      bump();
+      for (auto u : gone) ch.removed.push_back(u);
+      drop_entries(f, gone);
+    }
+    std::vector<Entry> added;  // merged into the UID-ordered entries at the end (one sort, not N inserts)
+    auto make_entry = [&](std::uint32_t uid, const std::string& base, const std::pair<std::string, bool>& loc) {
+      Entry e;
+      e.uid = uid;
+      e.base = base;
+      e.set_filename(loc.first);
+      e.in_new = loc.second;
+      struct stat st {};
+      bool have = ::stat((f.path / (loc.second ? "new" : "cur") / loc.first).c_str(), &st) == 0;
+      auto pn = parse_name(loc.first);
+      e.size = pn.size ? *pn.size : (have ? static_cast<std::uint64_t>(st.st_size) : 0);
+      e.internal_date = have ? st.st_mtime : std::time(nullptr);
+      e.modseq = bump();
+      ch.upserts.push_back(uid);
+      f.by_base[base] = uid;
+      added.push_back(std::move(e));
+    };
+    // Records of the uidlist whose files are now seen; the rest are expunged messages.
+    for (auto it = f.unlocated.begin(); it != f.unlocated.end();) {
+      auto d = disk.find(it->first);
+      if (d != disk.end() && !f.by_base.count(it->first)) make_entry(it->second, it->first, d->second);
+      else if (d == disk.end()) f.ghosts.insert(*it);
+      it = f.unlocated.erase(it);
+    }
+    // Files nobody gave a UID (another MDA's deliveries): UIDs in delivery order (names start with the time).
     std::vector<std::string> unknown;
-    for (auto& [base, v] : disk)
-      if (!seen.count(base)) unknown.push_back(base);
-    // New files get UIDs in delivery order (Maildir names start with the delivery time).
+    for (auto& [base, loc] : disk)
+      if (!f.by_base.count(base)) unknown.push_back(base);
     std::sort(unknown.begin(), unknown.end(), [](const std::string& a, const std::string& b) {
       auto ta = std::strtoull(a.c_str(), nullptr, 10), tb = std::strtoull(b.c_str(), nullptr, 10);
       return ta != tb ? ta < tb : a < b;
     });
+    std::vector<UidlistRecord> lines;
     for (auto& b : unknown) {
-      auto& v = disk[b];
-      entries.push_back({next++, b, v.first, v.second});
-      dirty = true;
+      // A record read earlier whose file a directory listing missed keeps its UID.
+      if (auto g = f.ghosts.find(b); g != f.ghosts.end()) {
+        make_entry(g->second, b, disk[b]);
+        f.ghosts.erase(g);
+        continue;
+      }
+      std::uint32_t uid = f.uid_next++;
+      lines.push_back({uid, b});
+      make_entry(uid, b, disk[b]);
     }
-    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.uid < b.uid; });
-    if (dirty) {
-      std::string out = "3 V" + std::to_string(validity) + " N" + std::to_string(next) + " G" + guid + "\n";
-      for (auto& e : entries) out += std::to_string(e.uid) + " :" + e.base + "\n";
-      if (auto s = lock->commit(ul, out); !s) return fail(s.error());
-      if (auto s = fsync_path(f.path, true); !s) return fail(s.error());
+    if (!added.empty()) {
+      bool ordered = f.entries.empty() || f.entries.back().uid < added.front().uid;
+      for (std::size_t i = 1; ordered && i < added.size(); ++i) ordered = added[i - 1].uid < added[i].uid;
+      f.entries.insert(f.entries.end(), std::make_move_iterator(added.begin()), std::make_move_iterator(added.end()));
+      if (!ordered) std::sort(f.entries.begin(), f.entries.end(), [](const Entry& a, const Entry& b) { return a.uid < b.uid; });
     }
-    if (f.uid_validity && f.uid_validity != validity) f.modseq.clear(), f.highest_modseq = 1;
-    f.uid_validity = validity;
-    f.uid_next = next;
-    f.guid = guid;
-    f.entries = std::move(entries);
-    return &f;
+    if (scan_new) f.new_mtime = new_m;
+    if (scan_cur) f.cur_mtime = cur_m;
+    if (!rewrite && f.ul_lines >= 64 && f.entries.size() * 100 <= (f.ul_lines + lines.size()) * 75) rewrite = true;
+    if (!lines.empty() || rewrite)
+      if (auto s = write_uidlist(f, *held, lines, rewrite); !s) return s;
+    persist(f, ch);
+    return {};
   }
 
   Result<CopyResult> transfer(std::string_view from, const std::vector<std::uint32_t>& uids, std::string_view to, bool move) {
     CopyResult res;
     std::vector<std::uint32_t> moved;
     std::uint64_t added = 0;
-    std::vector<std::pair<std::uint32_t, std::string>> placed;  // source uid -> dest base
     std::uint64_t src_modseq = 0, dst_modseq = 0;
+    std::string from_name, to_name;
     {
       std::lock_guard lk(m_);
-      auto sf = sync(from);
+      auto sf = refreshed(from);
       if (!sf) return fail(sf.error());
       auto df = folder(to);
       if (!df) return fail(df.error());
       Folder& s = **sf;
       Folder& d = **df;
+      from_name = s.name;
+      to_name = d.name;
       if (&s == &d) return fail(ErrorCategory::invalid_argument, "source and destination are the same mailbox");
+      std::vector<NewFile> placed;
+      std::vector<std::uint32_t> src_uids;
       for (auto uid : uids) {
         auto e = find(s, uid);
         if (!e) continue;
-        auto pn = parse_name(e->filename);
-        std::string nb = unique_base();
-        if (pn.size) nb += ",S=" + std::to_string(*pn.size);
-        std::string flags = e->filename.find(":2,") != std::string::npos ? e->filename.substr(e->filename.find(":2,")) : ":2,";
-        fs::path src = s.path / (e->in_new ? "new" : "cur") / e->filename;
+        std::string nb = unique_base() + ",S=" + std::to_string(e->size);
+        std::string flags = e->filename().find(":2,") != std::string::npos ? e->filename().substr(e->filename().find(":2,")) : ":2,";
+        fs::path src = s.path / (e->in_new ? "new" : "cur") / e->filename();
         fs::path dst = d.path / "cur" / (nb + flags);
         if (move) {
           // One rename: the message is always in exactly one of the two mailboxes.
@@ -1112,9 +1671,18 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
             if (auto st = fsync_path(tmp, false); !st) return fail(st.error());
           }
           if (::rename(tmp.c_str(), dst.c_str()) != 0) return fail_errno("rename " + dst.string());
-          added += size_of(s, *e, pn);
+          added += e->size;
         }
-        placed.emplace_back(uid, nb);
+        NewFile nf;
+        nf.base = nb;
+        nf.filename = nb + flags;
+        nf.in_new = false;
+        nf.size = e->size;
+        nf.internal_date = e->internal_date;
+        timeval tv[2] = {{static_cast<time_t>(e->internal_date), 0}, {static_cast<time_t>(e->internal_date), 0}};
+        ::utimes(dst.c_str(), tv);
+        placed.push_back(std::move(nf));
+        src_uids.push_back(uid);
       }
       if (placed.empty()) return res;
       if (auto st = fsync_path(d.path / "cur", true); !st) return fail(st.error());
@@ -1122,20 +1690,18 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
         (void)fsync_path(s.path / "cur", true);
         (void)fsync_path(s.path / "new", true);
       }
-      auto d2 = sync(to);
-      if (!d2) return fail(d2.error());
-      dst_modseq = ++d.highest_modseq;
+      if (auto st = assign_uids(d, placed); !st) return fail(st.error());
+      dst_modseq = d.highest_modseq;
       res.dest_uid_validity = d.uid_validity;
-      for (auto& [su, nb] : placed)
-        for (auto& e : d.entries)
-          if (e.base == nb) {
-            res.uids.emplace_back(su, e.uid);
-            d.modseq[e.uid] = dst_modseq;
-          }
+      for (std::size_t i = 0; i < placed.size(); ++i) res.uids.emplace_back(src_uids[i], placed[i].uid);
       if (move) {
-        if (auto s2 = sync(from); !s2) return fail(s2.error());
         src_modseq = ++s.highest_modseq;
+        FolderChanges ch;
+        ch.removed = moved;
+        drop_entries(s, std::set<std::uint32_t>(moved.begin(), moved.end()));
+        persist(s, ch);
       } else {
+        std::lock_guard q(quota_m_);
         usage_bytes_ += added;
         usage_msgs_ += placed.size();
         (void)append_maildirsize(static_cast<std::int64_t>(added), static_cast<std::int64_t>(placed.size()));
@@ -1143,8 +1709,8 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     }
     std::vector<std::uint32_t> du;
     for (auto& p : res.uids) du.push_back(p.second);
-    notify({ChangeEvent::Kind::message_added, std::string(to), du, dst_modseq});
-    if (move) notify({ChangeEvent::Kind::expunged, std::string(from), moved, src_modseq});
+    notify({ChangeEvent::Kind::message_added, to_name, du, dst_modseq});
+    if (move) notify({ChangeEvent::Kind::expunged, from_name, moved, src_modseq});
     return res;
   }
 
@@ -1160,9 +1726,11 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   fs::path root_;
   std::string user_;
   std::mutex m_;
+  std::mutex quota_m_;  // limits_, usage_* and maildirsize (taken after m_ when both are needed)
   QuotaLimits limits_;
   std::uint64_t usage_bytes_ = 0, usage_msgs_ = 0;
-  std::map<std::string, std::unique_ptr<Folder>> folders_;
+  std::map<std::string, std::shared_ptr<Folder>> folders_;
+  std::unique_ptr<detail::MailIndex> index_;
   std::set<std::string> subscriptions_;
   std::vector<std::string> keywords_ = std::vector<std::string>(26);
   bool keywords_dirty_ = false;
@@ -1182,6 +1750,12 @@ static bool safe_part(std::string_view s) {
   for (unsigned char c : s)
     if (c == '/' || c < 0x20 || c == 0x7f) return false;
   return s[0] != '.';
+}
+
+Status MaildirStore::reindex(std::string_view user) {
+  auto u = open_user(user);
+  if (!u) return fail(u.error());
+  return static_cast<MaildirUser&>(**u).reindex_all();
 }
 
 Result<fs::path> MaildirStore::user_dir(std::string_view user) const {

@@ -1,5 +1,6 @@
 // Interop helper: `store_tool DATA_DIR USER list MAILBOX` prints the messages as JSON lines
-// {"uid":N,"flags":["\\Seen",...],"size":N}; `store_tool DATA_DIR USER append MAILBOX FLAGS KEYWORD... < message`.
+// {"uid":N,"flags":["\\Seen",...],"size":N}; `store_tool DATA_DIR USER append MAILBOX FLAGS KEYWORD... < message`;
+// `store_tool DATA_DIR USER create MAILBOX`; `store_tool DATA_DIR USER mailboxes -` prints the names as JSON strings.
 #include <iostream>
 #include <iterator>
 #include <string>
@@ -18,7 +19,8 @@ int main(int argc, char** argv) {
     auto st = (*u)->status(box);
     auto ms = (*u)->messages(box);
     if (!st || !ms) return 1;
-    std::cout << "{\"uidvalidity\":" << st->uid_validity << ",\"uidnext\":" << st->uid_next << "}\n";
+    std::cout << "{\"uidvalidity\":" << st->uid_validity << ",\"uidnext\":" << st->uid_next << ",\"highestmodseq\":" << st->highest_modseq
+              << "}\n";
     for (auto& m : *ms) {
       std::cout << "{\"uid\":" << m.uid << ",\"size\":" << m.size << ",\"flags\":[";
       const char* names[] = {"\\\\Seen", "\\\\Answered", "\\\\Flagged", "\\\\Deleted", "\\\\Draft"};
@@ -28,6 +30,17 @@ int main(int argc, char** argv) {
       for (auto& k : m.flags.keywords) std::cout << (first ? "" : ",") << "\"" << k << "\"", first = false;
       std::cout << "]}\n";
     }
+    return 0;
+  }
+  if (cmd == "create") {
+    auto r = (*u)->create(box);
+    if (!r) { std::cerr << r.error().describe() << "\n"; return 1; }
+    return 0;
+  }
+  if (cmd == "mailboxes") {  // `store_tool DATA USER mailboxes -`: one JSON string per mailbox
+    auto l = (*u)->list();
+    if (!l) return 1;
+    for (auto& m : *l) std::cout << "\"" << m.name << "\"\n";
     return 0;
   }
   if (cmd == "append" && argc >= 6) {

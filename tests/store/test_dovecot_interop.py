@@ -59,6 +59,9 @@ def tern(*args, stdin=None):
 u1 = tern("append", "INBOX", "S", "$Forwarded", stdin=b"Subject: one\r\n\r\nfrom tern\r\n")[0]["uid"]
 u2 = tern("append", "INBOX", "F", "Work", "$Junk", stdin=b"Subject: two\r\n\r\nfrom tern\r\n")[0]["uid"]
 tern_view = tern("list", "INBOX")
+# A UTF-8 mailbox name: on disk in Dovecot's Maildir++ form (modified UTF-7), which Dovecot must list.
+subprocess.run(as_mail_user + [tool, data, "alice@example.org", "create", "Entwürfe"], check=True)
+tern("append", "Entwürfe", "S", stdin=b"Subject: draft\r\n\r\nfrom tern\r\n")
 dv = subprocess.Popen(["/usr/sbin/dovecot", "-F", "-c", conf])
 try:
     for _ in range(100):
@@ -81,6 +84,13 @@ try:
         got[uid] = flags
     assert got[u1] >= {"\\Seen", "$Forwarded"}, got
     assert got[u2] >= {"\\Flagged", "Work", "$Junk"}, got
+    typ, resp = im.list()
+    listed = [l.decode() for l in resp]
+    assert any(l.endswith('"Entw&APw-rfe"') or l.endswith(" Entw&APw-rfe") for l in listed), listed
+    typ, resp = im.status('"Entw&APw-rfe"', "(MESSAGES)")
+    assert "MESSAGES 1" in resp[0].decode(), resp
+    typ, _ = im.create('"&ANw-bersicht"')
+    assert typ == "OK", typ
     # Dovecot writes.
     im.append("INBOX", "(\\Answered Dovecot)", None, b"Subject: three\r\n\r\nfrom dovecot\r\n")
     im.uid("STORE", str(u1), "+FLAGS", "(\\Flagged Later)")
@@ -94,5 +104,7 @@ assert by[u1] >= {"\\Seen", "\\Flagged", "$Forwarded", "Later"}, by
 assert by[u2] >= {"\\Flagged", "Work", "$Junk"}, by
 u3 = max(by)
 assert u3 > u2 and by[u3] >= {"\\Answered", "Dovecot"}, by
+names = tern("mailboxes", "-")
+assert "Übersicht" in names and "Entwürfe" in names, names
 print("ok: Dovecot read Tern's UIDs/flags/keywords and Tern read Dovecot's")
 subprocess.run(["rm", "-rf", tmp])

@@ -1,6 +1,8 @@
 // MaildirStore: every operation, UID/MODSEQ invariants, quota, notifications, concurrency.
 #include <boost/test/unit_test.hpp>
 
+#include <sys/time.h>
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -8,6 +10,8 @@
 #include <thread>
 
 #include "tern/store/maildir_store.hpp"
+#include "tern/store/mailbox_name.hpp"
+#include "tern/store/uidlist.hpp"
 
 namespace fs = std::filesystem;
 using namespace tern::store;
@@ -65,11 +69,17 @@ BOOST_AUTO_TEST_CASE(layout_special_folders_and_append_fetch) {
   bool found = false;
   for (auto& e : fs::directory_iterator(root / "cur")) found |= e.path().filename().string().ends_with(":2,FSa");
   BOOST_TEST(found);
+  // Dovecot appends records and may leave the header's N behind; readers take max(N, last UID + 1).
   std::ifstream ul(root / "dovecot-uidlist");
-  std::string header;
-  std::getline(ul, header);
-  BOOST_TEST(header.rfind("3 V", 0) == 0u);
-  BOOST_TEST(header.find(" N3 ") != std::string::npos);
+  std::string text((std::istreambuf_iterator<char>(ul)), std::istreambuf_iterator<char>());
+  BOOST_TEST(text.rfind("3 V", 0) == 0u);
+  auto parsed = parse_uidlist(text);
+  BOOST_REQUIRE(parsed);
+  BOOST_TEST(parsed->header.next_uid == 3u);
+  BOOST_TEST(parsed->header.uid_validity == st->uid_validity);
+  BOOST_REQUIRE(parsed->records.size() == 2u);
+  BOOST_TEST(parsed->records[0].uid == 1u);
+  BOOST_TEST(parsed->records[1].uid == 2u);
   std::ifstream kw(root / "dovecot-keywords");
   std::string k;
   std::getline(kw, k);
@@ -276,4 +286,196 @@ BOOST_AUTO_TEST_CASE(account_archive_and_erase) {
   BOOST_TEST(store.delete_user("j@example.org", MailStore::DeleteMode::erase).has_value());
   BOOST_TEST(!fs::exists(d.path / "mail/example.org/j"));
   BOOST_TEST(!store.open_user("../x@example.org"));
+}
+
+BOOST_AUTO_TEST_CASE(modseq_survives_restart) {
+  TempDir d;
+  std::uint64_t highest = 0, m2 = 0;
+  {
+    MaildirStore store(d.path);
+    auto u = *store.open_user("m@example.org");
+    for (int i = 1; i <= 3; ++i) BOOST_REQUIRE(u->append_message("INBOX", msg(i)));
+    auto ch = u->change_flags("INBOX", {2}, {FlagChange::Mode::add, {flag_flagged, {"Work"}}, std::nullopt});
+    BOOST_REQUIRE(ch);
+    BOOST_REQUIRE(ch->changed.size() == 1u);
+    m2 = ch->changed[0].modseq;
+    highest = u->status("INBOX")->highest_modseq;
+    BOOST_TEST(highest == m2);
+  }
+  MaildirStore again(d.path);
+  auto u = *again.open_user("m@example.org");
+  auto st = u->status("INBOX");
+  BOOST_REQUIRE(st);
+  BOOST_TEST(st->highest_modseq == highest);
+  auto i2 = u->info("INBOX", 2);
+  BOOST_REQUIRE(i2);
+  BOOST_TEST(i2->modseq == m2);
+  BOOST_TEST(i2->flags.keywords == std::vector<std::string>{"Work"});
+  BOOST_TEST(u->info("INBOX", 1)->modseq < m2);
+  // CONDSTORE after the restart: UNCHANGEDSINCE against the persisted MODSEQ, and MODSEQ keeps growing.
+  auto refused = u->change_flags("INBOX", {2}, {FlagChange::Mode::add, {flag_seen, {}}, m2 - 1});
+  BOOST_REQUIRE(refused);
+  BOOST_TEST(refused->modified == std::vector<std::uint32_t>{2});
+  auto next = u->change_flags("INBOX", {1}, {FlagChange::Mode::add, {flag_seen, {}}, std::nullopt});
+  BOOST_REQUIRE(next);
+  BOOST_TEST(next->changed.at(0).modseq > highest);
+  auto ex = u->expunge("INBOX", {3});
+  BOOST_REQUIRE(ex);
+  BOOST_TEST(ex->modseq > next->changed.at(0).modseq);
+  MaildirStore third(d.path);
+  BOOST_TEST((*third.open_user("m@example.org"))->status("INBOX")->highest_modseq >= ex->modseq);
+}
+
+BOOST_AUTO_TEST_CASE(missing_or_damaged_index_is_rebuilt) {
+  TempDir d;
+  fs::path root = d.path / "mail/example.org/r";
+  {
+    MaildirStore store(d.path);
+    auto u = *store.open_user("r@example.org");
+    for (int i = 1; i <= 5; ++i) BOOST_REQUIRE(u->append_message("INBOX", msg(i), {{i % 2 ? flag_seen : 0u, {}}, 1700000000 + i, false}));
+    BOOST_REQUIRE(u->expunge("INBOX", {2}));
+  }
+  BOOST_TEST(fs::exists(root / "tern-index.sqlite"));
+  for (int round = 0; round < 2; ++round) {
+    for (auto f : {"tern-index.sqlite", "tern-index.sqlite-wal", "tern-index.sqlite-shm"}) fs::remove(root / f);
+    if (round == 1) std::ofstream(root / "tern-index.sqlite") << "this is not an SQLite database, it is damaged";
+    MaildirStore store(d.path);
+    auto u = store.open_user("r@example.org");
+    BOOST_REQUIRE(u);
+    auto all = (*u)->messages("INBOX");
+    BOOST_REQUIRE(all);
+    std::vector<std::uint32_t> uids;
+    for (auto& m : *all) uids.push_back(m.uid);
+    BOOST_TEST(uids == (std::vector<std::uint32_t>{1, 3, 4, 5}));
+    BOOST_TEST(all->at(1).internal_date == 1700000003);
+    BOOST_TEST(all->at(1).flags.system == flag_seen);
+    BOOST_TEST(all->at(2).flags.system == 0u);
+    BOOST_TEST(*(*u)->fetch("INBOX", 4) == msg(4));
+    BOOST_TEST((*u)->status("INBOX")->uid_next == 6u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(another_mda_and_another_client_change_the_maildir) {
+  TempDir d;
+  MaildirStore store(d.path);
+  auto u = *store.open_user("x@example.org");
+  BOOST_REQUIRE(u->append_message("INBOX", msg(1)));
+  BOOST_REQUIRE(u->append_message("INBOX", msg(2)));
+  fs::path root = d.path / "mail/example.org/x";
+  // Another MDA drops a message into new/ (tmp/ then rename, as Maildir delivery does).
+  {
+    std::ofstream(root / "tmp/1700000100.M1P1.othermda") << msg(3);
+    fs::rename(root / "tmp/1700000100.M1P1.othermda", root / "new/1700000100.M1P1.othermda");
+  }
+  auto st = u->status("INBOX");
+  BOOST_REQUIRE(st);
+  BOOST_TEST(st->messages == 3u);
+  BOOST_TEST(st->uid_next == 4u);
+  BOOST_TEST(*u->fetch("INBOX", 3) == msg(3));
+  // Another client (Dovecot) sets \Seen by renaming into cur/, and expunges UID 1 by unlinking.
+  auto before = u->info("INBOX", 3)->modseq;
+  fs::rename(root / "new/1700000100.M1P1.othermda", root / "cur/1700000100.M1P1.othermda:2,S");
+  std::string one;
+  for (auto& e : fs::directory_iterator(root / "new"))
+    if (*u->fetch("INBOX", 1) == std::string((std::istreambuf_iterator<char>(std::ifstream(e.path()).rdbuf())), {})) one = e.path();
+  BOOST_REQUIRE(!one.empty());
+  fs::remove(one);
+  auto all = u->messages("INBOX");
+  BOOST_REQUIRE(all);
+  BOOST_REQUIRE(all->size() == 2u);
+  BOOST_TEST(all->at(0).uid == 2u);
+  BOOST_TEST(all->at(1).uid == 3u);
+  BOOST_TEST(all->at(1).flags.system == flag_seen);
+  BOOST_TEST(all->at(1).modseq > before);
+  // A fresh store object (a restart) sees the same.
+  MaildirStore again(d.path);
+  auto all2 = (*again.open_user("x@example.org"))->messages("INBOX");
+  BOOST_REQUIRE(all2);
+  BOOST_TEST(all2->size() == 2u);
+  BOOST_TEST(all2->at(1).uid == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(modified_utf7_codec) {
+  // RFC 3501 section 5.1.3 example.
+  BOOST_TEST(mutf7_encode("~peter/mail/\xE5\x8F\xB0\xE5\x8C\x97/\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E") == "~peter/mail/&U,BTFw-/&ZeVnLIqe-");
+  BOOST_TEST(*mutf7_decode("~peter/mail/&U,BTFw-/&ZeVnLIqe-") == "~peter/mail/\xE5\x8F\xB0\xE5\x8C\x97/\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E");
+  BOOST_TEST(mutf7_encode("Tom & Jerry") == "Tom &- Jerry");
+  BOOST_TEST(*mutf7_decode("Tom &- Jerry") == "Tom & Jerry");
+  BOOST_TEST(mutf7_encode("Entw\xC3\xBCrfe") == "Entw&APw-rfe");
+  std::string emoji = "\xF0\x9F\x93\xAC";  // U+1F4EC, a surrogate pair in UTF-16
+  BOOST_TEST(*mutf7_decode(mutf7_encode(emoji)) == emoji);
+  for (const char* bad : {"&Jjo", "&AGE-", "&2D0-", "&U,BTF-", "caf\xC3\xA9", "&,,,-"}) BOOST_TEST(!mutf7_decode(bad), bad);
+}
+
+BOOST_AUTO_TEST_CASE(mailbox_names_on_disk_and_rejections) {
+  TempDir d;
+  MaildirStore store(d.path);
+  auto u = *store.open_user("n@example.org");
+  fs::path root = d.path / "mail/example.org/n";
+  BOOST_REQUIRE(u->create("Entw\xC3\xBCrfe"));
+  BOOST_REQUIRE(u->create("Lists"));
+  BOOST_REQUIRE(u->create("Lists/\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E"));
+  BOOST_REQUIRE(u->create("Tom & Jerry"));
+  BOOST_TEST(fs::is_directory(root / ".Entw&APw-rfe/cur"));
+  BOOST_TEST(fs::is_directory(root / ".Lists.&ZeVnLIqe-/cur"));
+  BOOST_TEST(fs::is_directory(root / ".Tom &- Jerry/cur"));
+  BOOST_REQUIRE(u->append_message("Lists/\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", msg(1)));
+  BOOST_TEST(*u->fetch("Lists/\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", 1) == msg(1));
+  auto l = u->list();
+  BOOST_REQUIRE(l);
+  std::set<std::string> names;
+  for (auto& m : *l) names.insert(m.name);
+  for (const char* n : {"INBOX", "Entw\xC3\xBCrfe", "Lists", "Lists/\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", "Tom & Jerry", "Sent"}) BOOST_TEST(names.count(n), n);
+  // Rename keeps the encoding, children move along.
+  BOOST_REQUIRE(u->rename("Lists", "Listen \xC3\xBC"));
+  BOOST_TEST(fs::is_directory(root / ".Listen &APw-.&ZeVnLIqe-/cur"));
+  BOOST_TEST(*u->fetch("Listen \xC3\xBC/\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", 1) == msg(1));
+  // A folder another program created with a broken encoding is skipped, not fatal.
+  fs::create_directories(root / ".Bad&Jjo/cur");
+  BOOST_TEST(u->list().has_value());
+  // Rejections with a reason.
+  std::string emoji60;
+  for (int i = 0; i < 60; ++i) emoji60 += "\xF0\x9F\x93\xAC";
+  for (std::string bad : {std::string(""), std::string("a/../b"), std::string(".hidden"), std::string("a/.b"), std::string(".."),
+                          std::string("a\\b"), std::string("a\x01" "b"), std::string("a//b"), std::string("/a"), std::string("a/"),
+                          std::string("a.b"), std::string(256, 'x'), std::string("\xFF\xFE"), std::string("50%"), emoji60}) {
+    auto r = u->create(bad);
+    BOOST_TEST(!r, bad);
+    if (!r) {
+      BOOST_TEST((r.error().category == tern::ErrorCategory::invalid_argument));
+      BOOST_TEST(r.error().message.find("invalid mailbox name") != std::string::npos, r.error().message);
+    }
+  }
+  BOOST_TEST(!u->rename("Tom & Jerry", "x/../y"));
+  BOOST_TEST(!u->create("INBOX"));
+}
+
+BOOST_AUTO_TEST_CASE(reindex_rebuilds_and_keeps_modseq) {
+  TempDir d;
+  MaildirStore store(d.path);
+  std::uint64_t m1 = 0, highest = 0;
+  {
+    auto u = *store.open_user("z@example.org");
+    BOOST_REQUIRE(u->append_message("INBOX", msg(1)));
+    BOOST_REQUIRE(u->append_message("INBOX", msg(2)));
+    m1 = u->change_flags("INBOX", {1}, {FlagChange::Mode::add, {flag_answered, {}}, std::nullopt})->changed.at(0).modseq;
+    highest = u->status("INBOX")->highest_modseq;
+  }
+  // A file's mtime (its internal date) changed behind the index's back (the directory is unchanged): the
+  // warm index keeps the old date, a reindex stats the files again.
+  fs::path root = d.path / "mail/example.org/z";
+  for (auto& e : fs::directory_iterator(root / "new")) {
+    struct timeval tv[2] = {{1600000000, 0}, {1600000000, 0}};
+    ::utimes(e.path().c_str(), tv);
+  }
+  BOOST_TEST((*store.open_user("z@example.org"))->info("INBOX", 2)->internal_date != 1600000000);
+  BOOST_REQUIRE(store.reindex("z@example.org"));
+  auto u = *store.open_user("z@example.org");
+  auto i1 = u->info("INBOX", 1);
+  BOOST_REQUIRE(i1);
+  BOOST_TEST(i1->modseq == m1);
+  BOOST_TEST(i1->flags.system == flag_answered);
+  BOOST_TEST(u->status("INBOX")->highest_modseq >= highest);
+  BOOST_TEST(u->info("INBOX", 2)->internal_date == 1600000000);
+  BOOST_TEST(u->info("INBOX", 2)->size == msg(2).size());
 }

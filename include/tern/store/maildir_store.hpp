@@ -1,5 +1,6 @@
 // tern::store::MaildirStore: the embedded default MailStore, a Dovecot-compatible Maildir++ tree
-// `<data_dir>/mail/<domain>/<user>/` (dovecot-uidlist v3, dovecot-keywords, maildirsize, subscriptions).
+// `<data_dir>/mail/<domain>/<user>/` (dovecot-uidlist v3, dovecot-keywords, maildirsize, subscriptions) with
+// a per-user SQLite index `tern-index.sqlite` (a rebuildable cache plus MODSEQs). See docs/store.md.
 #pragma once
 
 #include <filesystem>
@@ -19,6 +20,10 @@ class MaildirStore final : public MailStore {
 
   Result<std::shared_ptr<UserMailbox>> open_user(std::string_view user, QuotaLimits limits = {}) override;
   Status delete_user(std::string_view user, DeleteMode mode) override;
+
+  // Rebuilds the user's index (`tern-index.sqlite`) from the Maildir: uidlists re-read, directories listed,
+  // files stat-ed, MODSEQs kept for unchanged files; quota recalculated. (`ternctl store reindex USER`.)
+  Status reindex(std::string_view user);
 
   // `<data_dir>/mail/<domain>/<local>` for "local@domain".
   Result<std::filesystem::path> user_dir(std::string_view user) const;

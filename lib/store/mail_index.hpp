@@ -1,0 +1,83 @@
+// MailIndex: the per-user SQLite sidecar `<maildir>/tern-index.sqlite` (WAL). A cache of what the Maildir
+// holds (UID, file name, size, internal date, flags) plus what Maildir cannot hold (MODSEQ, HIGHESTMODSEQ),
+// with the state of dovecot-uidlist, new/ and cur/ it was last in step with. Missing or damaged: rebuilt.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string_view>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tern::store::detail {
+
+struct IndexedMailbox {
+  std::uint32_t uid_validity = 0;
+  std::uint32_t uid_next = 1;
+  std::uint64_t highest_modseq = 1;
+  std::string guid;
+  // dovecot-uidlist as last read: inode, bytes consumed, mtime (ns), record lines in the file.
+  std::uint64_t ul_ino = 0, ul_size = 0;
+  std::int64_t ul_mtime = 0;
+  std::uint64_t ul_lines = 0;
+  // new/ and cur/ mtimes (ns) the messages were last reconciled with; 0: unknown.
+  std::int64_t new_mtime = 0, cur_mtime = 0;
+};
+
+struct IndexedMessage {
+  std::uint32_t uid = 0;
+  std::string base, info;  // the file name is base + info (":2,FS")
+  bool in_new = false;
+  std::uint64_t size = 0;
+  std::int64_t internal_date = 0;
+  std::uint64_t modseq = 1;
+  std::uint32_t system_flags = 0;
+  std::string keyword_letters;
+};
+
+class MailIndex {
+ public:
+  // Opens (or creates) the index; a damaged file is moved aside and recreated. nullptr if SQLite fails.
+  static std::unique_ptr<MailIndex> open(const std::filesystem::path& file);
+  ~MailIndex();
+
+  std::optional<IndexedMailbox> mailbox(const std::string& name);
+  // Calls `row` for every message of the mailbox in UID order (the views live until `row` returns).
+  struct MessageRow {
+    std::uint32_t uid;
+    std::string_view base, info, keyword_letters;
+    bool in_new;
+    std::uint64_t size;
+    std::int64_t internal_date;
+    std::uint64_t modseq;
+    std::uint32_t system_flags;
+  };
+  bool messages(const std::string& name, const std::function<void(const MessageRow&)>& row);
+
+  // A write transaction: begin(), then puts/deletes, then commit() (false: rolled back; the index is stale).
+  bool begin();
+  bool commit();
+  void rollback();
+  void put_mailbox(const std::string& name, const IndexedMailbox& m);
+  void put_message(const std::string& name, const IndexedMessage& m);
+  void delete_message(const std::string& name, std::uint32_t uid);
+  void delete_messages(const std::string& name);  // every message of the mailbox
+  void delete_mailbox(const std::string& name);   // the mailbox and its children ("name/...")
+  void rename_mailbox(const std::string& from, const std::string& to);  // with its children
+  bool failed() const { return failed_; }
+
+ private:
+  explicit MailIndex(sqlite3* db) : db_(db) {}
+  bool prepare();
+  bool exec(const char* sql);
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt *get_mb_ = nullptr, *get_msgs_ = nullptr, *put_mb_ = nullptr, *put_msg_ = nullptr, *del_msg_ = nullptr,
+               *del_msgs_ = nullptr;
+  bool failed_ = false;
+};
+
+}  // namespace tern::store::detail
