@@ -45,6 +45,7 @@ struct Server::Impl {
   std::shared_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<auth::AuthThrottle> auth_throttle;
   std::unique_ptr<smtp::RateLimiter> smtp_rate_limiter;
+  std::unique_ptr<mailauth::DkimKeyring> dkim;
   std::unique_ptr<smtp::Greylist> smtp_greylist;
   std::shared_ptr<smtp::MessageSink> message_sink;
   std::vector<std::shared_ptr<net::Listener>> listeners;
@@ -232,9 +233,13 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, ServerOption
     if (auto st = impl->queue->open(); !st) return fail(st.error());
   }
   impl->message_sink = impl->options.message_sink;
-  if (!impl->message_sink)
-    impl->message_sink = std::make_shared<StoreSink>(std::make_shared<store::MaildirStore>(impl->config.data_dir),
-                                                     *impl->directory, impl->queue.get());
+  if (!impl->message_sink) {
+    impl->dkim = std::make_unique<mailauth::DkimKeyring>(impl->config.dkim);
+    auto sink = std::make_shared<StoreSink>(std::make_shared<store::MaildirStore>(impl->config.data_dir),
+                                            *impl->directory, impl->queue.get());
+    sink->set_dkim(impl->dkim.get());
+    impl->message_sink = std::move(sink);
+  }
   if (impl->queue) impl->queue->set_local_route(impl->local_route());
   std::size_t threads = impl->config.io_threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());

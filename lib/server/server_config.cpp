@@ -122,6 +122,8 @@ ServerConfig parse_document(const std::shared_ptr<ConfigDocument>& doc, ConfigDi
   if (auto s = root->table("smtp")) (void)smtp::parse_smtp_config(*s, c.smtp);
   if (auto s = root->table("queue")) (void)queue::parse_queue_config(*s, c.queue);
   if (auto s = root->table("dns")) (void)dns::parse_dns_config(*s, c.dns);
+  if (auto s = root->table("dkim")) (void)mailauth::parse_dkim_config(*s, c.dkim);
+  if (c.dkim.key_dir.empty()) c.dkim.key_dir = c.data_dir / "dkim";
   (void)queue::parse_delivery_config(*root, c.delivery);
   root->finish();
   if (c.hostname.empty()) c.hostname = machine_hostname();

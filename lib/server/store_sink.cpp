@@ -1,5 +1,7 @@
 #include "tern/server/store_sink.hpp"
 
+#include <ctime>
+
 namespace tern {
 
 StoreSink::StoreSink(std::shared_ptr<store::MailStore> store, directory::Directory& directory, queue::Queue* queue)
@@ -58,6 +60,11 @@ Status StoreSink::deliver_local(const smtp::LocalDelivery& target, std::string_v
 
 Result<std::string> StoreSink::enqueue(const smtp::QueuedEnvelope& envelope, std::string_view message) {
   if (!queue_) return fail(ErrorCategory::temporary, "outbound delivery is not available in this build yet");
+  if (dkim_) {
+    auto signed_message = dkim_->sign(message, envelope.return_path, std::time(nullptr));
+    if (!signed_message) return fail(ErrorCategory::temporary, "DKIM signing failed: " + signed_message.error().message);
+    return queue_->enqueue(envelope, *signed_message);
+  }
   return queue_->enqueue(envelope, message);
 }
 

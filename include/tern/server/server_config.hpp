@@ -18,6 +18,7 @@
 #include "tern/net/tls.hpp"
 #include "tern/queue/queue_config.hpp"
 #include "tern/dns/unbound_resolver.hpp"
+#include "tern/mailauth/dkim_keyring.hpp"
 #include "tern/queue/smtp_transport.hpp"
 #include "tern/smtp/smtp_settings.hpp"
 
@@ -60,6 +61,7 @@ struct ServerConfig {
   directory::DirectoryConfig directory;  // [directory]
   auth::AuthConfig auth;                 // [auth]
   smtp::SmtpSettings smtp;               // [smtp]
+  mailauth::DkimConfig dkim;             // [dkim] (key_dir default: <data_dir>/dkim)
   queue::QueueConfig queue;              // [queue]
   dns::DnsConfig dns;                    // [dns]
   queue::DeliveryConfig delivery;        // [delivery], [[relay]], [transport]

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "tern/directory/directory.hpp"
+#include "tern/mailauth/dkim_keyring.hpp"
 #include "tern/queue/queue.hpp"
 #include "tern/smtp/message_sink.hpp"
 #include "tern/store/mail_store.hpp"
@@ -17,6 +18,8 @@ namespace tern {
 class StoreSink : public smtp::MessageSink {
  public:
   StoreSink(std::shared_ptr<store::MailStore> store, directory::Directory& directory, queue::Queue* queue = nullptr);
+  // Outbound mail is DKIM-signed (RFC 6376) before it is spooled when the keyring has a key for it.
+  void set_dkim(mailauth::DkimKeyring* keyring) { dkim_ = keyring; }
   // BLOCKING (directory lookup for the quota, fsync).
   Status deliver_local(const smtp::LocalDelivery& target, std::string_view message) override;
   // BLOCKING (directory lookup, quota read): 552 5.2.2 at RCPT for a mailbox that is already full.
@@ -27,6 +30,7 @@ class StoreSink : public smtp::MessageSink {
  private:
   std::shared_ptr<store::MailStore> store_;
   directory::Directory& directory_;
+  mailauth::DkimKeyring* dkim_ = nullptr;
   queue::Queue* queue_ = nullptr;
   store::QuotaLimits limits_for(const std::string& mailbox) const;
   Result<std::shared_ptr<store::UserMailbox>> open(const std::string& mailbox, store::QuotaLimits limits);

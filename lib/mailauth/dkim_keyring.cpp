@@ -1,0 +1,117 @@
+#include "tern/mailauth/dkim_keyring.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <system_error>
+
+#include "tern/mime/address.hpp"
+
+namespace tern::mailauth {
+
+namespace {
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The first From: address's domain in the header block (RFC 5322 §3.6.2), "" if none.
+std::string from_domain(std::string_view msg) {
+  std::size_t end = msg.find("\r\n\r\n");
+  std::string_view head = msg.substr(0, end == std::string_view::npos ? msg.size() : end + 2);
+  std::size_t pos = 0;
+  while (pos < head.size()) {
+    std::size_t eol = head.find("\r\n", pos);
+    if (eol == std::string_view::npos) eol = head.size();
+    if (eol - pos >= 5 && lower(head.substr(pos, 5)) == "from:") {
+      std::string value(head.substr(pos + 5, eol - pos - 5));
+      for (std::size_t next = eol + 2; next < head.size() && (head[next] == ' ' || head[next] == '\t');) {
+        std::size_t e = head.find("\r\n", next);
+        if (e == std::string_view::npos) e = head.size();
+        value += " " + std::string(head.substr(next, e - next));
+        next = e + 2;
+      }
+      for (const auto& m : mime::parse_address_list(value).all_mailboxes()) {
+        auto a = m.address();
+        auto at = a.rfind('@');
+        if (at != std::string::npos) return lower(a.substr(at + 1));
+      }
+      return "";
+    }
+    pos = eol + 2;
+  }
+  return "";
+}
+}  // namespace
+
+Status parse_dkim_config(ConfigSection& s, DkimConfig& out) {
+  s.get("sign", out.sign);
+  s.get_path("key_dir", out.key_dir);
+  s.get("selector", out.selector);
+  if (out.selector.empty() || out.selector.find_first_of(". /") != std::string::npos)
+    s.error("selector", "must be one DNS label (letters, digits, '-')");
+  s.finish();
+  if (!s.diagnostics().ok()) return fail(s.diagnostics().to_error());
+  return {};
+}
+
+DkimKeyring::DkimKeyring(DkimConfig config) : config_(std::move(config)) {}
+
+std::filesystem::path DkimKeyring::key_file(const std::filesystem::path& dir, std::string_view domain,
+                                            std::string_view selector) {
+  return dir / (lower(domain) + "." + std::string(selector) + ".key");
+}
+
+std::shared_ptr<const DkimSigner> DkimKeyring::signer_for(std::string_view domain_in) {
+  if (!config_.sign || domain_in.empty()) return nullptr;
+  std::string domain = lower(domain_in);
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    auto it = cache_.find(domain);
+    if (it != cache_.end() && now - it->second.checked < std::chrono::minutes(1)) return it->second.signer;
+  }
+  // "<domain>.<selector>.key": the newest file wins when several selectors exist.
+  std::shared_ptr<const DkimSigner> signer;
+  std::error_code ec;
+  std::filesystem::path best;
+  std::filesystem::file_time_type best_time{};
+  for (const auto& e : std::filesystem::directory_iterator(config_.key_dir, ec)) {
+    auto name = e.path().filename().string();
+    if (name.size() <= domain.size() + 5 || lower(name.substr(0, domain.size() + 1)) != domain + "." ||
+        !name.ends_with(".key"))
+      continue;
+    std::string selector = name.substr(domain.size() + 1, name.size() - domain.size() - 5);
+    if (selector.empty() || selector.find('.') != std::string::npos) continue;
+    auto t = e.last_write_time(ec);
+    if (best.empty() || t > best_time) best = e.path(), best_time = t;
+  }
+  if (!best.empty()) {
+    auto key = DkimKey::load_pem(best);
+    if (key) {
+      auto name = best.filename().string();
+      DkimSignOptions o;
+      o.domain = domain;
+      o.selector = name.substr(domain.size() + 1, name.size() - domain.size() - 5);
+      signer = std::make_shared<DkimSigner>(std::make_shared<DkimKey>(std::move(*key)), std::move(o));
+    }
+  }
+  std::lock_guard lock(mutex_);
+  cache_[domain] = Entry{signer, now};
+  return signer;
+}
+
+Result<std::string> DkimKeyring::sign(std::string_view message, std::string_view mail_from, std::int64_t now) {
+  std::string domain = from_domain(message);
+  auto signer = signer_for(domain);
+  if (!signer) {
+    auto at = mail_from.rfind('@');
+    if (at != std::string_view::npos) signer = signer_for(mail_from.substr(at + 1));
+  }
+  if (!signer) return std::string(message);
+  auto header = signer->sign(message, now);
+  if (!header) return fail(header.error());
+  return *header + std::string(message);
+}
+
+}  // namespace tern::mailauth
