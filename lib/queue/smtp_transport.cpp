@@ -19,6 +19,7 @@
 #include <asio/write.hpp>
 
 #include "tern/core/log.hpp"
+#include "tern/queue/dane.hpp"
 #include "tern/smtp/client_engine.hpp"
 
 namespace tern::queue {
@@ -192,11 +193,12 @@ struct SmtpTransport::Target {
   smtp::TlsPolicy tls = smtp::TlsPolicy::opportunistic;
   bool implicit_tls = false;
   bool verify = false;  // the certificate must verify against `host`
+  bool dnssec_mx = false;  // the MX RRset was DNSSEC-secure: look for TLSA (RFC 7672 2.2)
   std::optional<smtp::ClientCredentials> auth;
   bool allow_plaintext_auth = false;
   std::string key() const {
     return std::string(lmtp ? "lmtp:" : "smtp:") + host + ":" + std::to_string(port) + (implicit_tls ? ":tls" : "") +
-           (auth ? ":" + auth->username : "") + (tls == smtp::TlsPolicy::required ? ":req" : "") + (verify ? ":v" : "");
+           (auth ? ":" + auth->username : "") + (tls == smtp::TlsPolicy::required ? ":req" : "") + (verify ? ":v" : "") + (dnssec_mx ? ":dane" : "");
   }
 };
 
@@ -209,6 +211,7 @@ struct SmtpTransport::Session : std::enable_shared_from_this<SmtpTransport::Sess
   smtp::ClientEngine engine;
   std::string key, host, peer;
   bool verify_required = false;
+  std::vector<dns::TlsaRecord> tlsa;  // secure, usable TLSA records: DANE decides instead of PKIX
   bool verified = false;
   bool timed_out = false;
   std::uint64_t bytes_in = 0;
@@ -270,7 +273,7 @@ struct SmtpTransport::Session : std::enable_shared_from_this<SmtpTransport::Sess
     tls = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(sock, *ssl_ctx);
     SSL_set_tlsext_host_name(tls->native_handle(), host.c_str());
     auto ok = std::make_shared<bool>(true);
-    bool required = verify_required;
+    bool required = verify_required && tlsa.empty();
     asio::ssl::host_name_verification check(host);
     tls->set_verify_callback([ok, required, check](bool preverified, asio::ssl::verify_context& ctx) mutable {
       bool good = check(preverified, ctx);
@@ -284,6 +287,16 @@ struct SmtpTransport::Session : std::enable_shared_from_this<SmtpTransport::Sess
       co_return fail(ErrorCategory::tls, "TLS handshake with " + peer + " failed: " + why(ec) +
                                              (required && !*ok ? " (certificate not valid for " + host + ")" : ""));
     verified = *ok;
+    if (!tlsa.empty()) {
+      // RFC 7672 2.2/3: with usable secure TLSA records the chain must match one of them.
+      std::vector<X509*> chain;
+      if (STACK_OF(X509)* sk = SSL_get_peer_cert_chain(tls->native_handle()))
+        for (int i = 0; i < sk_X509_num(sk); ++i) chain.push_back(sk_X509_value(sk, i));
+      auto verdict = dane_verify(tlsa, chain, host);
+      if (verdict == DaneVerdict::no_match)
+        co_return fail(ErrorCategory::tls, "DANE: the certificate of " + peer + " matches no TLSA record");
+      verified = verdict == DaneVerdict::match || verified;
+    }
     co_return Status{};
   }
 };
@@ -472,6 +485,7 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver(const Deliv
         for (auto& h : order_mx(mx->records, rng_)) {
           Target t = base;
           t.host = h;
+          t.dnssec_mx = mx->secure;
           targets.push_back(std::move(t));
         }
         if (targets.empty())
@@ -588,6 +602,21 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver_to(const De
 
   for (const auto& t : targets) {
     const std::string key = t.key();
+    std::vector<dns::TlsaRecord> tlsa;
+    if (t.dnssec_mx) {
+      // RFC 7672 2.2: TLSA at _port._tcp.host; a failed lookup (SERVFAIL, bogus) makes the host unusable.
+      std::string owner = "_" + std::to_string(t.port) + "._tcp." + t.host;
+      auto answer = co_await resolver_.tlsa(owner);
+      if (!answer && dns::is_temporary(answer.error())) {
+        any_failure = true;
+        all_tls_failures = false;
+        last = Failure{451, "4.7.5", "TLSA lookup for " + owner + " failed: " + answer.error().message, t.host, true};
+        continue;
+      }
+      if (answer && answer->secure)
+        for (const auto& r : answer->records)
+          if ((r.usage == 2 || r.usage == 3) && r.selector <= 1 && r.matching <= 2) tlsa.push_back(r);
+    }
     if (auto s = take_idle(key, ex)) {
       Failure f;
       auto r = co_await transact(s, f);
@@ -622,7 +651,7 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver_to(const De
       smtp::ClientConfig cc;
       cc.helo_name = config_.helo_name.empty() ? std::string("localhost") : config_.helo_name;
       cc.lmtp = t.lmtp;
-      cc.tls = t.tls;
+      cc.tls = tlsa.empty() ? t.tls : smtp::TlsPolicy::required;  // RFC 7672 2.2: TLS is mandatory
       cc.tls_active = t.implicit_tls;
       cc.auth = t.auth;
       cc.allow_plaintext_auth = t.allow_plaintext_auth;
@@ -630,6 +659,7 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver_to(const De
       s->key = key;
       s->host = t.host;
       s->verify_required = t.verify;
+      s->tlsa = tlsa;
       asio::ip::tcp::endpoint ep(addr, t.port);
       s->peer = t.host + " [" + addr.to_string() + "]:" + std::to_string(t.port);
       any_failure = true;

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <cctype>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -507,6 +508,86 @@ BOOST_AUTO_TEST_CASE(delivery_config_parsing) {
   BOOST_TEST(contains(text, "maybe") + contains(text, "tls") > 0);
   BOOST_TEST(contains(text, "nope"));
   BOOST_TEST(contains(text, "pipe"));
+}
+
+namespace {
+
+// A resolver whose answers claim DNSSEC validation (no signed zone needed to test the DANE path).
+struct SecureResolver : dns::Resolver {
+  std::vector<dns::TlsaRecord> tlsa_records;
+  int tlsa_lookups = 0;
+  asio::awaitable<Result<dns::Answer<dns::MxRecord>>> mx(const std::string&) override {
+    co_return dns::Answer<dns::MxRecord>{{{10, "mx.remote.test"}}, true};
+  }
+  asio::awaitable<Result<dns::Answer<asio::ip::address>>> a(const std::string&) override {
+    co_return dns::Answer<asio::ip::address>{{asio::ip::make_address("127.0.0.1")}, true};
+  }
+  asio::awaitable<Result<dns::Answer<asio::ip::address>>> aaaa(const std::string& h) override {
+    co_return fail(ErrorCategory::not_found, h + ": no AAAA", dns::kNoData);
+  }
+  asio::awaitable<Result<dns::Answer<std::string>>> txt(const std::string& h) override {
+    co_return fail(ErrorCategory::not_found, h + ": no TXT", dns::kNoData);
+  }
+  asio::awaitable<Result<dns::Answer<dns::TlsaRecord>>> tlsa(const std::string& name) override {
+    ++tlsa_lookups;
+    if (tlsa_records.empty()) co_return fail(ErrorCategory::not_found, name + ": no TLSA", dns::kNoData);
+    co_return dns::Answer<dns::TlsaRecord>{tlsa_records, true};
+  }
+};
+
+std::vector<std::uint8_t> spki_sha256(const fs::path& cert) {
+  std::string cmd = "openssl x509 -in " + cert.string() +
+                    " -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1";
+  std::string hex;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[128];
+  while (auto n = fread(buf, 1, sizeof buf, p)) hex.append(buf, n);
+  pclose(p);
+  std::vector<std::uint8_t> out;
+  for (std::size_t i = 0; i + 1 < hex.size() && std::isxdigit(static_cast<unsigned char>(hex[i])); i += 2)
+    out.push_back(static_cast<std::uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(dane_with_secure_tlsa_authenticates_or_refuses_the_mx) {
+  TempDir dir;
+  auto cert = dir.path / "cert.pem", key = dir.path / "key.pem";
+  BOOST_TEST_REQUIRE(net::write_self_signed_certificate("mx.remote.test", cert, key, 2).has_value());
+  auto digest = spki_sha256(cert);
+  BOOST_TEST_REQUIRE(digest.size() == 32u);
+  auto peer = python_peer(dir.path, {"--cert", cert.string(), "--key", key.string()});
+  SecureResolver res;
+  res.tlsa_records = {dns::TlsaRecord{3, 1, 1, digest}};
+  {
+    // DANE-EE match: delivered over TLS, and it counts as verified (REQUIRETLS satisfied without a CA).
+    SmtpTransport t(config(peer->port), res);
+    auto r = request(dir.path, {"a@remote.test"});
+    r.requiretls = true;
+    auto st = deliver(t, r);
+    BOOST_TEST((st.at(0).outcome == RecipientOutcome::delivered));
+    BOOST_TEST(res.tlsa_lookups == 1);
+    BOOST_TEST(contains(slurp(find_json(dir.path, 1)), "\"tls\": true"));
+  }
+  {
+    // Secure TLSA records that do not match: the MX must not be used (RFC 7672 2.2) -> deferred.
+    res.tlsa_records[0].data[5] ^= 0xff;
+    SmtpTransport t(config(peer->port), res);
+    auto st = deliver(t, request(dir.path, {"a@remote.test"}));
+    BOOST_TEST((st.at(0).outcome == RecipientOutcome::deferred));
+    BOOST_TEST(st.at(0).enhanced == "4.7.5");
+    BOOST_TEST(contains(st.at(0).text, "matches no TLSA record"));
+  }
+  {
+    // DANE but the server offers no STARTTLS: deferred, never sent in plaintext.
+    auto plain = python_peer(dir.path);
+    res.tlsa_records[0].data[5] ^= 0xff;
+    SmtpTransport t(config(plain->port), res);
+    auto st = deliver(t, request(dir.path, {"a@remote.test"}));
+    BOOST_TEST((st.at(0).outcome == RecipientOutcome::deferred));
+    BOOST_TEST(contains(st.at(0).text, "STARTTLS"));
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
