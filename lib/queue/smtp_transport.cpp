@@ -111,6 +111,9 @@ Status parse_delivery_config(ConfigSection& root, DeliveryConfig& out) {
     d->get_duration("command_timeout", out.command_timeout);
     d->get_duration("reuse_idle", out.reuse_idle);
     d->get_path("tls_ca_file", out.tls_ca_file);
+    d->get("mta_sts", out.mta_sts);
+    int sts_port = out.mta_sts_port;
+    if (d->get("mta_sts_port", sts_port, 1, 65535)) out.mta_sts_port = static_cast<std::uint16_t>(sts_port);
     d->finish();
   }
   for (auto& r : root.tables("relay")) {
@@ -490,6 +493,30 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver(const Deliv
         }
         if (targets.empty())
           co_return all(request, Failure{451, "4.4.4", "No usable MX host for " + request.domain, ""});
+        if (config_.mta_sts) {
+          auto policy = co_await mta_sts_policy(lower(request.domain));
+          if (policy && policy->mode != MtaStsMode::none) {
+            // RFC 8461 4.1/5: only MX hosts matching the policy, with TLS verified against the MX name.
+            std::vector<Target> matching;
+            for (const auto& t : targets) {
+              bool ok = std::any_of(policy->mx.begin(), policy->mx.end(),
+                                    [&](const std::string& p) { return mta_sts_mx_matches(p, t.host); });
+              if (!ok) log::warn("delivery.mta_sts_mismatch", {{"domain", request.domain}, {"mx", t.host},
+                                                               {"mode", policy->mode == MtaStsMode::enforce ? "enforce" : "testing"}});
+              if (ok || policy->mode == MtaStsMode::testing) matching.push_back(t);
+            }
+            if (policy->mode == MtaStsMode::enforce) {
+              if (matching.empty())
+                co_return all(request, Failure{451, "4.7.5", "MTA-STS: no MX host of " + request.domain +
+                                                                 " matches its enforced policy", ""});
+              for (auto& t : matching) {
+                t.tls = smtp::TlsPolicy::required;
+                t.verify = true;
+              }
+            }
+            targets = std::move(matching);
+          }
+        }
       } else if (dns::is_nxdomain(mx.error())) {
         co_return all(request, Failure{550, "5.1.2", "Recipient domain " + request.domain + " does not exist (NXDOMAIN)", ""});
       } else if (dns::is_no_data(mx.error())) {
@@ -537,6 +564,114 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver(const Deliv
     }
   }
   co_return co_await deliver_to(request, targets);
+}
+
+// RFC 8461 3.3: GET https://mta-sts.DOMAIN/.well-known/mta-sts.txt with a verified certificate, no
+// redirects, 200 and text/plain; the body (at most 64 KiB) is returned.
+asio::awaitable<Result<std::string>> SmtpTransport::fetch_mta_sts(const std::string& domain) {
+  auto ex = co_await asio::this_coro::executor;
+  const std::string host = "mta-sts." + domain;
+  std::vector<asio::ip::address> addrs;
+  auto v6 = co_await resolver_.aaaa(host);
+  auto v4 = co_await resolver_.a(host);
+  if (v6) addrs.insert(addrs.end(), v6->records.begin(), v6->records.end());
+  if (v4) addrs.insert(addrs.end(), v4->records.begin(), v4->records.end());
+  if (addrs.empty()) co_return fail(ErrorCategory::not_found, "no address for " + host);
+  std::string last = "no address for " + host;
+  for (const auto& addr : addrs) {
+    auto s = std::make_shared<Session>(ex, smtp::ClientConfig{});
+    s->host = host;
+    s->peer = host + " [" + addr.to_string() + "]:" + std::to_string(config_.mta_sts_port);
+    s->verify_required = true;
+    std::error_code ec;
+    s->arm(config_.connect_timeout);
+    co_await s->sock.async_connect(asio::ip::tcp::endpoint(addr, config_.mta_sts_port),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+    s->disarm();
+    if (ec) {
+      last = "connection to " + s->peer + " failed: " + s->why(ec);
+      continue;
+    }
+    if (auto hs = co_await s->handshake(config_.connect_timeout, config_.tls_ca_file); !hs) {
+      last = hs.error().message;
+      s->close();
+      continue;
+    }
+    // HTTP/1.0 so the body is never chunked.
+    std::string req = "GET /.well-known/mta-sts.txt HTTP/1.0\r\nHost: " + host + "\r\nUser-Agent: tern\r\n\r\n";
+    if (auto st = co_await s->write(req, config_.connect_timeout); !st) {
+      last = st.error().message;
+      s->close();
+      continue;
+    }
+    std::string resp;
+    char buf[8192];
+    bool ok = true;
+    for (;;) {
+      auto n = co_await s->read_some(buf, sizeof buf, config_.connect_timeout);
+      if (!n) {
+        ok = false;
+        last = n.error().message;
+        break;
+      }
+      if (*n == 0) break;
+      resp.append(buf, *n);
+      if (resp.size() > 64 * 1024 + 16 * 1024) {
+        ok = false;
+        last = "MTA-STS policy from " + host + " is larger than 64 KiB";
+        break;
+      }
+    }
+    s->close();
+    if (!ok) continue;
+    auto head_end = resp.find("\r\n\r\n");
+    if (head_end == std::string::npos) co_return fail(ErrorCategory::protocol, "malformed HTTP response from " + host);
+    std::string head = lower(resp.substr(0, head_end));
+    if (head.rfind("http/1.", 0) != 0 || head.size() < 12 || head.compare(9, 3, "200") != 0)
+      co_return fail(ErrorCategory::protocol, "MTA-STS policy fetch from " + host + ": " + resp.substr(0, resp.find('\r')));
+    if (head.find("\r\ncontent-type: text/plain") == std::string::npos)
+      co_return fail(ErrorCategory::protocol, "MTA-STS policy from " + host + " is not text/plain");
+    co_return resp.substr(head_end + 4);
+  }
+  co_return fail(ErrorCategory::temporary, last);
+}
+
+asio::awaitable<std::optional<MtaStsPolicy>> SmtpTransport::mta_sts_policy(const std::string& domain) {
+  auto now = std::chrono::steady_clock::now();
+  std::optional<CachedPolicy> cached;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = sts_cache_.find(domain); it != sts_cache_.end() && it->second.expires > now) cached = it->second;
+  }
+  auto txt = co_await resolver_.txt("_mta-sts." + domain);
+  std::optional<std::string> id;
+  if (txt)
+    for (const auto& r : txt->records)
+      if (auto i = parse_mta_sts_record(r)) {
+        if (id) {  // RFC 8461 3.1: more than one record: no policy
+          id.reset();
+          break;
+        }
+        id = i;
+      }
+  // RFC 8461 5.1: without a (new) record, a cached unexpired policy stays in force.
+  if (!id || (cached && cached->id == *id)) co_return cached ? std::optional<MtaStsPolicy>(cached->policy) : std::nullopt;
+  auto body = co_await fetch_mta_sts(domain);
+  std::optional<MtaStsPolicy> policy;
+  if (body) {
+    auto parsed = parse_mta_sts_policy(*body);
+    if (parsed) policy = *parsed;
+    else log::warn("delivery.mta_sts_invalid", {{"domain", domain}, {"error", parsed.error().message}});
+  } else {
+    log::warn("delivery.mta_sts_fetch_failed", {{"domain", domain}, {"error", body.error().message}});
+  }
+  if (!policy) co_return cached ? std::optional<MtaStsPolicy>(cached->policy) : std::nullopt;
+  {
+    std::lock_guard lock(mutex_);
+    sts_cache_[domain] = CachedPolicy{*id, *policy, now + policy->max_age};
+  }
+  log::info("delivery.mta_sts_policy", {{"domain", domain}, {"id", *id}, {"mx", policy->mx.size()}});
+  co_return policy;
 }
 
 asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver_to(const DeliveryRequest& request,

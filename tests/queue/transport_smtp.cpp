@@ -590,4 +590,53 @@ BOOST_AUTO_TEST_CASE(dane_with_secure_tlsa_authenticates_or_refuses_the_mx) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(mta_sts_enforce_from_a_loopback_https_policy_server) {
+  TempDir dir;
+  auto mx_cert = dir.path / "mx.pem", mx_key = dir.path / "mx.key";
+  auto sts_cert = dir.path / "sts.pem", sts_key = dir.path / "sts.key";
+  BOOST_TEST_REQUIRE(net::write_self_signed_certificate("mx.remote.test", mx_cert, mx_key, 2).has_value());
+  BOOST_TEST_REQUIRE(net::write_self_signed_certificate("mta-sts.remote.test", sts_cert, sts_key, 2).has_value());
+  auto ca = dir.path / "ca.pem";  // both self-signed certificates trusted
+  std::ofstream(ca) << slurp(mx_cert) << slurp(sts_cert);
+  auto policy = dir.path / "policy.txt";
+  std::ofstream(policy) << "version: STSv1\r\nmode: enforce\r\nmx: mx.remote.test\r\nmax_age: 86400\r\n";
+  const char* https_script = std::getenv("TRANSPORT_HTTPS");
+  Child https({"/usr/bin/python3", https_script ? https_script : "tests/queue/transport_https.py", "--cert",
+               sts_cert.string(), "--key", sts_key.string(), "--policy", policy.string()},
+              true);
+  auto peer = python_peer(dir.path, {"--cert", mx_cert.string(), "--key", mx_key.string()});
+  auto res = resolver({"_mta-sts.remote.test. TXT \"v=STSv1; id=2024a;\"", "mta-sts.remote.test. A 127.0.0.1"});
+  auto cfg = config(peer->port);
+  cfg.mta_sts_port = https.port;
+  cfg.tls_ca_file = ca;
+  {
+    SmtpTransport t(cfg, *res);  // the MX matches and its certificate verifies
+    auto st = deliver(t, request(dir.path, {"a@remote.test"}));
+    BOOST_TEST((st.at(0).outcome == RecipientOutcome::delivered));
+    BOOST_TEST(contains(slurp(find_json(dir.path, 1)), "\"tls\": true"));
+  }
+  {
+    auto c2 = cfg;
+    c2.tls_ca_file = sts_cert;  // the policy still fetches, but the MX certificate no longer verifies
+    SmtpTransport t(c2, *res);
+    auto st = deliver(t, request(dir.path, {"a@remote.test"}));
+    BOOST_TEST((st.at(0).outcome == RecipientOutcome::deferred));
+    BOOST_TEST(st.at(0).enhanced == "4.7.5");
+  }
+  {
+    std::ofstream(policy) << "version: STSv1\r\nmode: enforce\r\nmx: *.elsewhere.test\r\nmax_age: 86400\r\n";
+    SmtpTransport t(cfg, *res);  // the MX does not match the policy: not even tried
+    auto st = deliver(t, request(dir.path, {"a@remote.test"}));
+    BOOST_TEST((st.at(0).outcome == RecipientOutcome::deferred));
+    BOOST_TEST(contains(st.at(0).text, "MTA-STS"));
+    BOOST_TEST(t.sessions_opened() == 0u);
+  }
+  {
+    std::ofstream(policy) << "version: STSv1\r\nmode: testing\r\nmx: *.elsewhere.test\r\nmax_age: 86400\r\n";
+    SmtpTransport t(cfg, *res);  // testing mode only reports
+    auto st = deliver(t, request(dir.path, {"a@remote.test"}));
+    BOOST_TEST((st.at(0).outcome == RecipientOutcome::delivered));
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
