@@ -485,7 +485,12 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver(const Deliv
         if (null_mx)  // RFC 7505 3: the domain accepts no mail
           co_return all(request, Failure{556, "5.1.10", "Recipient domain " + request.domain +
                                                             " does not accept mail (null MX, RFC 7505)", ""});
-        for (auto& h : order_mx(mx->records, rng_)) {
+        std::vector<std::string> ordered;
+        {
+          std::lock_guard lock(mutex_);  // deliver() may run on several threads at once
+          ordered = order_mx(mx->records, rng_);
+        }
+        for (auto& h : ordered) {
           Target t = base;
           t.host = h;
           t.dnssec_mx = mx->secure;

@@ -14,6 +14,7 @@
 //   "lists.example.com" = "lmtp:127.0.0.1:24"
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -102,7 +103,7 @@ class SmtpTransport final : public Transport {
   // Drops every idle session (shutdown, tests).
   void close_idle();
   std::size_t idle_sessions() const;
-  // Sessions opened so far (tests check reuse with it).
+  // Connections attempted so far (tests check reuse with it).
   std::uint64_t sessions_opened() const noexcept { return opened_; }
 
   struct Session;
@@ -120,7 +121,7 @@ class SmtpTransport final : public Transport {
   std::mt19937 rng_;
   mutable std::mutex mutex_;
   std::vector<std::shared_ptr<Session>> idle_;
-  std::uint64_t opened_ = 0;
+  std::atomic<std::uint64_t> opened_{0};
   struct CachedPolicy {
     std::string id;
     MtaStsPolicy policy;
