@@ -1,8 +1,9 @@
-// RFC 3464 delivery status notifications in an RFC 6522 multipart/report, composed by hand.
+// RFC 3464 delivery status notifications in an RFC 6522 multipart/report, built with the message model.
 #include "tern/queue/dsn.hpp"
 
 #include <fmt/format.h>
 
+#include "tern/mime/builder.hpp"
 #include "tern/mime/date.hpp"
 
 namespace tern::queue {
@@ -69,63 +70,35 @@ std::string compose_dsn(const DsnInput& in) {
   bool intl = in.smtputf8;  // RFC 6533: message/global-* when the original needed SMTPUTF8
   std::string_view original = in.original;
   std::string_view returned = full ? original : header_block(original);
-  bool eight = !ascii(returned);
-
-  std::string boundary = fmt::format("=_tern-report-{}", in.queue_id);
-  while (original.find(boundary) != std::string_view::npos) boundary += "_x";
-
-  std::string subject = failure ? "Undelivered Mail Returned to Sender"
-                        : delay ? "Delayed Mail (still being retried)"
-                                : "Successful Mail Delivery Report";
-  std::string m;
-  m += fmt::format("Date: {}\r\n", date(in.now));
-  m += fmt::format("From: Mail Delivery System <MAILER-DAEMON@{}>\r\n", in.reporting_mta);
-  m += fmt::format("To: <{}>\r\n", one_line(in.recipient));
-  m += fmt::format("Subject: {}\r\n", subject);
-  m += fmt::format("Message-ID: <{}>\r\n", in.message_id);
-  m += "Auto-Submitted: auto-replied\r\n";  // RFC 3834 5
-  m += "MIME-Version: 1.0\r\n";
-  m += fmt::format("Content-Type: multipart/report; report-type={}; boundary=\"{}\"\r\n",
-                   intl ? "global-delivery-status" : "delivery-status", boundary);
-  if (eight) m += "Content-Transfer-Encoding: 8bit\r\n";
-  m += "\r\n";
-  m += "This is a MIME-encapsulated message.\r\n\r\n";
 
   // 1. The human-readable part (RFC 6522 3).
-  m += fmt::format("--{}\r\n", boundary);
-  m += "Content-Type: text/plain; charset=utf-8\r\n";
-  m += "Content-Description: Notification\r\n";
-  m += "Content-Transfer-Encoding: 8bit\r\n\r\n";
-  m += fmt::format("This is the mail system at host {}.\r\n\r\n", in.reporting_mta);
+  std::string text = fmt::format("This is the mail system at host {}.\r\n\r\n", in.reporting_mta);
   if (failure)
-    m += "I'm sorry to have to inform you that your message could not be delivered to one or more\r\n"
-         "recipients. It is attached below.\r\n";
+    text += "I'm sorry to have to inform you that your message could not be delivered to one or more\r\n"
+            "recipients. It is attached below.\r\n";
   else if (delay)
-    m += fmt::format("Your message could not be delivered yet to one or more recipients. The mail system will\r\n"
-                     "keep trying{}; you do not need to send it again.\r\n",
-                     in.recipients.front().will_retry_until
-                         ? " until " + date(in.recipients.front().will_retry_until)
-                         : std::string());
+    text += fmt::format("Your message could not be delivered yet to one or more recipients. The mail system will\r\n"
+                        "keep trying{}; you do not need to send it again.\r\n",
+                        in.recipients.front().will_retry_until
+                            ? " until " + date(in.recipients.front().will_retry_until)
+                            : std::string());
   else
-    m += "Your message was successfully delivered to the destination(s) listed below.\r\n";
-  m += "\r\n";
+    text += "Your message was successfully delivered to the destination(s) listed below.\r\n";
+  text += "\r\n";
   for (const auto& r : in.recipients) {
-    m += fmt::format("<{}>: ", one_line(r.final_recipient));
+    text += fmt::format("<{}>: ", one_line(r.final_recipient));
     if (r.code)
-      m += fmt::format("{}{} said: {} {}\r\n", r.remote_mta.empty() ? "we" : "host ", one_line(r.remote_mta), r.code,
-                       one_line(r.diagnostic));
+      text += fmt::format("{}{} said: {} {}\r\n", r.remote_mta.empty() ? "we" : "host ", one_line(r.remote_mta), r.code,
+                          one_line(r.diagnostic));
     else
-      m += fmt::format("{} ({})\r\n", one_line(r.diagnostic.empty() ? std::string(to_string(r.action)) : r.diagnostic),
-                       one_line(r.status));
+      text += fmt::format("{} ({})\r\n", one_line(r.diagnostic.empty() ? std::string(to_string(r.action)) : r.diagnostic),
+                          one_line(r.status));
   }
-  m += "\r\n";
+  auto notification = mime::MimePart::text(text);
+  notification.headers.emplace_back("Content-Description", "Notification");
 
   // 2. The machine-readable part (RFC 3464 2.2, 2.3).
-  m += fmt::format("--{}\r\n", boundary);
-  m += fmt::format("Content-Type: message/{}\r\n", intl ? "global-delivery-status" : "delivery-status");
-  m += "Content-Description: Delivery report\r\n";
-  if (intl) m += "Content-Transfer-Encoding: 8bit\r\n";
-  m += "\r\n";
+  std::string m;
   m += fmt::format("Reporting-MTA: dns; {}\r\n", in.reporting_mta);
   m += fmt::format("X-Tern-Queue-ID: {}\r\n", in.queue_id);
   if (!in.envid.empty()) m += fmt::format("Original-Envelope-Id: {}\r\n", one_line(in.envid));
@@ -143,19 +116,33 @@ std::string compose_dsn(const DsnInput& in) {
     if (r.last_attempt) m += fmt::format("Last-Attempt-Date: {}\r\n", date(r.last_attempt));
     if (delay && r.will_retry_until) m += fmt::format("Will-Retry-Until: {}\r\n", date(r.will_retry_until));
   }
-  m += "\r\n";
+  auto status = mime::MimePart::data(m, intl ? "message/global-delivery-status" : "message/delivery-status");
+  status.headers.emplace_back("Content-Description", "Delivery report");
 
-  // 3. The original message or its header (RFC 3462 / RFC 6522 text/rfc822-headers).
-  m += fmt::format("--{}\r\n", boundary);
-  if (full) m += fmt::format("Content-Type: {}\r\n", intl ? "message/global" : "message/rfc822");
-  else m += fmt::format("Content-Type: {}\r\n", intl ? "message/global-headers" : "text/rfc822-headers");
-  m += fmt::format("Content-Description: {}\r\n", full ? "Undelivered Message" : "Message Headers");
-  if (eight) m += "Content-Transfer-Encoding: 8bit\r\n";
-  m += "\r\n";
-  m += returned;
-  if (!returned.empty() && !returned.ends_with("\n")) m += "\r\n";
-  m += fmt::format("\r\n--{}--\r\n", boundary);
-  return m;
+  // 3. The original message or its header (RFC 6522 text/rfc822-headers, RFC 6533 message/global-headers).
+  std::string returned_copy(returned);
+  if (!returned_copy.empty() && !returned_copy.ends_with("\n")) returned_copy += "\r\n";
+  auto attached = full ? mime::MimePart::message(returned_copy, intl)
+                       : mime::MimePart::data(returned_copy, intl ? "message/global-headers" : "text/rfc822-headers");
+  attached.headers.emplace_back("Content-Description", full ? "Undelivered Message" : "Message Headers");
+
+  std::string subject = failure ? "Undelivered Mail Returned to Sender"
+                        : delay ? "Delayed Mail (still being retried)"
+                                : "Successful Mail Delivery Report";
+  mime::MessageBuilder b;
+  b.date(date(in.now))
+      .from(mime::make_mailbox("Mail Delivery System", "MAILER-DAEMON@" + in.reporting_mta))
+      .to(mime::make_mailbox("", one_line(in.recipient)))
+      .subject(subject)
+      .message_id(in.message_id)
+      .structured_header("Auto-Submitted", "auto-replied")  // RFC 3834 5
+      .body(mime::MimePart::multipart(
+          "report", {std::move(notification), std::move(status), std::move(attached)},
+          {{"report-type", intl ? "global-delivery-status" : "delivery-status"}}));
+  mime::BuildOptions options;
+  options.allow_8bit = true;      // an 8-bit original is returned as it is (it travelled as 8BITMIME)
+  options.utf8_headers = intl;    // RFC 6533: the report goes back over SMTPUTF8
+  return b.build(options);
 }
 
 }  // namespace tern::queue

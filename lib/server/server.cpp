@@ -215,8 +215,8 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, ServerOption
   });
   if (accepts_mail) {
     impl->transport = impl->options.transport;
-    if (!impl->transport && impl->config.delivery_configured) {
-      // [delivery]/[[relay]]/[transport] present: MX delivery, smart hosts and LMTP (docs/delivery.md).
+    if (!impl->transport) {
+      // MX delivery, smart hosts and LMTP per [delivery]/[[relay]]/[transport] (docs/delivery.md).
       auto resolver = dns::UnboundResolver::create(impl->config.dns);
       if (!resolver) return fail(resolver.error());
       impl->resolver = std::move(*resolver);

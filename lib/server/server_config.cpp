@@ -122,7 +122,6 @@ ServerConfig parse_document(const std::shared_ptr<ConfigDocument>& doc, ConfigDi
   if (auto s = root->table("smtp")) (void)smtp::parse_smtp_config(*s, c.smtp);
   if (auto s = root->table("queue")) (void)queue::parse_queue_config(*s, c.queue);
   if (auto s = root->table("dns")) (void)dns::parse_dns_config(*s, c.dns);
-  c.delivery_configured = root->has("delivery") || root->has("relay") || root->has("transport");
   (void)queue::parse_delivery_config(*root, c.delivery);
   root->finish();
   if (c.hostname.empty()) c.hostname = machine_hostname();

@@ -7,6 +7,7 @@ privileges to the `postfix` user) and the postfix package.
         smtplib.SMTP("127.0.0.1", pf.port).sendmail(...)
         pf.wait_log(r"status=sent")
 """
+import glob
 import os
 import re
 import shutil
@@ -31,7 +32,8 @@ def free_port():
 
 
 class PostfixPeer:
-    def __init__(self, relayhost="", transport=None, hostname="relay.remote.test", extra_main="", tls_cert=None):
+    def __init__(self, relayhost="", transport=None, hostname="relay.remote.test", extra_main="", tls_cert=None,
+                 mailbox_domains=()):
         self.tmp = tempfile.mkdtemp(prefix="tern-postfix-")
         os.chmod(self.tmp, 0o755)
         self.port = free_port()
@@ -76,6 +78,18 @@ in_flow_delay = 0
                 for domain, route in transport.items():
                     f.write(f"{domain} {route}\n")
             main += f"transport_maps = texthash:{self.conf}/transport\n"
+        if mailbox_domains:
+            # Final delivery for these domains: every address gets a Maildir under self.vmail/<local part>/.
+            self.vmail = os.path.join(self.tmp, "vmail")
+            os.makedirs(self.vmail)
+            shutil.chown(self.vmail, "postfix", "postfix")
+            with open(os.path.join(self.conf, "vmailbox"), "w") as f:
+                f.write("".join("@%s %s/\n" % (d, d) for d in mailbox_domains))
+            main += (f"virtual_mailbox_domains = {', '.join(mailbox_domains)}\n"
+                     f"virtual_mailbox_base = {self.vmail}\n"
+                     f"virtual_mailbox_maps = texthash:{self.conf}/vmailbox\n"
+                     "virtual_uid_maps = static:%d\nvirtual_gid_maps = static:%d\n"
+                     % (shutil.os.stat(self.vmail).st_uid, shutil.os.stat(self.vmail).st_gid))
         if tls_cert:
             main += f"smtpd_tls_cert_file = {tls_cert[0]}\nsmtpd_tls_key_file = {tls_cert[1]}\nsmtpd_tls_security_level = may\n"
         main += extra_main
@@ -101,6 +115,7 @@ error     unix - - n - - error
 retry     unix - - n - - error
 discard   unix - - n - - discard
 lmtp      unix - - n - - lmtp
+virtual   unix - n n - - virtual
 anvil     unix - - n - 1 anvil
 scache    unix - - n - 1 scache
 postlog   unix-dgram n - n - 1 postlogd
@@ -144,6 +159,11 @@ postlog   unix-dgram n - n - 1 postlogd
             if time.time() > deadline:
                 raise AssertionError("no %d postfix log lines matching %r in:\n%s" % (count, pattern, self.logs()[-4000:]))
             time.sleep(0.1)
+
+    def mailbox(self, domain):
+        """The messages Postfix delivered for `domain` (virtual delivery), oldest first."""
+        paths = sorted(glob.glob(os.path.join(self.vmail, domain, "new", "*")), key=os.path.getmtime)
+        return [open(p, "rb").read() for p in paths]
 
     def flush(self):
         self.postfix("flush")

@@ -1,6 +1,6 @@
 """The outbound queue through the real tern-maild: an authenticated submission to a remote address is
 spooled (250 only after fsync), shows up in `ternctl queue list --json` with its DSN parameters and the
-"no route" deferral, and is held, released, flushed and deleted with ternctl while the daemon runs and
+deferral (connection refused), and is held, released, flushed and deleted with ternctl while the daemon runs and
 after it stopped; a restarted daemon still has it."""
 import email
 import email.policy
@@ -12,7 +12,9 @@ import ssl
 from ternlib import Daemon, check, run_tests, ternctl
 
 LISTEN = "".join('\n[[listen]]\nservice = "%s"\naddress = "127.0.0.1:0"\n' % s for s in ("smtp", "submissions"))
-QUEUE = '\n[queue]\ncontrol_poll = "100ms"\nretry_schedule = ["1h"]\n'
+# remote.test is routed to a closed loopback port: every attempt is deferred ("connection refused").
+ROUTE = '\n[transport]\n"remote.test" = "smtp:127.0.0.1:9"\n'
+QUEUE = '\n[queue]\ncontrol_poll = "100ms"\nretry_schedule = ["1h"]\n' + ROUTE
 PW = "correct horse battery"
 
 
@@ -64,7 +66,7 @@ def test_submission_to_a_remote_address_is_queued_and_managed_with_ternctl():
         r = m["recipients"][0]
         check(r["address"] == "bob@remote.test" and r["state"] == "deferred" and r["attempts"] == 1, r)
         check(r["notify"] == "FAILURE,DELAY" and r["orcpt"] == "rfc822;bob@remote.test", r)
-        check(r["last_code"] == 451 and "no route" in r["last_reply"], r)
+        check(r["last_code"] == 451 and "Connection to 127.0.0.1 [127.0.0.1]:9 failed" in r["last_reply"], r)
         spool = os.path.join(d.tmp, "data", "queue")
         with open(os.path.join(spool, m["id"] + ".msg"), "rb") as f:
             body = f.read()
@@ -102,7 +104,7 @@ def test_submission_to_a_remote_address_is_queued_and_managed_with_ternctl():
 
 
 def test_expiry_bounces_to_the_local_sender_mailbox():
-    d = Daemon(LISTEN + '\n[queue]\nmax_age = "2s"\nretry_schedule = ["1s"]\ncontrol_poll = "100ms"\n')
+    d = Daemon(LISTEN + '\n[queue]\nmax_age = "2s"\nretry_schedule = ["1s"]\ncontrol_poll = "100ms"\n' + ROUTE)
     setup(d)
     with d.start():
         submit(d)
@@ -125,7 +127,7 @@ def test_expiry_bounces_to_the_local_sender_mailbox():
         check(fields[0]["Original-Envelope-Id"] == "env-1", fields[0].items())
         check(fields[1]["Action"] == "failed" and fields[1]["Status"] == "4.4.7", fields[1].items())
         check(fields[1]["Original-Recipient"] == "rfc822; bob@remote.test", fields[1].items())
-        check("no route" in fields[1]["Diagnostic-Code"], fields[1].items())
+        check("127.0.0.1]:9 failed" in fields[1]["Diagnostic-Code"], fields[1].items())
         check(listed(d) == [], listed(d))
 
 

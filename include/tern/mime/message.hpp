@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,9 @@ struct ParseLimits {
   std::size_t max_header_line = 64 * 1024;  // bytes of one (folded) header field
   std::size_t max_depth = 32;               // nesting of multipart and message/rfc822
   std::size_t max_parts = 5000;             // parts in the whole tree
+  // Header bytes kept for the whole message (fields beyond it are dropped with header_count_limit);
+  // with max_header_line this bounds what a streamed parse holds, whatever the message size.
+  std::size_t max_header_bytes = 8 * 1024 * 1024;
 };
 
 enum class DefectKind {
@@ -47,7 +51,8 @@ struct Defect {
   std::size_t offset;  // byte offset into the parsed message
 };
 
-// One header field, exactly as it appears (RFC 5322 §2.2).
+// One header field, exactly as it appears (RFC 5322 §2.2). Of a field longer than
+// ParseLimits::max_header_line, raw keeps the name and max_header_line bytes of value (+ line break).
 struct Header {
   std::string_view name;   // field name as written (compare case-insensitively)
   std::string_view value;  // raw folded value after the colon, without the final line break
@@ -116,22 +121,35 @@ struct Part {
 };
 
 struct Message {
-  std::string_view source;   // the parsed bytes (the caller keeps them alive)
+  // The parsed bytes (the caller keeps them alive). Empty after a streamed parse (MessageParser): set it
+  // to the same bytes (e.g. an mmap of the stored file) to use header_block(), body() and serialize().
+  std::string_view source;
+  std::size_t size = 0;      // bytes parsed
+  // Streamed parse only: the copy of the header fields the Header views point into (shared by copies).
+  std::shared_ptr<const std::string> header_store;
   std::vector<Part> parts;   // parts[0] is the top-level message; children follow their parent
   std::vector<Defect> defects;
 
   const Part& root() const { return parts.front(); }
-  std::string_view header_block(const Part& p) const { return source.substr(p.header_start, p.header_end - p.header_start); }
-  std::string_view body(const Part& p) const { return source.substr(p.body_start, p.body_end - p.body_start); }
+  // Views into source; empty when source does not hold the part (a streamed parse without source).
+  std::string_view header_block(const Part& p) const {
+    return p.header_end <= source.size() ? source.substr(p.header_start, p.header_end - p.header_start) : std::string_view{};
+  }
+  std::string_view body(const Part& p) const {
+    return p.body_end <= source.size() ? source.substr(p.body_start, p.body_end - p.body_start) : std::string_view{};
+  }
   // The part with this IMAP number, or nullptr; for N.1 where part N is a message/rfc822 holding a
   // non-multipart message, that embedded message (its body is the body of N.1).
   const Part* find(std::string_view number) const;
 };
 
+// The whole message in one buffer: the same tree MessageParser (message_parser.hpp) gives for any
+// chunking of the same bytes; Header views point into `message` (nothing is copied).
 Message parse(std::string_view message, const ParseLimits& limits = {});
 
 // The message rebuilt from the tree (header fields, separators, bodies, delimiter lines taken from
-// their offsets); equal to the source for every input, which tests use to check the offsets.
+// their offsets); equal to the source for every input, which tests use to check the offsets. Empty when
+// source does not hold the parsed bytes (a streamed parse without source).
 std::string serialize(const Message& m);
 
 // Case-insensitive ASCII comparison.

@@ -1,4 +1,4 @@
-// Delivery status notifications (RFC 3464) as multipart/report (RFC 6522) messages, composed by hand:
+// Delivery status notifications (RFC 3464) as multipart/report (RFC 6522) messages, built with mime::MessageBuilder:
 // a human-readable part, a message/delivery-status part and the original message (message/rfc822) or its
 // header (text/rfc822-headers) as RET= asks (RFC 3461 4.3).
 #pragma once

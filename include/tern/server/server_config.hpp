@@ -63,7 +63,6 @@ struct ServerConfig {
   queue::QueueConfig queue;              // [queue]
   dns::DnsConfig dns;                    // [dns]
   queue::DeliveryConfig delivery;        // [delivery], [[relay]], [transport]
-  bool delivery_configured = false;      // one of those three is present: queued mail leaves by SmtpTransport
 };
 
 // Parses a file; on failure the Error (category config) lists every issue, one per line.
