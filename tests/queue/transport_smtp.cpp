@@ -93,7 +93,7 @@ struct Child {
       port = known_port;
     }
     close(fds[0]);
-    for (int i = 0; i < 100 && !can_connect(port); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; port != 0 && i < 100 && !can_connect(port); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ~Child() {
     if (pid > 0) {
@@ -400,6 +400,75 @@ BOOST_AUTO_TEST_CASE(smart_host_with_auth_plain_over_starttls) {
     BOOST_TEST(contains(st.at(0).text, "535"));
     BOOST_TEST(contains(st.at(0).text, "127.0.0.1"));
   }
+}
+
+BOOST_AUTO_TEST_CASE(smart_host_with_implicit_tls_and_verified_certificate) {
+  TempDir dir;
+  auto cert = dir.path / "cert.pem", key = dir.path / "key.pem";
+  BOOST_TEST_REQUIRE(net::write_self_signed_certificate("smtp.relay.test", cert, key, 2).has_value());
+  auto peer = python_peer(dir.path, {"--cert", cert.string(), "--key", key.string(), "--implicit", "--auth", "u:p"});
+  auto res = resolver({"smtp.relay.test. A 127.0.0.1"});
+  auto cfg = config(25);
+  RelayConfig relay;
+  relay.name = "smtps";
+  relay.host = "smtp.relay.test";
+  relay.port = peer->port;
+  relay.tls = RelayTls::implicit;
+  relay.username = "u";
+  relay.password = "p";
+  cfg.relays.push_back(relay);
+  cfg.transport["*"] = Route{RouteKind::relay, "", 0, "smtps"};
+  {
+    SmtpTransport t(cfg, *res);  // certificate not trusted: nothing is sent
+    auto st = deliver(t, request(dir.path, {"x@anywhere.example"}, "anywhere.example"));
+    BOOST_TEST((st.at(0).outcome == RecipientOutcome::deferred));
+    BOOST_TEST(st.at(0).enhanced == "4.7.5");
+    BOOST_TEST(!fs::exists(find_json(dir.path, 1)));
+  }
+  {
+    cfg.tls_ca_file = cert;
+    SmtpTransport t(cfg, *res);
+    auto st = deliver(t, request(dir.path, {"x@anywhere.example"}, "anywhere.example"));
+    BOOST_TEST((st.at(0).outcome == RecipientOutcome::delivered));
+    auto env = slurp(find_json(dir.path, 1));
+    BOOST_TEST(contains(env, "\"tls\": true"));
+    BOOST_TEST(contains(env, "\"user\": \"u\""));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(mx_with_4xx_greeting_is_skipped_for_the_next) {
+  TempDir dir;
+  // The preferred MX (127.0.0.1) greets with 421; the next (127.0.0.2, same port) is smtp-sink.
+  auto busy = python_peer(dir.path, {"--greeting", "421 4.3.2 Too busy, try later"});
+  auto port = busy->port;
+  std::vector<std::string> argv = {"/usr/sbin/smtp-sink", "-D", (dir.path / "dump").string()};
+  if (geteuid() == 0) {
+    fs::permissions(dir.path, fs::perms::all);
+    argv.insert(argv.end(), {"-u", "nobody"});
+  }
+  argv.insert(argv.end(), {"127.0.0.2:" + std::to_string(port), "10"});
+  Child sink(argv, false, 0);
+  for (int i = 0; i < 100; ++i) {  // wait for 127.0.0.2:port
+    asio::io_context io;
+    asio::ip::tcp::socket s(io);
+    std::error_code ec;
+    s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.2"), port), ec);
+    if (!ec) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  dns::DnsConfig c;
+  c.local_only = true;
+  c.local_data = {"busy.test. MX 10 mx1.busy.test.", "busy.test. MX 20 mx2.busy.test.", "mx1.busy.test. A 127.0.0.1",
+                  "mx2.busy.test. A 127.0.0.2"};
+  auto res = dns::UnboundResolver::create(c);
+  BOOST_TEST_REQUIRE(res.has_value());
+  SmtpTransport t(config(port), **res);
+  auto st = deliver(t, request(dir.path, {"a@busy.test"}, "busy.test", "second-mx"));
+  BOOST_TEST((st.at(0).outcome == RecipientOutcome::delivered));
+  BOOST_TEST(st.at(0).remote_mta == "mx2.busy.test");
+  t.close_idle();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  BOOST_TEST(contains(slurp(dir.path / "dump"), "Hello second-mx"));
 }
 
 BOOST_AUTO_TEST_CASE(lmtp_route_to_an_lmtp_server) {
