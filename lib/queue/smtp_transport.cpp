@@ -499,7 +499,8 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver(const Deliv
         if (targets.empty())
           co_return all(request, Failure{451, "4.4.4", "No usable MX host for " + request.domain, ""});
         if (config_.mta_sts) {
-          auto policy = co_await mta_sts_policy(lower(request.domain));
+          const std::string sts_domain = lower(request.domain);  // named: no temporaries in co_await (GCC 12)
+          auto policy = co_await mta_sts_policy(sts_domain);
           if (policy && policy->mode != MtaStsMode::none) {
             // RFC 8461 4.1/5: only MX hosts matching the policy, with TLS verified against the MX name.
             std::vector<Target> matching;
@@ -590,7 +591,8 @@ asio::awaitable<Result<std::string>> SmtpTransport::fetch_mta_sts(const std::str
     s->verify_required = true;
     std::error_code ec;
     s->arm(config_.connect_timeout);
-    co_await s->sock.async_connect(asio::ip::tcp::endpoint(addr, config_.mta_sts_port),
+    const asio::ip::tcp::endpoint ep(addr, config_.mta_sts_port);
+    co_await s->sock.async_connect(ep,
                                    asio::redirect_error(asio::use_awaitable, ec));
     s->disarm();
     if (ec) {
@@ -648,7 +650,8 @@ asio::awaitable<std::optional<MtaStsPolicy>> SmtpTransport::mta_sts_policy(const
     std::lock_guard lock(mutex_);
     if (auto it = sts_cache_.find(domain); it != sts_cache_.end() && it->second.expires > now) cached = it->second;
   }
-  auto txt = co_await resolver_.txt("_mta-sts." + domain);
+  const std::string txt_name = "_mta-sts." + domain;
+  auto txt = co_await resolver_.txt(txt_name);
   std::optional<std::string> id;
   if (txt)
     for (const auto& r : txt->records)
