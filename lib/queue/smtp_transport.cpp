@@ -19,6 +19,7 @@
 #include <asio/write.hpp>
 
 #include "tern/core/log.hpp"
+#include "tern/queue/dane.hpp"
 #include "tern/smtp/client_engine.hpp"
 
 namespace tern::queue {
@@ -110,6 +111,9 @@ Status parse_delivery_config(ConfigSection& root, DeliveryConfig& out) {
     d->get_duration("command_timeout", out.command_timeout);
     d->get_duration("reuse_idle", out.reuse_idle);
     d->get_path("tls_ca_file", out.tls_ca_file);
+    d->get("mta_sts", out.mta_sts);
+    int sts_port = out.mta_sts_port;
+    if (d->get("mta_sts_port", sts_port, 1, 65535)) out.mta_sts_port = static_cast<std::uint16_t>(sts_port);
     d->finish();
   }
   for (auto& r : root.tables("relay")) {
@@ -192,11 +196,12 @@ struct SmtpTransport::Target {
   smtp::TlsPolicy tls = smtp::TlsPolicy::opportunistic;
   bool implicit_tls = false;
   bool verify = false;  // the certificate must verify against `host`
+  bool dnssec_mx = false;  // the MX RRset was DNSSEC-secure: look for TLSA (RFC 7672 2.2)
   std::optional<smtp::ClientCredentials> auth;
   bool allow_plaintext_auth = false;
   std::string key() const {
     return std::string(lmtp ? "lmtp:" : "smtp:") + host + ":" + std::to_string(port) + (implicit_tls ? ":tls" : "") +
-           (auth ? ":" + auth->username : "") + (tls == smtp::TlsPolicy::required ? ":req" : "") + (verify ? ":v" : "");
+           (auth ? ":" + auth->username : "") + (tls == smtp::TlsPolicy::required ? ":req" : "") + (verify ? ":v" : "") + (dnssec_mx ? ":dane" : "");
   }
 };
 
@@ -209,6 +214,7 @@ struct SmtpTransport::Session : std::enable_shared_from_this<SmtpTransport::Sess
   smtp::ClientEngine engine;
   std::string key, host, peer;
   bool verify_required = false;
+  std::vector<dns::TlsaRecord> tlsa;  // secure, usable TLSA records: DANE decides instead of PKIX
   bool verified = false;
   bool timed_out = false;
   std::uint64_t bytes_in = 0;
@@ -270,7 +276,7 @@ struct SmtpTransport::Session : std::enable_shared_from_this<SmtpTransport::Sess
     tls = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(sock, *ssl_ctx);
     SSL_set_tlsext_host_name(tls->native_handle(), host.c_str());
     auto ok = std::make_shared<bool>(true);
-    bool required = verify_required;
+    bool required = verify_required && tlsa.empty();
     asio::ssl::host_name_verification check(host);
     tls->set_verify_callback([ok, required, check](bool preverified, asio::ssl::verify_context& ctx) mutable {
       bool good = check(preverified, ctx);
@@ -284,6 +290,16 @@ struct SmtpTransport::Session : std::enable_shared_from_this<SmtpTransport::Sess
       co_return fail(ErrorCategory::tls, "TLS handshake with " + peer + " failed: " + why(ec) +
                                              (required && !*ok ? " (certificate not valid for " + host + ")" : ""));
     verified = *ok;
+    if (!tlsa.empty()) {
+      // RFC 7672 2.2/3: with usable secure TLSA records the chain must match one of them.
+      std::vector<X509*> chain;
+      if (STACK_OF(X509)* sk = SSL_get_peer_cert_chain(tls->native_handle()))
+        for (int i = 0; i < sk_X509_num(sk); ++i) chain.push_back(sk_X509_value(sk, i));
+      auto verdict = dane_verify(tlsa, chain, host);
+      if (verdict == DaneVerdict::no_match)
+        co_return fail(ErrorCategory::tls, "DANE: the certificate of " + peer + " matches no TLSA record");
+      verified = verdict == DaneVerdict::match || verified;
+    }
     co_return Status{};
   }
 };
@@ -469,13 +485,44 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver(const Deliv
         if (null_mx)  // RFC 7505 3: the domain accepts no mail
           co_return all(request, Failure{556, "5.1.10", "Recipient domain " + request.domain +
                                                             " does not accept mail (null MX, RFC 7505)", ""});
-        for (auto& h : order_mx(mx->records, rng_)) {
+        std::vector<std::string> ordered;
+        {
+          std::lock_guard lock(mutex_);  // deliver() may run on several threads at once
+          ordered = order_mx(mx->records, rng_);
+        }
+        for (auto& h : ordered) {
           Target t = base;
           t.host = h;
+          t.dnssec_mx = mx->secure;
           targets.push_back(std::move(t));
         }
         if (targets.empty())
           co_return all(request, Failure{451, "4.4.4", "No usable MX host for " + request.domain, ""});
+        if (config_.mta_sts) {
+          const std::string sts_domain = lower(request.domain);  // named: no temporaries in co_await (GCC 12)
+          auto policy = co_await mta_sts_policy(sts_domain);
+          if (policy && policy->mode != MtaStsMode::none) {
+            // RFC 8461 4.1/5: only MX hosts matching the policy, with TLS verified against the MX name.
+            std::vector<Target> matching;
+            for (const auto& t : targets) {
+              bool ok = std::any_of(policy->mx.begin(), policy->mx.end(),
+                                    [&](const std::string& p) { return mta_sts_mx_matches(p, t.host); });
+              if (!ok) log::warn("delivery.mta_sts_mismatch", {{"domain", request.domain}, {"mx", t.host},
+                                                               {"mode", policy->mode == MtaStsMode::enforce ? "enforce" : "testing"}});
+              if (ok || policy->mode == MtaStsMode::testing) matching.push_back(t);
+            }
+            if (policy->mode == MtaStsMode::enforce) {
+              if (matching.empty())
+                co_return all(request, Failure{451, "4.7.5", "MTA-STS: no MX host of " + request.domain +
+                                                                 " matches its enforced policy", ""});
+              for (auto& t : matching) {
+                t.tls = smtp::TlsPolicy::required;
+                t.verify = true;
+              }
+            }
+            targets = std::move(matching);
+          }
+        }
       } else if (dns::is_nxdomain(mx.error())) {
         co_return all(request, Failure{550, "5.1.2", "Recipient domain " + request.domain + " does not exist (NXDOMAIN)", ""});
       } else if (dns::is_no_data(mx.error())) {
@@ -523,6 +570,116 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver(const Deliv
     }
   }
   co_return co_await deliver_to(request, targets);
+}
+
+// RFC 8461 3.3: GET https://mta-sts.DOMAIN/.well-known/mta-sts.txt with a verified certificate, no
+// redirects, 200 and text/plain; the body (at most 64 KiB) is returned.
+asio::awaitable<Result<std::string>> SmtpTransport::fetch_mta_sts(const std::string& domain) {
+  auto ex = co_await asio::this_coro::executor;
+  const std::string host = "mta-sts." + domain;
+  std::vector<asio::ip::address> addrs;
+  auto v6 = co_await resolver_.aaaa(host);
+  auto v4 = co_await resolver_.a(host);
+  if (v6) addrs.insert(addrs.end(), v6->records.begin(), v6->records.end());
+  if (v4) addrs.insert(addrs.end(), v4->records.begin(), v4->records.end());
+  if (addrs.empty()) co_return fail(ErrorCategory::not_found, "no address for " + host);
+  std::string last = "no address for " + host;
+  for (const auto& addr : addrs) {
+    auto s = std::make_shared<Session>(ex, smtp::ClientConfig{});
+    s->host = host;
+    s->peer = host + " [" + addr.to_string() + "]:" + std::to_string(config_.mta_sts_port);
+    s->verify_required = true;
+    std::error_code ec;
+    s->arm(config_.connect_timeout);
+    const asio::ip::tcp::endpoint ep(addr, config_.mta_sts_port);
+    co_await s->sock.async_connect(ep,
+                                   asio::redirect_error(asio::use_awaitable, ec));
+    s->disarm();
+    if (ec) {
+      last = "connection to " + s->peer + " failed: " + s->why(ec);
+      continue;
+    }
+    if (auto hs = co_await s->handshake(config_.connect_timeout, config_.tls_ca_file); !hs) {
+      last = hs.error().message;
+      s->close();
+      continue;
+    }
+    // HTTP/1.0 so the body is never chunked.
+    std::string req = "GET /.well-known/mta-sts.txt HTTP/1.0\r\nHost: " + host + "\r\nUser-Agent: tern\r\n\r\n";
+    if (auto st = co_await s->write(req, config_.connect_timeout); !st) {
+      last = st.error().message;
+      s->close();
+      continue;
+    }
+    std::string resp;
+    char buf[8192];
+    bool ok = true;
+    for (;;) {
+      auto n = co_await s->read_some(buf, sizeof buf, config_.connect_timeout);
+      if (!n) {
+        ok = false;
+        last = n.error().message;
+        break;
+      }
+      if (*n == 0) break;
+      resp.append(buf, *n);
+      if (resp.size() > 64 * 1024 + 16 * 1024) {
+        ok = false;
+        last = "MTA-STS policy from " + host + " is larger than 64 KiB";
+        break;
+      }
+    }
+    s->close();
+    if (!ok) continue;
+    auto head_end = resp.find("\r\n\r\n");
+    if (head_end == std::string::npos) co_return fail(ErrorCategory::protocol, "malformed HTTP response from " + host);
+    std::string head = lower(resp.substr(0, head_end));
+    if (head.rfind("http/1.", 0) != 0 || head.size() < 12 || head.compare(9, 3, "200") != 0)
+      co_return fail(ErrorCategory::protocol, "MTA-STS policy fetch from " + host + ": " + resp.substr(0, resp.find('\r')));
+    if (head.find("\r\ncontent-type: text/plain") == std::string::npos)
+      co_return fail(ErrorCategory::protocol, "MTA-STS policy from " + host + " is not text/plain");
+    co_return resp.substr(head_end + 4);
+  }
+  co_return fail(ErrorCategory::temporary, last);
+}
+
+asio::awaitable<std::optional<MtaStsPolicy>> SmtpTransport::mta_sts_policy(const std::string& domain) {
+  auto now = std::chrono::steady_clock::now();
+  std::optional<CachedPolicy> cached;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = sts_cache_.find(domain); it != sts_cache_.end() && it->second.expires > now) cached = it->second;
+  }
+  const std::string txt_name = "_mta-sts." + domain;
+  auto txt = co_await resolver_.txt(txt_name);
+  std::optional<std::string> id;
+  if (txt)
+    for (const auto& r : txt->records)
+      if (auto i = parse_mta_sts_record(r)) {
+        if (id) {  // RFC 8461 3.1: more than one record: no policy
+          id.reset();
+          break;
+        }
+        id = i;
+      }
+  // RFC 8461 5.1: without a (new) record, a cached unexpired policy stays in force.
+  if (!id || (cached && cached->id == *id)) co_return cached ? std::optional<MtaStsPolicy>(cached->policy) : std::nullopt;
+  auto body = co_await fetch_mta_sts(domain);
+  std::optional<MtaStsPolicy> policy;
+  if (body) {
+    auto parsed = parse_mta_sts_policy(*body);
+    if (parsed) policy = *parsed;
+    else log::warn("delivery.mta_sts_invalid", {{"domain", domain}, {"error", parsed.error().message}});
+  } else {
+    log::warn("delivery.mta_sts_fetch_failed", {{"domain", domain}, {"error", body.error().message}});
+  }
+  if (!policy) co_return cached ? std::optional<MtaStsPolicy>(cached->policy) : std::nullopt;
+  {
+    std::lock_guard lock(mutex_);
+    sts_cache_[domain] = CachedPolicy{*id, *policy, now + policy->max_age};
+  }
+  log::info("delivery.mta_sts_policy", {{"domain", domain}, {"id", *id}, {"mx", policy->mx.size()}});
+  co_return policy;
 }
 
 asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver_to(const DeliveryRequest& request,
@@ -588,6 +745,21 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver_to(const De
 
   for (const auto& t : targets) {
     const std::string key = t.key();
+    std::vector<dns::TlsaRecord> tlsa;
+    if (t.dnssec_mx) {
+      // RFC 7672 2.2: TLSA at _port._tcp.host; a failed lookup (SERVFAIL, bogus) makes the host unusable.
+      std::string owner = "_" + std::to_string(t.port) + "._tcp." + t.host;
+      auto answer = co_await resolver_.tlsa(owner);
+      if (!answer && dns::is_temporary(answer.error())) {
+        any_failure = true;
+        all_tls_failures = false;
+        last = Failure{451, "4.7.5", "TLSA lookup for " + owner + " failed: " + answer.error().message, t.host, true};
+        continue;
+      }
+      if (answer && answer->secure)
+        for (const auto& r : answer->records)
+          if ((r.usage == 2 || r.usage == 3) && r.selector <= 1 && r.matching <= 2) tlsa.push_back(r);
+    }
     if (auto s = take_idle(key, ex)) {
       Failure f;
       auto r = co_await transact(s, f);
@@ -622,7 +794,7 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver_to(const De
       smtp::ClientConfig cc;
       cc.helo_name = config_.helo_name.empty() ? std::string("localhost") : config_.helo_name;
       cc.lmtp = t.lmtp;
-      cc.tls = t.tls;
+      cc.tls = tlsa.empty() ? t.tls : smtp::TlsPolicy::required;  // RFC 7672 2.2: TLS is mandatory
       cc.tls_active = t.implicit_tls;
       cc.auth = t.auth;
       cc.allow_plaintext_auth = t.allow_plaintext_auth;
@@ -630,6 +802,7 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver_to(const De
       s->key = key;
       s->host = t.host;
       s->verify_required = t.verify;
+      s->tlsa = tlsa;
       asio::ip::tcp::endpoint ep(addr, t.port);
       s->peer = t.host + " [" + addr.to_string() + "]:" + std::to_string(t.port);
       any_failure = true;

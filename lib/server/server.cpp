@@ -181,6 +181,9 @@ Server::~Server() {
   }
   // Idle outbound sessions hold sockets of the I/O contexts: close them while the contexts still exist.
   if (impl_->smtp_transport) impl_->smtp_transport->close_idle();
+  // A lookup still running on the resolver's threads (ub_resolve blocks until it answers or gives up)
+  // finishes by posting to its I/O context: join those threads now, while the stopped contexts exist.
+  impl_->resolver.reset();
   if (impl_->workers) impl_->workers->stop();
 }
 

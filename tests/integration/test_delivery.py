@@ -77,5 +77,36 @@ def test_submission_leaves_by_mx_to_smtp_sink():
         sink.wait()
 
 
+def test_transport_map_lmtp_to_another_tern():
+    """[transport] "example.test" = "lmtp:..." hands mail to a second tern-maild's LMTP listener, which
+    stores it in alice's mailbox."""
+    from smtp_peer import daemon as peer_daemon, inbox
+    with peer_daemon() as b:
+        config = ''.join('\n[[listen]]\nservice = "%s"\naddress = "127.0.0.1:0"\n' % s for s in ("smtp", "submissions"))
+        config += ('\n[queue]\ncontrol_poll = "100ms"\nretry_schedule = ["1h"]\n'
+                   '\n[dns]\nlocal_only = true\n'
+                   '\n[transport]\n"example.test" = "lmtp:127.0.0.1:%d"\n' % b.port("lmtp"))
+        a = Daemon(config, hostname="front.example.org")
+        for args, stdin in ((("domain", "add", "example.org"), None),
+                            (("user", "add", "sender@example.org"), PW + "\n")):
+            r = ternctl(a.config, *args, stdin=stdin)
+            check(r.returncode == 0, "ternctl %s: %s%s" % (" ".join(args), r.stdout, r.stderr))
+        with a.start():
+            c = ssl.create_default_context()
+            c.check_hostname = False
+            c.verify_mode = ssl.CERT_NONE
+            s = smtplib.SMTP_SSL("127.0.0.1", a.port("submissions"), context=c, timeout=10)
+            s.login("sender@example.org", PW)
+            s.sendmail("sender@example.org", ["alice@example.test", "nobody@example.test"],
+                       "From: sender@example.org\r\nTo: alice@example.test\r\nSubject: via lmtp\r\n\r\nthrough-lmtp\r\n")
+            s.quit()
+            a.wait_log(r"queue\.delivered .*alice@example\.test", timeout=20)
+            # B refuses the unknown user per recipient (LMTP, RFC 2033): a permanent failure, not a deferral.
+            a.wait_log(r"queue\.(failed|bounced) .*nobody@example\.test", timeout=20)
+        msgs = inbox(b, "alice")
+        check(len(msgs) == 1 and "through-lmtp" in msgs[0] and "Subject: via lmtp" in msgs[0], msgs)
+        check("Return-Path: <sender@example.org>" in msgs[0], msgs[0][:200])
+
+
 if __name__ == "__main__":
-    run_tests([test_submission_leaves_by_mx_to_smtp_sink])
+    run_tests([test_submission_leaves_by_mx_to_smtp_sink, test_transport_map_lmtp_to_another_tern])

@@ -10,6 +10,8 @@ ap.add_argument("--cert"); ap.add_argument("--key")
 ap.add_argument("--auth", help="user:password; when set, MAIL needs AUTH")
 ap.add_argument("--dump", required=True)
 ap.add_argument("--greeting", default="220 peer.test ESMTP test peer")
+ap.add_argument("--implicit", action="store_true", help="TLS from the first byte (port 465 style)")
+ap.add_argument("--bind", default="127.0.0.1")
 args = ap.parse_args()
 counter = [0]
 lock = threading.Lock()
@@ -34,6 +36,11 @@ class Handler(socketserver.StreamRequestHandler):
 
     def handle(self):
         self.tls = False; user = None; mail = None; rcpts = []
+        if args.implicit:
+            try:
+                self.starttls()
+            except (ssl.SSLError, OSError):
+                return
         self.send(args.greeting)
         if not args.greeting.startswith("220"):
             return
@@ -99,6 +106,6 @@ class Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
-srv = Server(("127.0.0.1", 0), Handler)
+srv = Server((args.bind, 0), Handler)
 print(srv.server_address[1], flush=True)
 srv.serve_forever()

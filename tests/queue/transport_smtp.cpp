@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <cctype>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -92,7 +93,7 @@ struct Child {
       port = known_port;
     }
     close(fds[0]);
-    for (int i = 0; i < 100 && !can_connect(port); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; port != 0 && i < 100 && !can_connect(port); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ~Child() {
     if (pid > 0) {
@@ -401,6 +402,75 @@ BOOST_AUTO_TEST_CASE(smart_host_with_auth_plain_over_starttls) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(smart_host_with_implicit_tls_and_verified_certificate) {
+  TempDir dir;
+  auto cert = dir.path / "cert.pem", key = dir.path / "key.pem";
+  BOOST_TEST_REQUIRE(net::write_self_signed_certificate("smtp.relay.test", cert, key, 2).has_value());
+  auto peer = python_peer(dir.path, {"--cert", cert.string(), "--key", key.string(), "--implicit", "--auth", "u:p"});
+  auto res = resolver({"smtp.relay.test. A 127.0.0.1"});
+  auto cfg = config(25);
+  RelayConfig relay;
+  relay.name = "smtps";
+  relay.host = "smtp.relay.test";
+  relay.port = peer->port;
+  relay.tls = RelayTls::implicit;
+  relay.username = "u";
+  relay.password = "p";
+  cfg.relays.push_back(relay);
+  cfg.transport["*"] = Route{RouteKind::relay, "", 0, "smtps"};
+  {
+    SmtpTransport t(cfg, *res);  // certificate not trusted: nothing is sent
+    auto st = deliver(t, request(dir.path, {"x@anywhere.example"}, "anywhere.example"));
+    BOOST_TEST((st.at(0).outcome == RecipientOutcome::deferred));
+    BOOST_TEST(st.at(0).enhanced == "4.7.5");
+    BOOST_TEST(!fs::exists(find_json(dir.path, 1)));
+  }
+  {
+    cfg.tls_ca_file = cert;
+    SmtpTransport t(cfg, *res);
+    auto st = deliver(t, request(dir.path, {"x@anywhere.example"}, "anywhere.example"));
+    BOOST_TEST((st.at(0).outcome == RecipientOutcome::delivered));
+    auto env = slurp(find_json(dir.path, 1));
+    BOOST_TEST(contains(env, "\"tls\": true"));
+    BOOST_TEST(contains(env, "\"user\": \"u\""));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(mx_with_4xx_greeting_is_skipped_for_the_next) {
+  TempDir dir;
+  // The preferred MX (127.0.0.1) greets with 421; the next (127.0.0.2, same port) is smtp-sink.
+  auto busy = python_peer(dir.path, {"--greeting", "421 4.3.2 Too busy, try later"});
+  auto port = busy->port;
+  std::vector<std::string> argv = {"/usr/sbin/smtp-sink", "-D", (dir.path / "dump").string()};
+  if (geteuid() == 0) {
+    fs::permissions(dir.path, fs::perms::all);
+    argv.insert(argv.end(), {"-u", "nobody"});
+  }
+  argv.insert(argv.end(), {"127.0.0.2:" + std::to_string(port), "10"});
+  Child sink(argv, false, 0);
+  for (int i = 0; i < 100; ++i) {  // wait for 127.0.0.2:port
+    asio::io_context io;
+    asio::ip::tcp::socket s(io);
+    std::error_code ec;
+    s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.2"), port), ec);
+    if (!ec) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  dns::DnsConfig c;
+  c.local_only = true;
+  c.local_data = {"busy.test. MX 10 mx1.busy.test.", "busy.test. MX 20 mx2.busy.test.", "mx1.busy.test. A 127.0.0.1",
+                  "mx2.busy.test. A 127.0.0.2"};
+  auto res = dns::UnboundResolver::create(c);
+  BOOST_TEST_REQUIRE(res.has_value());
+  SmtpTransport t(config(port), **res);
+  auto st = deliver(t, request(dir.path, {"a@busy.test"}, "busy.test", "second-mx"));
+  BOOST_TEST((st.at(0).outcome == RecipientOutcome::delivered));
+  BOOST_TEST(st.at(0).remote_mta == "mx2.busy.test");
+  t.close_idle();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  BOOST_TEST(contains(slurp(dir.path / "dump"), "Hello second-mx"));
+}
+
 BOOST_AUTO_TEST_CASE(lmtp_route_to_an_lmtp_server) {
   TempDir dir;
   auto sink = smtp_sink(dir.path, {"-L"});
@@ -507,6 +577,135 @@ BOOST_AUTO_TEST_CASE(delivery_config_parsing) {
   BOOST_TEST(contains(text, "maybe") + contains(text, "tls") > 0);
   BOOST_TEST(contains(text, "nope"));
   BOOST_TEST(contains(text, "pipe"));
+}
+
+namespace {
+
+// A resolver whose answers claim DNSSEC validation (no signed zone needed to test the DANE path).
+struct SecureResolver : dns::Resolver {
+  std::vector<dns::TlsaRecord> tlsa_records;
+  int tlsa_lookups = 0;
+  asio::awaitable<Result<dns::Answer<dns::MxRecord>>> mx(const std::string&) override {
+    co_return dns::Answer<dns::MxRecord>{{{10, "mx.remote.test"}}, true};
+  }
+  asio::awaitable<Result<dns::Answer<asio::ip::address>>> a(const std::string&) override {
+    co_return dns::Answer<asio::ip::address>{{asio::ip::make_address("127.0.0.1")}, true};
+  }
+  asio::awaitable<Result<dns::Answer<asio::ip::address>>> aaaa(const std::string& h) override {
+    co_return fail(ErrorCategory::not_found, h + ": no AAAA", dns::kNoData);
+  }
+  asio::awaitable<Result<dns::Answer<std::string>>> txt(const std::string& h) override {
+    co_return fail(ErrorCategory::not_found, h + ": no TXT", dns::kNoData);
+  }
+  asio::awaitable<Result<dns::Answer<dns::TlsaRecord>>> tlsa(const std::string& name) override {
+    ++tlsa_lookups;
+    if (tlsa_records.empty()) co_return fail(ErrorCategory::not_found, name + ": no TLSA", dns::kNoData);
+    co_return dns::Answer<dns::TlsaRecord>{tlsa_records, true};
+  }
+};
+
+std::vector<std::uint8_t> spki_sha256(const fs::path& cert) {
+  std::string cmd = "openssl x509 -in " + cert.string() +
+                    " -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1";
+  std::string hex;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[128];
+  while (auto n = fread(buf, 1, sizeof buf, p)) hex.append(buf, n);
+  pclose(p);
+  std::vector<std::uint8_t> out;
+  for (std::size_t i = 0; i + 1 < hex.size() && std::isxdigit(static_cast<unsigned char>(hex[i])); i += 2)
+    out.push_back(static_cast<std::uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(dane_with_secure_tlsa_authenticates_or_refuses_the_mx) {
+  TempDir dir;
+  auto cert = dir.path / "cert.pem", key = dir.path / "key.pem";
+  BOOST_TEST_REQUIRE(net::write_self_signed_certificate("mx.remote.test", cert, key, 2).has_value());
+  auto digest = spki_sha256(cert);
+  BOOST_TEST_REQUIRE(digest.size() == 32u);
+  auto peer = python_peer(dir.path, {"--cert", cert.string(), "--key", key.string()});
+  SecureResolver res;
+  res.tlsa_records = {dns::TlsaRecord{3, 1, 1, digest}};
+  {
+    // DANE-EE match: delivered over TLS, and it counts as verified (REQUIRETLS satisfied without a CA).
+    SmtpTransport t(config(peer->port), res);
+    auto r = request(dir.path, {"a@remote.test"});
+    r.requiretls = true;
+    auto st = deliver(t, r);
+    BOOST_TEST((st.at(0).outcome == RecipientOutcome::delivered));
+    BOOST_TEST(res.tlsa_lookups == 1);
+    BOOST_TEST(contains(slurp(find_json(dir.path, 1)), "\"tls\": true"));
+  }
+  {
+    // Secure TLSA records that do not match: the MX must not be used (RFC 7672 2.2) -> deferred.
+    res.tlsa_records[0].data[5] ^= 0xff;
+    SmtpTransport t(config(peer->port), res);
+    auto st = deliver(t, request(dir.path, {"a@remote.test"}));
+    BOOST_TEST((st.at(0).outcome == RecipientOutcome::deferred));
+    BOOST_TEST(st.at(0).enhanced == "4.7.5");
+    BOOST_TEST(contains(st.at(0).text, "matches no TLSA record"));
+  }
+  {
+    // DANE but the server offers no STARTTLS: deferred, never sent in plaintext.
+    auto plain = python_peer(dir.path);
+    res.tlsa_records[0].data[5] ^= 0xff;
+    SmtpTransport t(config(plain->port), res);
+    auto st = deliver(t, request(dir.path, {"a@remote.test"}));
+    BOOST_TEST((st.at(0).outcome == RecipientOutcome::deferred));
+    BOOST_TEST(contains(st.at(0).text, "STARTTLS"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(mta_sts_enforce_from_a_loopback_https_policy_server) {
+  TempDir dir;
+  auto mx_cert = dir.path / "mx.pem", mx_key = dir.path / "mx.key";
+  auto sts_cert = dir.path / "sts.pem", sts_key = dir.path / "sts.key";
+  BOOST_TEST_REQUIRE(net::write_self_signed_certificate("mx.remote.test", mx_cert, mx_key, 2).has_value());
+  BOOST_TEST_REQUIRE(net::write_self_signed_certificate("mta-sts.remote.test", sts_cert, sts_key, 2).has_value());
+  auto ca = dir.path / "ca.pem";  // both self-signed certificates trusted
+  std::ofstream(ca) << slurp(mx_cert) << slurp(sts_cert);
+  auto policy = dir.path / "policy.txt";
+  std::ofstream(policy) << "version: STSv1\r\nmode: enforce\r\nmx: mx.remote.test\r\nmax_age: 86400\r\n";
+  const char* https_script = std::getenv("TRANSPORT_HTTPS");
+  Child https({"/usr/bin/python3", https_script ? https_script : "tests/queue/transport_https.py", "--cert",
+               sts_cert.string(), "--key", sts_key.string(), "--policy", policy.string()},
+              true);
+  auto peer = python_peer(dir.path, {"--cert", mx_cert.string(), "--key", mx_key.string()});
+  auto res = resolver({"_mta-sts.remote.test. TXT \"v=STSv1; id=2024a;\"", "mta-sts.remote.test. A 127.0.0.1"});
+  auto cfg = config(peer->port);
+  cfg.mta_sts_port = https.port;
+  cfg.tls_ca_file = ca;
+  {
+    SmtpTransport t(cfg, *res);  // the MX matches and its certificate verifies
+    auto st = deliver(t, request(dir.path, {"a@remote.test"}));
+    BOOST_TEST((st.at(0).outcome == RecipientOutcome::delivered));
+    BOOST_TEST(contains(slurp(find_json(dir.path, 1)), "\"tls\": true"));
+  }
+  {
+    auto c2 = cfg;
+    c2.tls_ca_file = sts_cert;  // the policy still fetches, but the MX certificate no longer verifies
+    SmtpTransport t(c2, *res);
+    auto st = deliver(t, request(dir.path, {"a@remote.test"}));
+    BOOST_TEST((st.at(0).outcome == RecipientOutcome::deferred));
+    BOOST_TEST(st.at(0).enhanced == "4.7.5");
+  }
+  {
+    std::ofstream(policy) << "version: STSv1\r\nmode: enforce\r\nmx: *.elsewhere.test\r\nmax_age: 86400\r\n";
+    SmtpTransport t(cfg, *res);  // the MX does not match the policy: not even tried
+    auto st = deliver(t, request(dir.path, {"a@remote.test"}));
+    BOOST_TEST((st.at(0).outcome == RecipientOutcome::deferred));
+    BOOST_TEST(contains(st.at(0).text, "MTA-STS"));
+    BOOST_TEST(t.sessions_opened() == 0u);
+  }
+  {
+    std::ofstream(policy) << "version: STSv1\r\nmode: testing\r\nmx: *.elsewhere.test\r\nmax_age: 86400\r\n";
+    SmtpTransport t(cfg, *res);  // testing mode only reports
+    auto st = deliver(t, request(dir.path, {"a@remote.test"}));
+    BOOST_TEST((st.at(0).outcome == RecipientOutcome::delivered));
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

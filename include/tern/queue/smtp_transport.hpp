@@ -14,6 +14,7 @@
 //   "lists.example.com" = "lmtp:127.0.0.1:24"
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -27,6 +28,7 @@
 
 #include "tern/core/config.hpp"
 #include "tern/dns/resolver.hpp"
+#include "tern/queue/mta_sts.hpp"
 #include "tern/queue/transport.hpp"
 
 namespace tern::queue {
@@ -72,6 +74,8 @@ struct DeliveryConfig {
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};  // RFC 5321 4.5.3.2
   std::chrono::milliseconds reuse_idle{std::chrono::seconds(5)};       // 0: no connection reuse
+  bool mta_sts = true;                // RFC 8461: fetch and honour MTA-STS policies for MX delivery
+  std::uint16_t mta_sts_port = 443;   // HTTPS port of mta-sts.DOMAIN (tests use another)
   std::filesystem::path tls_ca_file;  // extra CAs trusted when TLS must be verified ("" = system store)
   std::vector<RelayConfig> relays;
   // Transport map: exact domain, ".parent" for subdomains, "*" for everything else.
@@ -99,7 +103,7 @@ class SmtpTransport final : public Transport {
   // Drops every idle session (shutdown, tests).
   void close_idle();
   std::size_t idle_sessions() const;
-  // Sessions opened so far (tests check reuse with it).
+  // Connections attempted so far (tests check reuse with it).
   std::uint64_t sessions_opened() const noexcept { return opened_; }
 
   struct Session;
@@ -107,6 +111,8 @@ class SmtpTransport final : public Transport {
 
  private:
   asio::awaitable<std::vector<RecipientStatus>> deliver_to(const DeliveryRequest& request, const std::vector<Target>& targets);
+  asio::awaitable<std::optional<MtaStsPolicy>> mta_sts_policy(const std::string& domain);
+  asio::awaitable<Result<std::string>> fetch_mta_sts(const std::string& domain);
   std::shared_ptr<Session> take_idle(const std::string& key, const asio::any_io_executor& ex);
   void put_idle(std::shared_ptr<Session> s);
 
@@ -115,7 +121,13 @@ class SmtpTransport final : public Transport {
   std::mt19937 rng_;
   mutable std::mutex mutex_;
   std::vector<std::shared_ptr<Session>> idle_;
-  std::uint64_t opened_ = 0;
+  std::atomic<std::uint64_t> opened_{0};
+  struct CachedPolicy {
+    std::string id;
+    MtaStsPolicy policy;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::map<std::string, CachedPolicy> sts_cache_;  // by domain, guarded by mutex_
 };
 
 }  // namespace tern::queue
