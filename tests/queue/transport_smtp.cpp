@@ -162,13 +162,21 @@ std::vector<RecipientStatus> deliver(SmtpTransport& t, const DeliveryRequest& r)
     out = std::move(v);
   });
   io.run();
+  // Idle sessions kept for reuse live on `io`: close them before it goes (a host closes them in its
+  // shutdown while its contexts still exist, as Server::stop does).
+  t.close_idle();
   return out;
 }
 
 // One io_context for several deliveries (connection reuse needs the same executor).
 struct Runner {
   asio::io_context io;
+  SmtpTransport* used = nullptr;
+  ~Runner() {
+    if (used) used->close_idle();  // its idle sessions live on `io`
+  }
   std::vector<RecipientStatus> run(SmtpTransport& t, const DeliveryRequest& r) {
+    used = &t;
     std::vector<RecipientStatus> out;
     bool done = false;
     asio::co_spawn(io, t.deliver(r), [&](std::exception_ptr e, std::vector<RecipientStatus> v) {
