@@ -1,5 +1,7 @@
 #include "tern/directory/file_directory.hpp"
 
+#include "tern/core/durable_file.hpp"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -179,54 +181,13 @@ Status FileDirectory::apply(const std::function<Status(DirectorySnapshot&)>& edi
   if (!current) return fail(current.error());
   if (auto st = edit(*current); !st) return st;
   if (auto st = validate_snapshot(*current, options_.resolve.subaddress_separator); !st) return st;
-  if (auto st = write_file_atomically(options_.file, render_directory_toml(*current)); !st) return st;
+  if (auto st = write_file_durably(options_.file, render_directory_toml(*current)); !st) return st;
   auto l = load_all(options_);
   if (!l) return fail(l.error());
   std::lock_guard lock(state_->mu);
   state_->snap = std::move(l->snap);
   state_->sigs = std::move(l->sigs);
   state_->last_check = std::chrono::steady_clock::now();
-  return {};
-}
-
-Status write_file_atomically(const fs::path& path, std::string_view data, unsigned mode) {
-  auto dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-  auto tmp = path;
-  tmp += fmt::format(".tmp.{}", ::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return fail_errno("create " + tmp.string());
-  const char* p = data.data();
-  std::size_t left = data.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return fail_errno("write " + tmp.string(), err);
-    }
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return fail_errno("fsync " + tmp.string(), err);
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return fail_errno("rename " + tmp.string() + " to " + path.string(), err);
-  }
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return fail_errno("open " + dir.string());
-  int rc = ::fsync(dfd);
-  int err = errno;
-  ::close(dfd);
-  if (rc != 0) return fail_errno("fsync " + dir.string(), err);
   return {};
 }
 

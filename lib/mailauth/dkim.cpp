@@ -1,8 +1,5 @@
 #include "tern/mailauth/dkim.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -17,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "tern/core/base64.hpp"
+#include "tern/core/durable_file.hpp"
 
 namespace tern::mailauth {
 
@@ -206,18 +204,7 @@ Status DkimKey::save_pem(const std::filesystem::path& file) const {
   long len = BIO_get_mem_data(bio, &data);
   std::string pem(data, static_cast<std::size_t>(len));
   BIO_free(bio);
-  auto tmp = file;
-  tmp += ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return fail_errno("create " + tmp.string(), errno);
-  bool ok = ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size()) && ::fsync(fd) == 0;
-  int err = errno;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return fail_errno("write " + file.string(), ok ? errno : err);
-  }
-  return {};
+  return write_file_durably(file, pem, 0600);
 }
 
 std::string DkimKey::dns_record() const {

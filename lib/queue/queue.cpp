@@ -1,5 +1,7 @@
 #include "tern/queue/queue.hpp"
 
+#include "tern/core/durable_file.hpp"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -70,49 +72,6 @@ std::string new_id() {
   std::uint32_t c = counter.fetch_add(1);
   return fmt::format("{:013X}-{:04X}{:04X}", static_cast<unsigned long long>(us), c & 0xffff,
                      (salt ^ (c >> 16) * 2654435761u) & 0xffff);
-}
-
-Status fsync_dir(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return fail_errno("open " + dir.string());
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return fail_errno("fsync " + dir.string(), err);
-  return {};
-}
-
-// tmp file -> fsync -> rename to `target` -> fsync the target's directory.
-Status write_durable(const fs::path& tmp, const fs::path& target, std::string_view data) {
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return fail_errno("create " + tmp.string());
-  const char* p = data.data();
-  std::size_t left = data.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return fail_errno("write " + tmp.string(), err);
-    }
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return fail_errno("fsync " + tmp.string(), err);
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), target.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return fail_errno("rename " + target.string(), err);
-  }
-  return fsync_dir(target.parent_path());
 }
 
 Result<std::string> read_file(const fs::path& p, std::size_t max = SIZE_MAX) {
@@ -312,7 +271,7 @@ Result<std::string> Queue::spool(const MessageRecord& base, std::string_view mes
   rec.eightbit = eight;
   rec.size = body.size();
   // The message first, then the record: the record is the commit point (open() drops a message without one).
-  if (auto st = write_durable(dir_ / "tmp" / (rec.id + ".msg"), dir_ / (rec.id + ".msg"), body); !st)
+  if (auto st = write_file_durably(dir_ / (rec.id + ".msg"), body, 0600, dir_ / "tmp" / (rec.id + ".msg")); !st)
     return fail(st.error());
   if (auto st = write_record(rec); !st) {
     std::error_code ec;
@@ -335,13 +294,13 @@ Result<std::string> Queue::spool(const MessageRecord& base, std::string_view mes
 }
 
 Status Queue::write_record(const MessageRecord& rec) {
-  return write_durable(dir_ / "tmp" / (rec.id + ".env"), dir_ / (rec.id + ".env"), serialize_record(rec));
+  return write_file_durably(dir_ / (rec.id + ".env"), serialize_record(rec), 0600, dir_ / "tmp" / (rec.id + ".env"));
 }
 
 void Queue::erase_files(const std::string& id) {
   std::error_code ec;
   fs::remove(dir_ / (id + ".env"), ec);
-  (void)fsync_dir(dir_);  // the record is gone for good before the message goes
+  (void)fsync_directory(dir_);  // the record is gone for good before the message goes
   fs::remove(dir_ / (id + ".msg"), ec);
 }
 
@@ -821,7 +780,7 @@ std::size_t Queue::process_control_requests() {
     }
     fs::path res = p;
     res.replace_extension(".res");
-    (void)write_durable(dir_ / "tmp" / res.filename(), res, answer);
+    (void)write_file_durably(res, answer, 0600, dir_ / "tmp" / res.filename());
     fs::remove(p, ec);
   }
   return requests.size();

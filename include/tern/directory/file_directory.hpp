@@ -71,7 +71,4 @@ void parse_dovecot_masters(std::string_view text, const std::string& file_name, 
 // Adds docker-mailserver data to a snapshot (domains created as needed); collisions are warnings.
 void merge_dms(DirectorySnapshot& into, const DmsData& dms, std::vector<std::string>& warnings);
 
-// Writes `data` to `path` atomically (tmp + fsync + rename + fsync dir), with the given mode.
-Status write_file_atomically(const std::filesystem::path& path, std::string_view data, unsigned mode = 0600);
-
 }  // namespace tern::directory
