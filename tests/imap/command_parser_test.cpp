@@ -130,8 +130,13 @@ BOOST_AUTO_TEST_CASE(bracket_section_is_one_atom) {
   Command n = one_command("a X A[B[C D]E]F G]\r\n");
   BOOST_CHECK_EQUAL(n.args[0].value, "A[B[C D]E]F");
   BOOST_CHECK_EQUAL(n.args[1].value, "G]");
+  // Unbalanced brackets are an error ...
+  BOOST_CHECK_EQUAL(run("a X A[B[C]\r\nb NOOP\r\n"), (V{"ERR [a] [] Missing ']'.", "CMD b NOOP #8"}));
+  // ... but with no ']' on the line '[' is an ordinary ATOM-CHAR (a mailbox "a[b", imaptest's atoms test);
+  // the FETCH converter then rejects the item.
   BOOST_CHECK_EQUAL(run("a FETCH 1 BODY[HEADER.FIELDS (From)\r\nb NOOP\r\n"),
-                    (V{"ERR [a] [] Missing ']'.", "CMD b NOOP #8"}));
+                    (V{"CMD a FETCH 1 BODY[HEADER.FIELDS (From) #37", "CMD b NOOP #8"}));
+  BOOST_CHECK_EQUAL(one_command("a SELECT x[}\r\n").args[0].value, "x[}");
 }
 
 BOOST_AUTO_TEST_CASE(nil_is_its_own_type) {

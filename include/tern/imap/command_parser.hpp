@@ -75,6 +75,8 @@ class CommandParser {
   // discarded, RFC 9051 §6.2.1 / the STARTTLS command-injection class of bugs).
   std::size_t buffered() const;
   void discard_buffered();
+  // Removes and returns the unconsumed bytes (COMPRESS: they are compressed and must be inflated first).
+  std::string take_buffered();
 
   // Whether a command has started arriving but is not complete (the session uses the transfer timeout
   // instead of the idle one while true).

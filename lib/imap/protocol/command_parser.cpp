@@ -160,6 +160,12 @@ void CommandParser::feed(std::string_view bytes) {
 
 std::size_t CommandParser::buffered() const { return buffer_.size() - pos_; }
 
+std::string CommandParser::take_buffered() {
+  std::string rest = buffer_.substr(pos_);
+  discard_buffered();
+  return rest;
+}
+
 void CommandParser::discard_buffered() {
   buffer_.clear();
   pos_ = 0;
@@ -499,8 +505,12 @@ std::optional<CommandParser::Event> CommandParser::tokenize(std::string_view s) 
         continue;
       }
       if (a == '[') {
-        brackets = 1;
-        bracketed = true;
+        // '[' is an ordinary ATOM-CHAR (RFC 9051 §9); it only opens a section when a ']' follows on the
+        // line (a mailbox named "a[b" must stay one atom, as in Dovecot).
+        if (s.find(']', i + 1) != std::string_view::npos) {
+          brackets = 1;
+          bracketed = true;
+        }
         ++i;
         continue;
       }
