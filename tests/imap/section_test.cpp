@@ -130,6 +130,47 @@ BOOST_AUTO_TEST_CASE(single_part_message) {
   BOOST_TEST(fetch_section(nm, sec({1})) == "plain");
 }
 
+// A message whose own body is message/rfc822: "1" is that body, and "1.x" numbers the parts of the message
+// it holds (RFC 9051 §6.4.5), as in Dovecot's imaptest fetch-body-message-rfc822* scripts.
+BOOST_AUTO_TEST_CASE(top_level_message_rfc822) {
+  using T = Section::Text;
+  const std::string inner =
+      "From: sub@x\r\nSubject: submsg\r\nContent-Type: multipart/digest; boundary=\"d\"\r\n\r\n"
+      "prologue\r\n--d\r\n\r\nSubject: m1\r\n\r\nm1 body\r\n"
+      "--d\r\nX-Mime: m2\r\n\r\nSubject: m2\r\n\r\nm2 body\r\n--d--\r\n";
+  const std::string raw = "From: outer@x\r\nContent-Type: message/rfc822\r\n\r\n" + inner;
+  auto m = tern::mime::parse(raw);
+  BOOST_TEST(fetch_section(m, sec({}, T::text)) == inner);
+  BOOST_TEST(fetch_section(m, sec({1})) == inner);
+  BOOST_TEST(fetch_section(m, sec({1}, T::header)) ==
+             "From: sub@x\r\nSubject: submsg\r\nContent-Type: multipart/digest; boundary=\"d\"\r\n\r\n");
+  BOOST_TEST(fetch_section(m, sec({1}, T::header_fields, {"subject"})) == "Subject: submsg\r\n\r\n");
+  BOOST_TEST(fetch_section(m, sec({1}, T::text)).substr(0, 10) == "prologue\r\n");
+  // the digest's parts default to message/rfc822 (RFC 2046 §5.1.5)
+  BOOST_TEST(fetch_section(m, sec({1, 1})) == "Subject: m1\r\n\r\nm1 body");
+  BOOST_TEST(fetch_section(m, sec({1, 1}, T::mime)) == "\r\n");
+  BOOST_TEST(fetch_section(m, sec({1, 1}, T::header)) == "Subject: m1\r\n\r\n");
+  BOOST_TEST(fetch_section(m, sec({1, 1}, T::text)) == "m1 body");
+  BOOST_TEST(fetch_section(m, sec({1, 2}, T::mime)) == "X-Mime: m2\r\n\r\n");
+  BOOST_TEST(fetch_section(m, sec({1, 2, 1})) == "m2 body");
+  BOOST_TEST(fetch_section(m, sec({1, 3})) == "");
+  BOOST_TEST(fetch_section(m, sec({2})) == "");
+
+  // two levels: message/rfc822 holding a message/rfc822 holding text
+  const std::string leaf = "Subject: submsg\r\n\r\nHello world\r\n";
+  const std::string mid = "From: user2@x\r\nContent-Type: message/rfc822\r\n\r\n" + leaf;
+  const std::string x2 = "From: user@x\r\nContent-Type: message/rfc822\r\n\r\n" + mid;
+  auto m2 = tern::mime::parse(x2);
+  BOOST_TEST(fetch_section(m2, sec({1})) == mid);
+  BOOST_TEST(fetch_section(m2, sec({1, 1})) == leaf);
+  BOOST_TEST(fetch_section(m2, sec({1}, T::header)) == "From: user2@x\r\nContent-Type: message/rfc822\r\n\r\n");
+  BOOST_TEST(fetch_section(m2, sec({1}, T::text)) == leaf);
+  BOOST_TEST(fetch_section(m2, sec({1, 1, 1})) == "Hello world\r\n");
+  BOOST_TEST(fetch_section(m2, sec({1, 1}, T::header)) == "Subject: submsg\r\n\r\n");
+  BOOST_TEST(fetch_section(m2, sec({1, 1}, T::text)) == "Hello world\r\n");
+  BOOST_TEST(fetch_section(m2, sec({1, 1, 1, 1})) == "");
+}
+
 BOOST_AUTO_TEST_CASE(binary) {
   auto m = tern::mime::parse(kNested);
   auto plain = fetch_binary(m, sec({2, 1}));

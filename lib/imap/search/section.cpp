@@ -24,34 +24,52 @@ const mime::Part* embedded_message(const mime::Message& m, const mime::Part& p) 
   return c.is_message ? &c : nullptr;
 }
 
+// The message embedded in the message/rfc822 body of a non-multipart message (the message standing for
+// its own part "1"), or nullptr.
+const mime::Part* embedded_in_body(const mime::Message& m, const mime::Part& msg) {
+  if (!msg.is_message || msg.is_multipart() || msg.children.size() != 1) return nullptr;
+  const mime::Part& c = at(m, msg.children[0]);
+  return c.is_message ? &c : nullptr;
+}
+
+// RFC 9051 §6.4.5 numbering: the parts of a message are the children of its multipart body, or its
+// non-multipart body as part 1; the parts of a message/rfc822 part (including a message's own body when
+// that is message/rfc822) are those of the message it holds.
 Target resolve(const mime::Message& m, const std::vector<std::uint32_t>& path) {
   Target t;
   if (m.parts.empty()) return t;
   const mime::Part* cur = &m.parts[0];
+  bool at_message = true;  // cur is a message whose parts the next number selects
   for (std::uint32_t k : path) {
     if (k == 0) return {};
-    const mime::Part* node = cur;
-    // The body of a non-multipart message has no subparts; a leaf body part has none either, but like
-    // Dovecot its ".1" is the leaf itself (BODY[1.1] of a text/plain part 1 is part 1's body).
-    if (t.message_as_body) return {};
-    if (!node->is_message && !node->is_multipart() && !embedded_message(m, *node)) {
-      if (k != 1) return {};
-      continue;
+    if (!at_message) {  // cur is a body part
+      if (t.message_as_body) {
+        const mime::Part* e = embedded_in_body(m, *cur);
+        if (!e) return {};  // the body of a non-multipart message has no subparts (unless message/rfc822)
+        cur = e;
+      } else if (cur->is_multipart()) {
+        if (k > cur->children.size()) return {};
+        cur = &at(m, cur->children[k - 1]);
+        continue;
+      } else if (const mime::Part* e = embedded_message(m, *cur)) {
+        cur = e;
+      } else {
+        // A leaf body part has no subparts, but like Dovecot its ".1" is the leaf itself (BODY[1.1] of a
+        // text/plain part 1 is part 1's body).
+        if (k != 1) return {};
+        continue;
+      }
     }
-    if (!node->is_message) {
-      if (const mime::Part* e = embedded_message(m, *node)) node = e;
-    }
-    if (node->is_multipart()) {
-      if (k > node->children.size()) return {};
-      cur = &at(m, node->children[k - 1]);
+    // cur is a message
+    if (cur->is_multipart()) {
+      if (k > cur->children.size()) return {};
+      cur = &at(m, cur->children[k - 1]);
       t.message_as_body = false;
-    } else if (node->is_message) {
-      if (k != 1) return {};
-      cur = node;
-      t.message_as_body = true;
     } else {
-      return {};
+      if (k != 1) return {};
+      t.message_as_body = true;
     }
+    at_message = false;
   }
   t.part = cur;
   return t;
@@ -139,7 +157,9 @@ std::string fetch_section(const mime::Message& m, const Section& s) {
   if (!t.part) return {};
   const mime::Part& p = *t.part;
   // The message whose HEADER/TEXT is asked: the top level, or the one inside a message/rfc822 part.
-  const mime::Part* msg = s.part.empty() ? &m.parts[0] : (t.message_as_body ? nullptr : embedded_message(m, p));
+  const mime::Part* msg = s.part.empty()         ? &m.parts[0]
+                          : t.message_as_body ? embedded_in_body(m, p)
+                                              : embedded_message(m, p);
   switch (s.text) {
     case Section::Text::full:
       return std::string(slice(m, p.body_start, p.body_end));
