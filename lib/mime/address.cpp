@@ -12,6 +12,7 @@ struct Token {
   Tok kind;
   std::string text;  // word/quoted: content (unescaped); special: the character; literal: "[...]"
   bool space_before = false;  // white space or a comment preceded the token
+  std::string comment;        // the text of the last comment that followed the token (unescaped)
 };
 
 bool is_atext(char c) {
@@ -33,15 +34,23 @@ std::vector<Token> tokenize(std::string_view s, bool& clean) {
     char c = s[i];
     if (c == ' ' || c == '\t' || c == '\r' || c == '\n') { ++i; space = true; continue; }
     if (c == '(') {
-      space = true;  // comment (RFC 5322 §3.2.2), nested, skipped
+      space = true;  // comment (RFC 5322 §3.2.2), nested, skipped; its text is kept on the token before it
       int depth = 0;
+      std::string text;
       while (i < s.size()) {
-        if (s[i] == '\\') { i += 2; continue; }
-        if (s[i] == '(') ++depth;
-        else if (s[i] == ')' && --depth == 0) { ++i; break; }
+        if (s[i] == '\\') {
+          if (i + 1 < s.size()) text += s[i + 1];
+          i += 2;
+          continue;
+        }
+        if (s[i] == '(' && depth++ == 0) { ++i; continue; }
+        if (s[i] == ')' && --depth == 0) { ++i; break; }
+        if (s[i] != '\r' && s[i] != '\n') text += s[i];
         ++i;
       }
       if (depth > 0) clean = false;
+      std::size_t a = text.find_first_not_of(" \t"), b = text.find_last_not_of(" \t");
+      if (!out.empty() && a != std::string::npos) out.back().comment = text.substr(a, b - a + 1);
       continue;
     }
     if (c == '"') {
@@ -153,6 +162,7 @@ struct ListParser {
   // A mailbox whose leading phrase has been read; stops before ',' ';' or the end.
   Mailbox mailbox(std::vector<Token> words) {
     Mailbox m;
+    const std::size_t start = i - words.size();  // phrase() read the words just before i
     if (at_special('<')) {
       m.display_name_raw = join_raw(words);
       m.display_name = decode_encoded_words(m.display_name_raw);
@@ -167,6 +177,12 @@ struct ListParser {
         m.display_name_raw = m.display_name = m.local_part + "@" + m.domain;
         m.domain.clear();
         angle_addr(m);
+      } else {
+        // A bare addr-spec has no phrase: the comment after it, "user@domain (Real Name)", is the display
+        // name (RFC 5322 §3.4 obsolete usage; Dovecot and most clients show it so).
+        for (std::size_t k = start; k < i; ++k)
+          if (!t[k].comment.empty()) m.display_name_raw = t[k].comment;
+        m.display_name = decode_encoded_words(m.display_name_raw);
       }
     } else {
       clean = false;  // a bare word without '@' (RFC 5322 requires a domain)

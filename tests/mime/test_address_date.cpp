@@ -14,7 +14,7 @@ BOOST_AUTO_TEST_CASE(address_list_mailboxes_and_groups) {
   BOOST_REQUIRE(l.entries.size() == 5u);
   BOOST_TEST(l.entries[0].mailboxes[0].display_name == "Doe, John");
   BOOST_TEST(l.entries[0].mailboxes[0].address() == "john@example.com");
-  BOOST_TEST(l.entries[1].mailboxes[0].display_name == "");
+  BOOST_TEST(l.entries[1].mailboxes[0].display_name == "comment");  // a bare addr-spec's comment names it
   BOOST_TEST(l.entries[1].mailboxes[0].address() == "plain@example.org");
   BOOST_TEST(l.entries[2].is_group);
   BOOST_TEST(l.entries[2].group_name == "Team");
@@ -26,6 +26,24 @@ BOOST_AUTO_TEST_CASE(address_list_mailboxes_and_groups) {
   BOOST_TEST(l.entries[4].is_group);
   BOOST_TEST(l.entries[4].mailboxes.empty());
   BOOST_TEST(l.all_mailboxes().size() == 5u);
+}
+
+// "user@domain (Real Name)": without a phrase the comment after the addr-spec is the display name, as
+// Dovecot (IMAP ENVELOPE, SEARCH FROM) and Python's email package read it; comments elsewhere are not.
+BOOST_AUTO_TEST_CASE(address_comment_as_display_name) {
+  auto l = parse_address_list(
+      "user@domain (Real Name), x@y (=?UTF-8?Q?J=C3=B6rg?= \\(N\\)), Name <n@x> (not this), z@w (), "
+      "g: m@d (In Group);");
+  BOOST_REQUIRE(l.all_mailboxes().size() == 5u);
+  auto all = l.all_mailboxes();
+  BOOST_TEST(all[0].display_name == "Real Name");
+  BOOST_TEST(all[0].address() == "user@domain");
+  BOOST_TEST(all[1].display_name_raw == "=?UTF-8?Q?J=C3=B6rg?= (N)");
+  BOOST_TEST(all[1].display_name == "J\xC3\xB6rg (N)");
+  BOOST_TEST(all[2].display_name == "Name");
+  BOOST_TEST(all[3].display_name == "");
+  BOOST_TEST(all[4].display_name == "In Group");
+  BOOST_TEST(l.entries[0].mailboxes[0].domain == "domain");
 }
 
 BOOST_AUTO_TEST_CASE(address_quoted_local_parts_routes_and_junk) {
