@@ -130,7 +130,7 @@ bool parse_date_part(std::string_view& s, SearchDate& out, bool allow_space_day)
   if (day_len == 0 || day_len > 2 || (day_start == 1 && day_len != 1)) return false;
   int day = 0;
   for (std::size_t k = day_start; k < i; ++k) day = day * 10 + (s[k] - '0');
-  if (i + 10 > s.size() || s[i] != '-' || s[i + 4] != '-') return false;
+  if (i + 9 > s.size() || s[i] != '-' || s[i + 4] != '-') return false;
   std::string_view mon = s.substr(i + 1, 3);
   int month = 0;
   for (std::size_t k = 0; k < kMonths.size(); ++k)
@@ -739,10 +739,11 @@ Result<store::MessageFlags> parse_flags(const Arg& arg, bool allow_recent) {
   store::MessageFlags flags;
   std::span<const Arg> items;
   if (arg.is_list()) items = arg.list;
-  else if (arg.is_atom()) items = std::span<const Arg>(&arg, 1);
+  else if (arg.is_atom() || arg.is_nil()) items = std::span<const Arg>(&arg, 1);
   else return bad("Flags must be a flag or a parenthesised list of flags.");
   for (const Arg& f : items) {
-    if (!f.is_atom()) return bad("Invalid flag " + arg_text(f) + ".");
+    // "NIL" is a valid flag-keyword atom (Dovecot stores it as the keyword NIL)
+    if (!f.is_atom() && !f.is_nil()) return bad("Invalid flag " + arg_text(f) + ".");
     const std::string& v = f.value;
     if (!v.empty() && v[0] == '\\') {
       // RFC 9051 §2.3.2 system flags
