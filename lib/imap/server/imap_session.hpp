@@ -134,7 +134,10 @@ class ImapSession {
   // OVERQUOTA, LIMIT, SERVERBUG ...).
   void no_from(const std::string& tag, const Error& error, std::string_view what);
   // Client mailbox name (mUTF-7 unless UTF8=ACCEPT) → store name; "INBOX" in any case → "INBOX".
+  // A name that is not valid mUTF-7 fails with not_found (no mailbox can have it).
   Result<std::string> mailbox_arg(const Arg& arg) const;
+  // Answers a mailbox_arg failure: NO for a name that cannot exist (as Dovecot), BAD for a syntax error.
+  void reject_mailbox_arg(const std::string& tag, const Error& error);
   // Store name → wire form (astring).
   std::string mailbox_out(const std::string& name) const;
   store::QuotaLimits quota_limits_for(const std::string& mailbox) const;

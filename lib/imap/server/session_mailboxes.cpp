@@ -109,7 +109,8 @@ Result<std::string> ImapSession::mailbox_arg(const Arg& arg) const {
     name = arg.value;
   } else {
     auto decoded = store::mutf7_decode(arg.value);
-    if (!decoded) return fail(ErrorCategory::invalid_argument, "Mailbox name is not valid modified UTF-7");
+    // Dovecot answers such names NO, not BAD: the argument is a well-formed astring naming no mailbox.
+    if (!decoded) return fail(ErrorCategory::not_found, "Mailbox name is not valid modified UTF-7");
     name = std::move(*decoded);
   }
   while (name.size() > 1 && name.back() == kSep) name.pop_back();  // "Foo/" names Foo (RFC 9051 §6.3.4)
@@ -117,6 +118,11 @@ Result<std::string> ImapSession::mailbox_arg(const Arg& arg) const {
       (name.size() == 5 || name[5] == kSep))
     name.replace(0, 5, "INBOX");
   return name;
+}
+
+void ImapSession::reject_mailbox_arg(const std::string& tag, const Error& error) {
+  if (error.category == ErrorCategory::not_found) no(tag, error.message, "CANNOT");
+  else bad(tag, error.message);
 }
 
 std::string ImapSession::mailbox_out(const std::string& name) const {
@@ -258,7 +264,7 @@ void ImapSession::cmd_select(const Command& cmd, bool read_only) {
   }
   auto name = mailbox_arg(cmd.args[0]);
   if (!name) {
-    bad(tag, name.error().message);
+    reject_mailbox_arg(tag, name.error());
     return;
   }
   // RFC 7162: (CONDSTORE) and (QRESYNC (uidvalidity modseq [known-uids [(seqs uids)]])).
@@ -374,7 +380,7 @@ void ImapSession::cmd_create(const Command& cmd) {
   }
   auto name = mailbox_arg(cmd.args[0]);
   if (!name) {
-    bad(cmd.tag, name.error().message);
+    reject_mailbox_arg(cmd.tag, name.error());
     return;
   }
   store::SpecialUse use = store::SpecialUse::none;
@@ -427,7 +433,7 @@ void ImapSession::cmd_delete(const Command& cmd) {
   }
   auto name = mailbox_arg(cmd.args[0]);
   if (!name) {
-    bad(cmd.tag, name.error().message);
+    reject_mailbox_arg(cmd.tag, name.error());
     return;
   }
   if (*name == "INBOX") {
@@ -454,7 +460,7 @@ void ImapSession::cmd_rename(const Command& cmd) {
   auto from = mailbox_arg(cmd.args[0]);
   auto to = from ? mailbox_arg(cmd.args[1]) : from;
   if (!from || !to) {
-    bad(cmd.tag, (!from ? from : to).error().message);
+    reject_mailbox_arg(cmd.tag, (!from ? from : to).error());
     return;
   }
   if (*to == "INBOX") {
@@ -507,7 +513,7 @@ void ImapSession::cmd_subscribe(const Command& cmd, bool subscribe) {
   }
   auto name = mailbox_arg(cmd.args[0]);
   if (!name) {
-    bad(cmd.tag, name.error().message);
+    reject_mailbox_arg(cmd.tag, name.error());
     return;
   }
   auto st = user_->subscribe(*name, subscribe);
@@ -618,12 +624,9 @@ void ImapSession::cmd_list(const Command& cmd, bool lsub) {
   for (const auto& p : patterns) {
     std::string full = reference + p;
     if (!utf8_) {
-      auto d = store::mutf7_decode(full);
-      if (!d) {
-        bad(tag, "Mailbox pattern is not valid modified UTF-7");
-        return;
-      }
-      full = *d;
+      // A pattern that is not valid mUTF-7 is matched as written (it names no mailbox we would list
+      // under that spelling); Dovecot answers OK as well.
+      if (auto d = store::mutf7_decode(full)) full = *d;
     }
     decoded.push_back(full);
   }
@@ -725,7 +728,7 @@ void ImapSession::cmd_status(const Command& cmd) {
   }
   auto name = mailbox_arg(cmd.args[0]);
   if (!name) {
-    bad(cmd.tag, name.error().message);
+    reject_mailbox_arg(cmd.tag, name.error());
     return;
   }
   auto items = parse_status_items(cmd.args[1]);
@@ -752,7 +755,7 @@ void ImapSession::cmd_append(const Command& cmd) {
   }
   auto name = mailbox_arg(a[0]);
   if (!name) {
-    bad(tag, name.error().message);
+    reject_mailbox_arg(tag, name.error());
     return;
   }
   struct One {
@@ -862,7 +865,7 @@ void ImapSession::cmd_getquota(const Command& cmd, bool root) {
   if (root) {
     auto name = mailbox_arg(cmd.args[0]);
     if (!name) {
-      bad(cmd.tag, name.error().message);
+      reject_mailbox_arg(cmd.tag, name.error());
       return;
     }
     if (auto st = user_->status(*name); !st) {

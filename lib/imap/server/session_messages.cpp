@@ -608,7 +608,7 @@ void ImapSession::cmd_copy(const Command& cmd, bool uid, std::size_t first, bool
   }
   auto dest = mailbox_arg(a[first + 1]);
   if (!dest) {
-    bad(tag, dest.error().message);
+    reject_mailbox_arg(tag, dest.error());
     return;
   }
   auto& sel = *selected_;
