@@ -1660,7 +1660,10 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       Folder& d = **df;
       from_name = s.name;
       to_name = d.name;
-      if (&s == &d) return fail(ErrorCategory::invalid_argument, "source and destination are the same mailbox");
+      // COPY within one mailbox duplicates the messages under new UIDs (RFC 9051 §6.4.7 does not forbid it;
+      // Dovecot does it, and IMAP MOVE into the same mailbox is copy + expunge); a move there is refused.
+      if (move && &s == &d)
+        return fail(ErrorCategory::invalid_argument, "source and destination are the same mailbox");
       std::vector<NewFile> placed;
       std::vector<std::uint32_t> src_uids;
       for (auto uid : uids) {

@@ -188,6 +188,29 @@ BOOST_AUTO_TEST_CASE(copy_and_move) {
   BOOST_TEST(u->quota()->messages == 3u);
 }
 
+// COPY into the mailbox the messages are in duplicates them under new UIDs, flags and content kept.
+BOOST_AUTO_TEST_CASE(copy_within_one_mailbox) {
+  TempDir d;
+  MaildirStore store(d.path);
+  auto u = *store.open_user("e2@example.org");
+  u->append_message("INBOX", msg(1), {{flag_flagged, {"Work"}}, 0, false});
+  u->append_message("INBOX", msg(2));
+  auto c = u->copy("INBOX", {1}, "INBOX");
+  BOOST_REQUIRE(c);
+  BOOST_REQUIRE(c->uids.size() == 1u);
+  BOOST_TEST(c->uids[0].first == 1u);
+  BOOST_TEST(c->uids[0].second == 3u);
+  BOOST_TEST(u->status("INBOX")->messages == 3u);
+  BOOST_TEST(*u->fetch("INBOX", 3) == msg(1));
+  auto ci = *u->info("INBOX", 3);
+  BOOST_TEST(ci.flags.system == flag_flagged);
+  BOOST_TEST(ci.flags.keywords == std::vector<std::string>{"Work"});
+  BOOST_TEST(*u->fetch("INBOX", 1) == msg(1));
+  BOOST_TEST(u->quota()->messages == 3u);
+  BOOST_TEST(!u->move("INBOX", {1}, "INBOX"));  // a move onto itself is refused
+  BOOST_TEST(u->status("INBOX")->messages == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(quota_full_and_warnings) {
   TempDir d;
   MaildirStore store(d.path);
