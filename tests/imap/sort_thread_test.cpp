@@ -134,6 +134,21 @@ BOOST_AUTO_TEST_CASE(references_loops_and_duplicates) {
   BOOST_TEST(format_threads(t) == "(2 1)(3)");
 }
 
+// RFC 5256 step 1B: the old parent link of a message is removed even when the new one would make a loop.
+// a; b refs "a c" (so a > c > b); c refs b: c leaves a and, b being below it, becomes a root. Sent dates
+// are missing, so internal dates order the threads (imaptest's "thread" script; Dovecot answers the same).
+BOOST_AUTO_TEST_CASE(references_new_parent_would_loop) {
+  Mailbox mb;
+  mb.add("Message-ID: <a@b>\r\n", 3000);
+  mb.add("Message-Id: <b@b>\r\nReferences: <a@b> <c@b>\r\n", 1000);
+  mb.add("Message-Id: <c@b>\r\nReferences: <b@b>\r\n", 2000);
+  BOOST_TEST(format_threads(thread_messages(mb.ptrs, ThreadAlgorithm::references)) == "(3 2)(1)");
+  Mailbox rest;  // after expunging the first message
+  rest.add("Message-Id: <b@b>\r\nReferences: <a@b> <c@b>\r\n", 1000);
+  rest.add("Message-Id: <c@b>\r\nReferences: <b@b>\r\n", 2000);
+  BOOST_TEST(format_threads(thread_messages(rest.ptrs, ThreadAlgorithm::references)) == "(2 1)");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(thread_limits)

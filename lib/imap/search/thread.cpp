@@ -115,13 +115,11 @@ std::vector<ThreadNode> references(const std::vector<MsgData>& data, std::span<M
       if (prev >= 0 && cur != prev && t.c[cur].parent < 0 && !t.is_ancestor(cur, prev)) t.link(prev, cur);
       prev = cur;
     }
-    // Step 1B: the last reference becomes the parent of this message (replacing any parent).
-    if (prev >= 0 && prev != self && !t.is_ancestor(self, prev)) {
-      t.unlink(self);
-      t.link(prev, self);
-    } else if (prev < 0) {
-      t.unlink(self);  // no references: the message is a root (RFC 5256 §3 step 1B "or NIL")
-    }
+    // Step 1B: the last reference (or NIL) becomes the parent of this message. Any older parent link is
+    // removed first, and "no link should be added if it would introduce a loop": then the message stays
+    // a root (RFC 5256 §3 step 1B; Dovecot answers imaptest's "thread" script so).
+    t.unlink(self);
+    if (prev >= 0 && prev != self && !t.is_ancestor(self, prev)) t.link(prev, self);
   }
   // Step 2: roots
   std::vector<int> roots;
