@@ -171,6 +171,38 @@ BOOST_AUTO_TEST_CASE(top_level_message_rfc822) {
   BOOST_TEST(fetch_section(m2, sec({1, 1, 1, 1})) == "");
 }
 
+// APPEND of a literal8 (RFC 3516 §4.4): Content-Transfer-Encoding: binary parts become base64 (the bytes
+// Dovecot stores for imaptest's append-binary script); BINARY[] then returns the original bytes.
+BOOST_AUTO_TEST_CASE(binary_parts_to_base64_on_append) {
+  using namespace std::string_literals;
+  const std::string body = "\0-\xE4\n\r\n\n"s;
+  const std::string raw = "From: u@x\r\nContent-Type: application/octet-stream\r\n"
+                          "Content-Transfer-Encoding: binary\r\n\r\n" + body;
+  auto converted = binary_parts_to_base64(raw);
+  BOOST_REQUIRE(converted.has_value());
+  BOOST_TEST(*converted == "From: u@x\r\nContent-Type: application/octet-stream\r\n"
+                          "Content-Transfer-Encoding: base64\r\n\r\nAC3kCg0KCg==");
+  auto m = tern::mime::parse(*converted);
+  BOOST_TEST(fetch_binary(m, sec({1})).value() == body);
+  BOOST_TEST(fetch_binary_size(m, sec({1})).value() == 7u);
+  BOOST_TEST(!needs_literal8(fetch_section(m, sec({1}))));
+
+  // in a multipart only the binary leaf changes; the multipart's own "binary" label stays
+  const std::string mp = "Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+                         "--b\r\nContent-Type: text/plain\r\n\r\nplain\r\n"
+                         "--b\r\nContent-Transfer-Encoding: BINARY\r\n\r\n\xFF\0\xFE\r\n--b--\r\n"s;
+  auto c2 = binary_parts_to_base64(mp);
+  BOOST_REQUIRE(c2.has_value());
+  BOOST_TEST(*c2 == "Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+                    "--b\r\nContent-Type: text/plain\r\n\r\nplain\r\n"
+                    "--b\r\nContent-Transfer-Encoding: base64\r\n\r\n/wD+\r\n--b--\r\n");
+  auto m2 = tern::mime::parse(*c2);
+  BOOST_TEST(fetch_binary(m2, sec({2})).value() == "\xFF\0\xFE"s);
+  BOOST_TEST(fetch_section(m2, sec({1})) == "plain");
+
+  BOOST_TEST(!binary_parts_to_base64("Subject: s\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\xE4\r\n").has_value());
+}
+
 BOOST_AUTO_TEST_CASE(binary) {
   auto m = tern::mime::parse(kNested);
   auto plain = fetch_binary(m, sec({2, 1}));

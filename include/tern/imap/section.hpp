@@ -57,6 +57,12 @@ Result<std::uint64_t> fetch_binary_size(const mime::Message& message, const Sect
 // Dovecot's decoder? BINARY answers UNKNOWN-CTE and SEARCH BODY skips the part otherwise.
 bool transfer_encoding_known(const mime::Part& part);
 
+// RFC 3516 §4.4 APPEND of a literal8: the message with every non-multipart part whose
+// Content-Transfer-Encoding is "binary" re-encoded as base64 (header value and body, the rest byte for
+// byte), as Dovecot stores such messages, so BODY[] stays valid IMAP text while BINARY[] gives back
+// the original bytes. nullopt when no part is binary.
+std::optional<std::string> binary_parts_to_base64(std::string_view message);
+
 // Does `data` contain NUL (RFC 3516 §4.4: then the literal must be literal8 "~{n}")?
 bool needs_literal8(std::string_view data);
 

@@ -206,6 +206,40 @@ Result<std::uint64_t> fetch_binary_size(const mime::Message& m, const Section& s
   return static_cast<std::uint64_t>(r->size());
 }
 
+std::optional<std::string> binary_parts_to_base64(std::string_view message) {
+  mime::Message m = mime::parse(message);
+  struct Edit {
+    std::size_t begin, end;
+    std::string text;
+  };
+  std::vector<Edit> edits;
+  for (const mime::Part& p : m.parts) {
+    // Parts with children (multipart, message/rfc822) keep their encoding: some clients label
+    // multiparts "binary", and the parts inside are converted on their own.
+    if (!p.children.empty() || p.transfer_encoding != "binary") continue;
+    const mime::Header* h = p.header("Content-Transfer-Encoding");
+    if (!h || h->value.data() < message.data() || h->value.data() > message.data() + message.size()) continue;
+    std::size_t v = static_cast<std::size_t>(h->value.data() - message.data());
+    if (p.body_start > p.body_end || p.body_end > message.size()) continue;
+    edits.push_back({v, v + h->value.size(), " base64"});
+    edits.push_back({p.body_start, p.body_end,
+                     mime::encode_base64(message.substr(p.body_start, p.body_end - p.body_start), 76)});
+  }
+  if (edits.empty()) return std::nullopt;
+  std::sort(edits.begin(), edits.end(), [](const Edit& a, const Edit& b) { return a.begin < b.begin; });
+  std::string out;
+  out.reserve(message.size() * 4 / 3 + 64);
+  std::size_t at = 0;
+  for (const Edit& e : edits) {
+    if (e.begin < at) return std::nullopt;  // overlapping ranges: the tree is not what we think
+    out.append(message.substr(at, e.begin - at));
+    out += e.text;
+    at = e.end;
+  }
+  out.append(message.substr(at));
+  return out;
+}
+
 bool needs_literal8(std::string_view data) { return data.find('\0') != std::string_view::npos; }
 
 }  // namespace tern::imap

@@ -10,6 +10,7 @@
 #include "imap_session.hpp"
 #include "tern/imap/command_args.hpp"
 #include "tern/imap/search.hpp"
+#include "tern/imap/section.hpp"
 #include "tern/store/mailbox_name.hpp"
 
 namespace tern::imap {
@@ -797,25 +798,30 @@ void ImapSession::cmd_append(const Command& cmd) {
       no(tag, fmt::format("The message is larger than the limit of {} bytes", d_.settings.append_limit), "TOOBIG");
       return;
     }
+    const std::string* message = &a[i].value;
+    // RFC 3516 §4.4: binary parts of a literal8 are stored base64-encoded (Dovecot does the same).
+    if (a[i].literal8) {
+      if (auto converted = binary_parts_to_base64(*message)) {
+        normalized.push_back(std::move(*converted));
+        message = &normalized.back();
+      }
+    }
     // RFC 9051 §2.3.1: messages are CRLF-terminated lines. Clients that send bare LF (imaptest's mbox
     // files, some scripts) get it fixed once here, so sizes and sections agree everywhere afterwards.
-    if (a[i].value.find('\n') != std::string::npos) {
+    if (message->find('\n') != std::string::npos) {
       std::string fixed;
-      fixed.reserve(a[i].value.size() + a[i].value.size() / 32);
-      const std::string& v = a[i].value;
+      const std::string& v = *message;
+      fixed.reserve(v.size() + v.size() / 32);
       for (std::size_t k = 0; k < v.size(); ++k) {
         if (v[k] == '\n' && (k == 0 || v[k - 1] != '\r')) fixed += '\r';
         fixed += v[k];
       }
       if (fixed.size() != v.size()) {
         normalized.push_back(std::move(fixed));
-        one.message = &normalized.back();
-        batch.push_back(one);
-        ++i;
-        continue;
+        message = &normalized.back();
       }
     }
-    one.message = &a[i].value;
+    one.message = message;
     batch.push_back(one);
     ++i;
   }
