@@ -502,12 +502,18 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       index_->delete_mailbox(std::string(name));
       (void)index_->commit();
     }
-    subscriptions_.erase(std::string(name));
-    (void)write_subscriptions();
+    // The subscription stays (RFC 9051 §6.3.7: the server does not remove a name from the subscriptions
+    // because its mailbox is gone); IMAP lists it as \NonExistent.
     (void)recalc_quota();
     lk.unlock();
     notify({ChangeEvent::Kind::mailbox_list_changed, std::string(name), {}, 0});
     return {};
+  }
+
+  Result<std::vector<std::string>> subscriptions() override {
+    std::lock_guard lk(m_);
+    auto subs = read_subscriptions();
+    return std::vector<std::string>(subs.begin(), subs.end());
   }
 
   Status subscribe(std::string_view name, bool on) override {

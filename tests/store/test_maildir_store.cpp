@@ -3,6 +3,7 @@
 
 #include <sys/time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -186,6 +187,32 @@ BOOST_AUTO_TEST_CASE(copy_and_move) {
   BOOST_TEST(u->status("Trash")->messages == 2u);
   BOOST_TEST(*u->fetch("Trash", m->uids[1].second) == msg(2));
   BOOST_TEST(u->quota()->messages == 3u);
+}
+
+// A deleted mailbox stays subscribed (RFC 9051 §6.3.7); subscriptions() lists it, list() does not.
+BOOST_AUTO_TEST_CASE(subscriptions_outlive_their_mailbox) {
+  TempDir d;
+  MaildirStore store(d.path);
+  auto u = *store.open_user("s@example.org");
+  BOOST_REQUIRE(u->create("Lists/old").has_value());
+  BOOST_REQUIRE(u->subscribe("Lists/old", true).has_value());
+  BOOST_REQUIRE(u->subscribe("Never/created", true).has_value());
+  BOOST_REQUIRE(u->remove("Lists/old").has_value());
+  auto subs = u->subscriptions();
+  BOOST_REQUIRE(subs.has_value());
+  BOOST_TEST(std::count(subs->begin(), subs->end(), "Lists/old") == 1);
+  BOOST_TEST(std::count(subs->begin(), subs->end(), "Never/created") == 1);
+  BOOST_TEST(std::count(subs->begin(), subs->end(), "Sent") == 1);  // the standard mailboxes are subscribed
+  BOOST_TEST(std::is_sorted(subs->begin(), subs->end()));
+  for (const auto& m : *u->list()) BOOST_TEST(m.name != "Lists/old");
+  BOOST_REQUIRE(u->create("Lists/old").has_value());  // created again: subscribed again
+  bool subscribed = false;
+  for (const auto& m : *u->list())
+    if (m.name == "Lists/old") subscribed = m.subscribed;
+  BOOST_TEST(subscribed);
+  BOOST_REQUIRE(u->subscribe("Never/created", false).has_value());
+  subs = u->subscriptions();
+  BOOST_TEST(std::count(subs->begin(), subs->end(), "Never/created") == 0);
 }
 
 // COPY into the mailbox the messages are in duplicates them under new UIDs, flags and content kept.

@@ -2,6 +2,7 @@
 // notifications. The embedded default is MaildirStore (maildir_store.hpp); a host may implement its own.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -146,6 +147,17 @@ class UserMailbox {
   virtual Status rename(std::string_view from, std::string_view to) = 0;
   virtual Status remove(std::string_view name) = 0;
   virtual Status subscribe(std::string_view name, bool subscribed) = 0;
+  // Every subscribed name, sorted, including names whose mailbox does not exist (any more): deleting a
+  // mailbox keeps its subscription (RFC 3501 §6.3.6, RFC 9051 §6.3.7; Dovecot does the same).
+  virtual Result<std::vector<std::string>> subscriptions() {
+    auto boxes = list();
+    if (!boxes) return fail(boxes.error());
+    std::vector<std::string> out;
+    for (const auto& b : *boxes)
+      if (b.subscribed) out.push_back(b.name);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
 
   virtual Result<MailboxStatus> status(std::string_view mailbox) = 0;
   virtual Result<std::unique_ptr<AppendStream>> append(std::string_view mailbox, AppendRequest request) = 0;
