@@ -614,10 +614,21 @@ void ImapSession::cmd_list(const Command& cmd, bool lsub) {
     static const store::MailboxInfo inbox{"INBOX", store::SpecialUse::none, true};
     by_name["INBOX"] = &inbox;
   }
+  // Subscribed names: those of existing mailboxes, plus names whose mailbox does not exist (deleted
+  // after SUBSCRIBE, or never created), which subscription listings show as \NonExistent.
+  std::set<std::string> subscribed_names;
+  for (const auto& [n, info] : by_name)
+    if (info->subscribed || n == "INBOX") subscribed_names.insert(n);
+  if (lsub || sel_subscribed) {
+    auto subs = user_->subscriptions();
+    if (!subs) {
+      no_from(tag, subs.error(), cmd.name);
+      return;
+    }
+    subscribed_names.insert(subs->begin(), subs->end());
+  }
   auto has_children = [&](const std::string& n) {
-    auto it = by_name.upper_bound(n + kSep);
     auto lo = by_name.lower_bound(n + kSep);
-    (void)it;
     return lo != by_name.end() && lo->first.rfind(n + kSep, 0) == 0;
   };
   // Decode patterns from the wire form.
@@ -635,46 +646,75 @@ void ImapSession::cmd_list(const Command& cmd, bool lsub) {
     return std::any_of(decoded.begin(), decoded.end(), [&](const auto& p) { return mailbox_matches(p, n); });
   };
   std::string kind = lsub ? "LSUB" : "LIST";
-  std::set<std::string> listed;
-  for (const auto& [n, info] : by_name) {
-    bool subscribed = info->subscribed || n == "INBOX";
-    if ((lsub || sel_subscribed) && !subscribed) {
-      // RECURSIVEMATCH: a parent that is not subscribed but has subscribed children (RFC 5258 §3.5).
-      continue;
-    }
-    if (sel_special && info->special_use == store::SpecialUse::none) continue;
-    if (!matches_any(n)) continue;
-    std::vector<std::string> attrs;
-    if (!lsub) attrs.push_back(has_children(n) ? "\\HasChildren" : "\\HasNoChildren");
-    if (!lsub && ret_special && info->special_use != store::SpecialUse::none)
-      attrs.emplace_back(store::to_string(info->special_use));
-    if (!lsub && (ret_subscribed || sel_subscribed) && subscribed) attrs.push_back("\\Subscribed");
+  auto emit = [&](const std::vector<std::string>& attrs, const std::string& n, std::string_view extended) {
     std::string joined;
     for (const auto& at : attrs) joined += (joined.empty() ? "" : " ") + at;
-    untagged(fmt::format("{} ({}) \"{}\" {}", kind, joined, kSep, mailbox_out(n)));
+    untagged(fmt::format("{} ({}) \"{}\" {}{}", kind, joined, kSep, mailbox_out(n), extended));
+  };
+  // Candidates: every existing mailbox; for subscription listings also the subscribed names.
+  std::set<std::string> names;
+  for (const auto& [n, info] : by_name) names.insert(n);
+  if (lsub || sel_subscribed) names.insert(subscribed_names.begin(), subscribed_names.end());
+  std::set<std::string> listed;
+  for (const auto& n : names) {
+    auto it = by_name.find(n);
+    const store::MailboxInfo* info = it == by_name.end() ? nullptr : it->second;
+    bool subscribed = subscribed_names.count(n) > 0;
+    if ((lsub || sel_subscribed) && !subscribed) continue;
+    if (sel_special && (!info || info->special_use == store::SpecialUse::none)) continue;
+    if (!matches_any(n)) continue;
+    std::vector<std::string> attrs;
+    if (!info) {
+      if (!lsub) attrs.emplace_back("\\NonExistent");  // RFC 5258 §3: implies \Noselect
+    } else if (!lsub) {
+      attrs.push_back(has_children(n) ? "\\HasChildren" : "\\HasNoChildren");
+      if (ret_special && info->special_use != store::SpecialUse::none)
+        attrs.emplace_back(store::to_string(info->special_use));
+    }
+    if (!lsub && (ret_subscribed || sel_subscribed) && subscribed) attrs.emplace_back("\\Subscribed");
+    emit(attrs, n, "");
     listed.insert(n);
-    if (ret_status) {
+    if (ret_status && info) {
       Status err;
       std::string s = status_items(n, wanted_status, &err);
       if (err) untagged("STATUS " + mailbox_out(n) + " (" + s + ")");
     }
   }
-  // '%' stops at a level: parents of deeper matches that do not exist are listed as \NonExistent
-  // (RFC 5258 §3) with \HasChildren; for LSUB, a parent of subscribed children as \Noselect.
-  for (const auto& [n, info] : by_name) {
-    for (std::size_t p = n.find(kSep); p != std::string::npos; p = n.find(kSep, p + 1)) {
-      std::string parent = n.substr(0, p);
-      if (listed.count(parent) || !matches_any(parent)) continue;
-      bool exists = by_name.count(parent) > 0;
-      if (lsub || sel_subscribed) {
-        if (!info->subscribed) continue;  // only parents of subscribed children
-      } else if (exists) {
-        continue;  // listed above in its own right
+  if (sel_subscribed && recursive) {
+    // RFC 5258 §3.5 RECURSIVEMATCH: a name that matches the pattern but is not subscribed itself, with a
+    // subscribed descendant that the pattern does not match (so the client would not see it), is listed
+    // with CHILDINFO ("SUBSCRIBED"). Dovecot draws the line the same way.
+    std::map<std::string, bool> parents;  // parent → exists
+    for (const auto& sname : subscribed_names) {
+      if (matches_any(sname)) continue;
+      for (std::size_t p = sname.find(kSep); p != std::string::npos; p = sname.find(kSep, p + 1)) {
+        std::string parent = sname.substr(0, p);
+        if (listed.count(parent) || !matches_any(parent)) continue;
+        parents[parent] = by_name.count(parent) > 0;
       }
-      if (sel_subscribed && exists) continue;  // RECURSIVEMATCH/CHILDINFO: not supported yet
+    }
+    for (const auto& [parent, exists] : parents) {
+      std::vector<std::string> attrs;
+      if (!exists) attrs.emplace_back("\\NonExistent");
+      else attrs.push_back(has_children(parent) ? "\\HasChildren" : "\\HasNoChildren");
+      emit(attrs, parent, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
       listed.insert(parent);
-      untagged(fmt::format("{} ({}) \"{}\" {}", kind,
-                           lsub ? "\\Noselect" : "\\NonExistent \\HasChildren", kSep, mailbox_out(parent)));
+    }
+  }
+  // '%' stops at a level: parents of deeper matches that do not exist are listed as \NonExistent
+  // (RFC 5258 §3) with \HasChildren; for LSUB, a parent of a subscribed name the pattern does not match
+  // as \Noselect (RFC 3501 §6.3.9). LIST (SUBSCRIBED) shows such parents only with RECURSIVEMATCH (above).
+  if (!sel_subscribed) {
+    for (const auto& n : names) {
+      if (lsub && (!subscribed_names.count(n) || matches_any(n))) continue;
+      for (std::size_t p = n.find(kSep); p != std::string::npos; p = n.find(kSep, p + 1)) {
+        std::string parent = n.substr(0, p);
+        if (listed.count(parent) || !matches_any(parent)) continue;
+        if (!lsub && by_name.count(parent)) continue;  // listed above in its own right
+        listed.insert(parent);
+        if (lsub) emit({"\\Noselect"}, parent, "");
+        else emit({"\\NonExistent", "\\HasChildren"}, parent, "");
+      }
     }
   }
   ok(tag, cmd.name + " completed");
