@@ -225,6 +225,56 @@ def test_bad_and_out_of_state_commands():
         check(line.startswith(b"x4 ") and b"TOOBIG" in line or line.startswith(b"x4 BAD"), line)
 
 
+def test_dovecot_compatible_corner_cases():
+    """What Dovecot's imaptest scripts check and Dovecot answers: MOVE into the selected mailbox, a name
+    that is not modified UTF-7, subscriptions outliving their mailbox with RECURSIVEMATCH/CHILDINFO, and
+    a literal8 APPEND whose binary part is stored base64 (RFC 3516 section 4.4)."""
+    with daemon() as d:
+        c = login(d)
+        ok(c.append("INBOX", None, None, message("Stay")))
+        ok(c.select("INBOX"))
+        typ, data = c.uid("MOVE", "1", "INBOX")
+        check(typ == "OK", (typ, data))
+        _, code = c.response("COPYUID")
+        check(code and code[0].split()[1:] == [b"1", b"2"], "COPYUID <validity> 1 2 wanted: %r" % code)
+        check(fetch_uids(c) == [2], fetch_uids(c))
+        typ, data = c._simple_command("SELECT", "!#$&'+,-.0123456789:;<=>?@^_`|[}")
+        check(typ == "NO", "a name that is not mUTF-7 names no mailbox: %r" % ((typ, data),))
+        ok(c.select("INBOX"))
+        ok(c.create("Lists/tern"))
+        ok(c.create("Gone"))
+        ok(c.subscribe("Lists/tern"))
+        ok(c.subscribe("Gone"))
+        ok(c.delete("Gone"))
+        typ, data = c._simple_command("LIST", "(SUBSCRIBED)", '""', "*")
+        lines = [x.decode() for x in c._untagged_response(typ, data, "LIST")[1] if x]
+        check(any('"Gone"' in l and "\\NonExistent" in l and "\\Subscribed" in l for l in lines), lines)
+        typ, data = c._simple_command("LIST", "(SUBSCRIBED RECURSIVEMATCH)", '""', "%")
+        lines = [x.decode() for x in c._untagged_response(typ, data, "LIST")[1] if x]
+        check(any('"Lists"' in l and 'CHILDINFO' in l and "SUBSCRIBED" in l for l in lines), lines)
+        check(not any('"Lists/tern"' in l for l in lines), lines)
+        c.logout()
+
+        s = ctx().wrap_socket(socket.create_connection(("127.0.0.1", d.port("imaps")), timeout=20))
+        f = s.makefile("rb")
+        f.readline()
+        raw = (b"From: a@example.test\r\nSubject: bin\r\nContent-Type: application/octet-stream\r\n"
+               b"Content-Transfer-Encoding: binary\r\n\r\n\x00-\xe4\r\n")
+        s.sendall(b'b1 LOGIN "alice@example.test" "%s"\r\nb2 APPEND Archive ~{%d+}\r\n%s\r\nb3 SELECT Archive\r\n'
+                  b"b4 FETCH 1 (BODY.PEEK[1] BINARY.PEEK[1] BINARY.SIZE[1])\r\nb5 LOGOUT\r\n"
+                  % (PW.encode(), len(raw), raw))
+        out = b""
+        while b"b5 OK" not in out:
+            chunk = f.read1(65536)
+            if not chunk:
+                break
+            out += chunk
+        for t in (b"b1 OK", b"b2 OK", b"b3 OK", b"b4 OK"):
+            check(t in out, "%s missing in %r" % (t, out[-500:]))
+        check(b"BODY[1] {8}\r\nAC3kDQo=" in out, out[-400:])
+        check(b"BINARY[1] ~{5}\r\n\x00-\xe4\r\n" in out and b"BINARY.SIZE[1] 5" in out, out[-400:])
+
+
 run_tests([
     test_greeting_capabilities_and_login_rules,
     test_authenticate_plain_with_initial_response_over_imaps,
@@ -235,4 +285,5 @@ run_tests([
     test_idle_wakes_on_smtp_delivery,
     test_pipelined_commands_and_literal_plus,
     test_bad_and_out_of_state_commands,
+    test_dovecot_compatible_corner_cases,
 ])
