@@ -443,6 +443,9 @@ void ImapSession::cmd_search(const Command& cmd, bool uid, std::size_t first) {
     else bad(tag, program.error().message);
     return;
   }
+  // RFC 9051 §6.4.4: an IMAP4rev2 client gets ESEARCH even without RETURN (as if RETURN (ALL)); the
+  // untagged SEARCH response is IMAP4rev1 only (RFC 9051 appendix E).
+  if (rev2_) program->esearch = true;
   auto& sel = *selected_;
   SearchEnv env;
   env.message_count = static_cast<std::uint32_t>(sel.messages.size());
