@@ -248,6 +248,17 @@ BOOST_AUTO_TEST_CASE(synchronising_literal_over_limit_is_a_tagged_non_fatal_erro
   // Sizes that do not fit in 64 bits are over any limit.
   BOOST_CHECK_EQUAL(run("a APPEND INBOX {99999999999999999999999}\r\n", 0, lim),
                     (V{"ERR [a] [TOOBIG] Literal too big."}));
+  // The command was well formed: the session answers NO [TOOBIG] (RFC 7889), not BAD.
+  CommandParser p(lim);
+  p.feed("a APPEND INBOX {101}\r\n");
+  auto ev = p.next();
+  BOOST_REQUIRE(ev);
+  BOOST_CHECK(ev->kind == CommandParser::Event::Kind::error && ev->refused && !ev->fatal);
+  // A syntax error is not "refused".
+  p.feed("b FOO )\r\n");
+  ev = p.next();
+  BOOST_REQUIRE(ev);
+  BOOST_CHECK(ev->kind == CommandParser::Event::Kind::error && !ev->refused);
 }
 
 BOOST_AUTO_TEST_CASE(non_synchronising_literal_over_limit_is_fatal) {

@@ -342,6 +342,7 @@ std::optional<CommandParser::Event> CommandParser::start_literal(std::size_t siz
     }
     // No "+": the client sees the tagged reply instead and does not send the literal (RFC 9051 §7.5).
     auto ev = make_error("TOOBIG", "Literal too big.");
+    ev.refused = true;  // RFC 7889 §3 / RFC 9051 §7.1: NO [TOOBIG], the command itself was fine
     reset_command();
     mode_ = Mode::line;
     return ev;

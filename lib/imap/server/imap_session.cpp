@@ -201,7 +201,7 @@ asio::awaitable<void> ImapSession::run() {
       if (ev->kind == K::error) {
         std::string code = ev->code.empty() ? "" : "[" + ev->code + "] ";
         if (ev->tag.empty()) out_ += "* BAD " + code + ev->message + "\r\n";
-        else out_ += ev->tag + " BAD " + code + ev->message + "\r\n";
+        else out_ += ev->tag + (ev->refused ? " NO " : " BAD ") + code + ev->message + "\r\n";
         if (ev->fatal) {
           out_ += "* BYE Too many errors in the command stream; closing the connection\r\n";
           co_await flush();
