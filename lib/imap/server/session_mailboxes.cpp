@@ -400,6 +400,19 @@ void ImapSession::cmd_create(const Command& cmd) {
     no(cmd.tag, "INBOX always exists", "ALREADYEXISTS");
     return;
   }
+  if (use != store::SpecialUse::none) {
+    // The store derives a mailbox's special use from its name (Sent, Drafts, Junk, Trash, Archive), so any
+    // other name cannot carry it: RFC 6154 §5.3 says do not create the mailbox and answer NO [USEATTR].
+    std::string_view standard = use == store::SpecialUse::sent     ? "Sent"
+                                : use == store::SpecialUse::drafts ? "Drafts"
+                                : use == store::SpecialUse::junk   ? "Junk"
+                                : use == store::SpecialUse::trash  ? "Trash"
+                                                                   : "Archive";
+    if (*name != standard) {
+      no(cmd.tag, fmt::format("Only the mailbox named {} can have that special use", standard), "USEATTR");
+      return;
+    }
+  }
   if (auto v = store::validate_mailbox_name(*name); !v) {
     no(cmd.tag, "Invalid mailbox name: " + v.error().message, "CANNOT");
     return;
