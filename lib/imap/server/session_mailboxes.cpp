@@ -809,12 +809,18 @@ void ImapSession::cmd_append(const Command& cmd) {
     }
     // RFC 9051 §2.3.1: messages are CRLF-terminated lines. Clients that send bare LF (imaptest's mbox
     // files, some scripts) get it fixed once here, so sizes and sections agree everywhere afterwards.
+    // A literal8 (RFC 3516 §4.4) carries binary content: only its header is fixed, the body is kept as is.
     if (a[i].value.find('\n') != std::string::npos) {
       std::string fixed;
       fixed.reserve(a[i].value.size() + a[i].value.size() / 32);
       const std::string& v = a[i].value;
+      std::size_t end = v.size();
+      if (a[i].literal8) {
+        std::size_t crlf = v.find("\r\n\r\n"), lf = v.find("\n\n");
+        end = std::min(crlf == std::string::npos ? v.size() : crlf + 4, lf == std::string::npos ? v.size() : lf + 2);
+      }
       for (std::size_t k = 0; k < v.size(); ++k) {
-        if (v[k] == '\n' && (k == 0 || v[k - 1] != '\r')) fixed += '\r';
+        if (k < end && v[k] == '\n' && (k == 0 || v[k - 1] != '\r')) fixed += '\r';
         fixed += v[k];
       }
       if (fixed.size() != v.size()) {
