@@ -141,6 +141,10 @@ void ImapSession::execute(const Command& cmd) {
       first = 1;
     }
   }
+  // The quota is read from the directory at login; an administrator may change it while the session
+  // lives (`ternctl user quota`, directory reload), so the commands that report or use it re-read it.
+  if (user_ && (name == "GETQUOTA" || name == "GETQUOTAROOT" || name == "APPEND" || name == "COPY"))
+    user_->set_quota(quota_limits_for(user_name_));
   if (completion_.empty()) {
     if (name == "CAPABILITY") cmd_capability(cmd);
     else if (name == "NOOP" || name == "CHECK") cmd_noop(cmd);
