@@ -631,6 +631,19 @@ void ImapSession::cmd_copy(const Command& cmd, bool uid, std::size_t first, bool
     ok(tag, what + " completed");
     return;
   }
+  // RFC 9208 §4.3: a COPY that would go over the account's quota fails with NO [OVERQUOTA] (the store
+  // checks APPEND and delivery only). A MOVE stays within the account and does not grow it.
+  if (!move) {
+    if (auto q = user_->quota(); q && (q->limits.bytes || q->limits.messages)) {
+      std::uint64_t bytes = 0;
+      for (auto idx : *indexes) bytes += sel.messages[idx].size;
+      if ((q->limits.bytes && q->bytes + bytes > q->limits.bytes) ||
+          (q->limits.messages && q->messages + uids.size() > q->limits.messages)) {
+        no(tag, "The copy would exceed the mailbox quota", "OVERQUOTA");
+        return;
+      }
+    }
+  }
   // MOVE into the same mailbox is allowed (Dovecot): the messages get new UIDs at the end.
   bool same = move && *dest == sel.name;
   auto res = move && !same ? user_->move(sel.name, uids, *dest) : user_->copy(sel.name, uids, *dest);
