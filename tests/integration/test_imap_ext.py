@@ -9,6 +9,7 @@ import imaplib
 import os
 import re
 import socket
+import time
 import zlib
 
 from imap_peer import LISTEN, PW, ctx, daemon, login, ok
@@ -214,6 +215,17 @@ def test_qresync_resync_after_changes_in_another_session():
         # CHANGEDSINCE with the current HIGHESTMODSEQ returns nothing.
         now = modseq(fetches(c.ok("UID FETCH 1 (MODSEQ)"))[1])
         check(fetches(c.ok("FETCH 1:* (FLAGS) (CHANGEDSINCE %d)" % max(now, highest2))) == {}, "nothing changed")
+        # SEARCH MODSEQ (RFC 7162 3.1.5): the messages changed after highest2, with the highest MODSEQ.
+        untagged = c.ok("SEARCH MODSEQ %d" % (highest2 + 1))
+        check(untagged == [b"* SEARCH 1 (MODSEQ %d)\r\n" % now], untagged)
+        # While selected with QRESYNC, another session's expunge arrives as VANISHED, not EXPUNGE (3.2.10).
+        b = login(d)
+        ok(b.select("INBOX"))
+        ok(b.uid("STORE", "3", "+FLAGS", "(\\Deleted)"))
+        ok(b.expunge())
+        b.logout()
+        untagged = c.ok("NOOP")
+        check(b"* VANISHED 3\r\n" in untagged and not any(b"EXPUNGE" in l for l in untagged), untagged)
         c.close()
 
 
@@ -484,6 +496,20 @@ def test_quota_getquotaroot_and_overquota():
         check(b" NO [OVERQUOTA]" in tagged, "APPEND over the message quota: %r" % tagged)
         st = parse_status(r.ok("STATUS INBOX (MESSAGES)")[0])
         check(st == {"MESSAGES": 5}, st)
+        r.ok("SELECT INBOX")
+        r.no("COPY 1 Archive", "OVERQUOTA")
+        check(parse_status(r.ok("STATUS Archive (MESSAGES)")[0]) == {"MESSAGES": 0}, "nothing was copied")
+        # The administrator raises the quota while the daemon runs; GETQUOTA follows (directory reload).
+        res = ternctl(d.config, "user", "quota", "alice@example.test", "20M", "50")
+        check(res.returncode == 0, res.stderr)
+        deadline = time.time() + 5
+        while True:
+            q = [l for l in r.ok('GETQUOTA ""') if l.startswith(b"* QUOTA ")]
+            if re.match(rb'\* QUOTA "" \(STORAGE \d+ 20480 MESSAGE 5 50\)', q[0]) or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        check(re.match(rb'\* QUOTA "" \(STORAGE \d+ 20480 MESSAGE 5 50\)', q[0]), "new quota not applied: %r" % q)
+        r.ok("COPY 1 Archive")
         r.close()
 
 
@@ -501,6 +527,14 @@ def test_appendlimit_toobig_without_reading_and_empty_message():
         st = parse_status(r.ok("STATUS INBOX (MESSAGES APPENDLIMIT)")[0])
         check(st == {"MESSAGES": 0, "APPENDLIMIT": 1048576}, st)
         r.no(b"APPEND INBOX {0+}\r\n")
+        # A non-synchronising literal over the limit cannot be refused in time: the server says why and
+        # closes the connection (RFC 7888 4) rather than read 2 MB as commands.
+        r2 = Raw(d)
+        tag = r2.tag()
+        r2.send(tag + b" APPEND INBOX {2000000+}\r\n")
+        line = r2.readline()
+        check(line.startswith(tag + b" ") and b"[TOOBIG]" in line, line)
+        check(r2.readline().startswith(b"* BYE"), "BYE after an oversized LITERAL+")
         r.append("INBOX", mk("Fits", body="f" * 500000 + "\r\n"))
         st = parse_status(r.ok("STATUS INBOX (MESSAGES)")[0])
         check(st == {"MESSAGES": 1}, st)
@@ -542,6 +576,18 @@ def test_binary_fetch_decodes_base64_parts():
         check(b"BINARY.SIZE[2] %d" % len(BLOB) in line, line[-100:])
         flags = r.ok("FETCH 1 (FLAGS)")
         check(b"\\Seen" not in flags[0], "BINARY.PEEK must not set \\Seen: %r" % flags)
+        # An unknown Content-Transfer-Encoding cannot be decoded: NO [UNKNOWN-CTE] (RFC 3516 4.3).
+        odd = (b"From: carol@remote.test\r\nSubject: Odd\r\nMIME-Version: 1.0\r\n"
+               b"Content-Transfer-Encoding: x-rot13\r\n\r\nuryyb\r\n")
+        r.append("INBOX", odd)
+        r.no("FETCH 2 (BINARY.PEEK[1])", "UNKNOWN-CTE")
+        # APPEND of a binary message in a literal8 (RFC 3516 4.4): 8-bit and NUL bytes survive.
+        raw8 = b"From: carol@remote.test\r\nSubject: Raw\r\nContent-Transfer-Encoding: binary\r\n\r\n" + BLOB
+        _, tagged = r.cmd(b"APPEND INBOX ~{%d+}\r\n%s" % (len(raw8), raw8))
+        check(b" OK " in tagged, tagged)
+        r.ok("NOOP")
+        line = r.ok("FETCH 3 (BINARY.PEEK[1])")[0]
+        check(line.endswith(BLOB + b")\r\n"), "the binary body comes back intact: %r" % line[-80:])
         r.close()
 
 
@@ -566,6 +612,17 @@ def test_compress_deflate_both_ways():
         check(body.encode() in untagged[0], untagged[0][:200])
         r.no("COMPRESS DEFLATE", "COMPRESSIONACTIVE")
         r.ok("NOOP")
+        # IDLE through the compressed stream: the push must be flushed, not left in the deflater.
+        tag = r.tag()
+        r.send(tag + b" IDLE\r\n")
+        check(r.readline().startswith(b"+"), "IDLE continuation")
+        other = login(d)
+        ok(other.append("INBOX", None, None, mk("Pushed")))
+        other.logout()
+        check(r.readline() == b"* 2 EXISTS\r\n", "the new mail is pushed through COMPRESS")
+        r.send(b"DONE\r\n")
+        untagged, tagged = r.collect(tag)
+        check(b" OK" in tagged, (untagged, tagged))
         r.close()
 
 
@@ -619,10 +676,18 @@ def test_id_namespace_unselect_close_examine_uid_expunge():
         f = fetches(r.ok("FETCH 1 (FLAGS)"))
         check(b"\\Seen" not in f[1], "FETCH BODY[] in EXAMINE must not set \\Seen: %r" % f)
         r.no("EXPUNGE")
+        r.ok("CLOSE")
+        # CLOSE of a mailbox opened with EXAMINE expunges nothing (RFC 9051 6.4.1): mark one \Deleted first.
+        r.ok("SELECT INBOX")
+        r.ok("UID STORE 2 +FLAGS.SILENT (\\Deleted)")
+        r.ok("EXAMINE INBOX")
+        r.ok("CLOSE")
+        st = parse_status(r.ok("STATUS INBOX (MESSAGES DELETED)")[0])
+        check(st == {"MESSAGES": 4, "DELETED": 1}, "CLOSE after EXAMINE must not expunge: %r" % st)
         # UID EXPUNGE removes only the given \Deleted UIDs (UIDs 2..5 are left).
         _, tagged = r.cmd("SELECT INBOX")
         check(b"[READ-WRITE]" in tagged, tagged)
-        r.ok("UID STORE 2,4,5 +FLAGS.SILENT (\\Deleted)")
+        r.ok("UID STORE 4,5 +FLAGS.SILENT (\\Deleted)")
         untagged = r.ok("UID EXPUNGE 3:4")
         check([l for l in untagged if b"EXPUNGE" in l] == [b"* 3 EXPUNGE\r\n"], untagged)
         f = fetches(r.ok("UID FETCH 1:* (FLAGS)"))
@@ -717,6 +782,22 @@ def test_scram_sha256_login_with_scram_credentials():
         except imaplib.IMAP4.error as e:
             check("AUTHENTICATIONFAILED" in str(e), e)
         c.shutdown()
+        # SASL-IR (RFC 4959): the client-first message on the AUTHENTICATE line.
+        r = Raw(d, do_login=False)
+        scram = Scram("bob@example.test", PW)
+        tag = r.tag()
+        r.send(tag + b" AUTHENTICATE SCRAM-SHA-256 " + base64.b64encode(scram(b"")) + b"\r\n")
+        line = r.readline()
+        check(line.startswith(b"+ "), line)
+        r.send(base64.b64encode(scram(base64.b64decode(line[2:].strip()))) + b"\r\n")
+        line = r.readline()
+        check(line.startswith(b"+ "), "server-final in a continuation: %r" % line)
+        scram(base64.b64decode(line[2:].strip()))
+        r.send(b"\r\n")
+        _, tagged = r.collect(tag)
+        check(tagged.startswith(tag + b" OK") and scram.server_ok, tagged)
+        r.ok("SELECT INBOX")
+        r.close()
         # The stored credentials still verify LOGIN.
         login(d, "bob@example.test").logout()
 
