@@ -229,6 +229,59 @@ def test_qresync_resync_after_changes_in_another_session():
         c.close()
 
 
+def test_condstore_select_and_unchangedsince_zero():
+    with daemon() as d:
+        r = Raw(d)
+        for i in range(3):
+            r.append("INBOX", mk("Cond %d" % i))
+        sel = r.ok("SELECT INBOX (CONDSTORE)")
+        highest = code_value(sel, "HIGHESTMODSEQ")
+        # After CONDSTORE is enabled every FETCH of flags carries the MODSEQ (RFC 7162 3.1.4.1).
+        untagged = r.ok("STORE 1 +FLAGS (\\Seen)")
+        check(len(untagged) == 1 and b"\\Seen" in untagged[0] and modseq(untagged[0]) > highest, untagged)
+        # UNCHANGEDSINCE 0 can never be satisfied: nothing changes and all are MODIFIED (3.1.3).
+        untagged, tagged = r.cmd("STORE 1:3 (UNCHANGEDSINCE 0) +FLAGS (\\Flagged)")
+        check(re.match(rb"t\d+ OK \[MODIFIED 1:3\]", tagged) and not any(b"\\Flagged" in l for l in untagged),
+              (untagged, tagged))
+        f = fetches(r.ok("FETCH 1:3 (UID MODSEQ)"))
+        check(sorted(f) == [1, 2, 3] and modseq(f[1]) > modseq(f[2]), f)
+        check(fetches(r.ok("UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d)" % modseq(f[1]))) == {}, "nothing newer")
+        r.close()
+
+
+def test_unauthenticate_and_login_as_another_user():
+    with daemon() as d:
+        r = Raw(d)
+        r.append("INBOX", mk("For Alice"))
+        r.ok("SELECT INBOX")
+        r.ok("UNAUTHENTICATE")
+        _, tagged = r.cmd("SELECT INBOX")
+        check(b" BAD " in tagged or b" NO " in tagged, "not authenticated any more: %r" % tagged)
+        r.ok('LOGIN "bob@example.test" "%s"' % PW)
+        st = parse_status(r.ok("STATUS INBOX (MESSAGES)")[0])
+        check(st == {"MESSAGES": 0}, "Bob sees his own INBOX: %r" % st)
+        r.close()
+
+
+def test_list_extended_selection_and_return_options():
+    with daemon() as d:
+        r = Raw(d)
+        r.ok("CREATE Work/2026")
+        r.ok("CREATE Play")
+        r.ok("SUBSCRIBE Work/2026")
+        names = list_names(r.ok('LIST (SUBSCRIBED) "" "*"'))
+        check(b"Work/2026" in names and b"Play" not in names and b"\\Subscribed" in names[b"Work/2026"], names)
+        names = list_names(r.ok('LIST "" ("Play" "Work")'))
+        check(sorted(names) == [b"Play", b"Work"], "several patterns (RFC 5258 3): %r" % names)
+        names = list_names(r.ok('LIST "" "%" RETURN (CHILDREN)'))
+        check(b"\\HasChildren" in names[b"Work"] and b"\\HasNoChildren" in names[b"Play"], names)
+        # RECURSIVEMATCH: Work is listed (with CHILDINFO) because its child is subscribed.
+        untagged = r.ok('LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"')
+        check(any(b'"Work"' in l and b"CHILDINFO" in l and b"SUBSCRIBED" in l for l in untagged),
+              "RECURSIVEMATCH must list Work (\"CHILDINFO\" (\"SUBSCRIBED\")) (RFC 5258 3.5): %r" % untagged)
+        r.close()
+
+
 # --- SEARCH ----------------------------------------------------------------------------------------------
 
 GRUSS = "Grüße aus Köln"
@@ -335,6 +388,11 @@ def test_esearch_searchres_and_charsets():
         untagged = r.ok(b"SEARCH CHARSET UTF-8 SUBJECT {%d+}\r\n%s" % (len("köln".encode()), "köln".encode()))
         check(nums(untagged[-1].rstrip(), b"* SEARCH") == [4], "case-insensitive non-ASCII: %r" % untagged)
         _, tagged = r.no("SEARCH CHARSET X-NO-SUCH-CHARSET SUBJECT x", "BADCHARSET")
+        # WITHIN (RFC 5032): the fixture's internal dates are weeks old; a fresh APPEND is younger.
+        r.append("INBOX", mk("Fresh"))
+        r.ok("NOOP")
+        check(search(r, "SEARCH YOUNGER 3600") == [5], "YOUNGER")
+        check(search(r, "SEARCH OLDER 3600") == [1, 2, 3, 4], "OLDER")
         r.close()
 
 
@@ -496,6 +554,7 @@ def test_quota_getquotaroot_and_overquota():
         check(b" NO [OVERQUOTA]" in tagged, "APPEND over the message quota: %r" % tagged)
         st = parse_status(r.ok("STATUS INBOX (MESSAGES)")[0])
         check(st == {"MESSAGES": 5}, st)
+        # MULTIAPPEND is all or nothing (RFC 3502 6.3.11): with room for none, neither message stays.
         r.ok("SELECT INBOX")
         r.no("COPY 1 Archive", "OVERQUOTA")
         check(parse_status(r.ok("STATUS Archive (MESSAGES)")[0]) == {"MESSAGES": 0}, "nothing was copied")
@@ -510,6 +569,15 @@ def test_quota_getquotaroot_and_overquota():
             time.sleep(0.2)
         check(re.match(rb'\* QUOTA "" \(STORAGE \d+ 20480 MESSAGE 5 50\)', q[0]), "new quota not applied: %r" % q)
         r.ok("COPY 1 Archive")
+        # 6 messages of 50 used: a MULTIAPPEND whose second message breaks the storage quota stores nothing.
+        small, huge = mk("Multi 1"), mk("Multi 2", body=("z" * 998 + "\r\n") * 21000)
+        _, tagged = r.cmd(b"APPEND Archive {%d+}\r\n%s {%d+}\r\n%s" % (len(small), small, len(huge), huge))
+        check(b" NO [OVERQUOTA]" in tagged, "MULTIAPPEND over quota: %r" % tagged)
+        check(parse_status(r.ok("STATUS Archive (MESSAGES)")[0]) == {"MESSAGES": 1},
+              "the first message of a failed MULTIAPPEND must not stay")
+        _, tagged = r.cmd(b"APPEND Archive {%d+}\r\n%s {%d+}\r\n%s" % (len(small), small, len(small), small))
+        m = re.search(rb"\[APPENDUID \d+ (\S+)\]", tagged)
+        check(b" OK " in tagged and m and m.group(1) == b"3:4", "MULTIAPPEND APPENDUID lists both UIDs: %r" % tagged)
         r.close()
 
 
@@ -813,6 +881,9 @@ def test_scram_not_offered_with_the_default_scheme():
 
 run_tests([
     test_qresync_resync_after_changes_in_another_session,
+    test_condstore_select_and_unchangedsince_zero,
+    test_unauthenticate_and_login_as_another_user,
+    test_list_extended_selection_and_return_options,
     test_search_headers_body_dates_sizes_flags_uids,
     test_esearch_searchres_and_charsets,
     test_sort_and_thread_on_a_reply_chain,
