@@ -65,10 +65,11 @@ bool known_command(std::string_view name) {
 }  // namespace
 
 std::uint32_t SelectedMailbox::seq_of(std::uint32_t uid) const {
-  auto it = std::lower_bound(messages.begin(), messages.end(), uid,
+  const auto& list = *messages_;
+  auto it = std::lower_bound(list.begin(), list.end(), uid,
                              [](const store::MessageInfo& m, std::uint32_t u) { return m.uid < u; });
-  if (it == messages.end() || it->uid != uid) return 0;
-  return static_cast<std::uint32_t>(it - messages.begin()) + 1;
+  if (it == list.end() || it->uid != uid) return 0;
+  return static_cast<std::uint32_t>(it - list.begin()) + 1;
 }
 
 ImapSession::ImapSession(const ImapService& service, std::shared_ptr<net::Connection> connection)
