@@ -33,7 +33,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
 
-PW = "bench password 1"
+PW = "benchpw1"  # no spaces: Dovecot's static passdb args are space-separated
 USER = "alice@example.test"
 
 
@@ -319,13 +319,15 @@ def imaptest(binary, port, secs, mbox):
                         "clients=10", "secs=%d" % secs, "logout=0", "no_pipelining"], capture_output=True, text=True,
                        env=env, timeout=secs + 120)
     lines = r.stdout.splitlines()
-    # The totals come after a line of dashes: header names then counts.
+    # "Totals:", the header of command names, two lines of percentages, then the counts.
     head, totals = None, None
-    for i, l in enumerate(lines):
-        if l.startswith("Logi List"):
-            head = l.split()
-        if l.startswith("---") and i + 2 < len(lines):
-            totals = lines[i + 2].split()
+    if "Totals:" in lines:
+        rest = lines[lines.index("Totals:") + 1:]
+        if rest and rest[0].startswith("Logi"):
+            head = rest[0].split()
+            for l in rest[1:]:
+                if l.split() and all(x.isdigit() for x in l.split()):
+                    totals = l.split()
     if not head or not totals:
         return None, r.stdout[-2000:] + r.stderr[-2000:]
     return dict(zip(head, [int(x) for x in totals[:len(head)]])), None
