@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tern/imap/command_args.hpp"
+#include "tern/imap/command_parser.hpp"
 
 using namespace tern::imap;
 using tern::ErrorCategory;
@@ -705,6 +706,64 @@ BOOST_AUTO_TEST_CASE(search_nesting_is_bounded) {
   std::string flat;
   for (int i = 0; i < 1000; ++i) flat += "SEEN ";
   BOOST_CHECK_EQUAL(search_ok(flat).key.children.size(), 1000u);
+}
+
+// The converters on the trees the real framing parser builds (command_parser.hpp), so the shapes
+// assumed above (bracket sections in one atom, NIL, quoted escapes, literals) hold end to end.
+BOOST_AUTO_TEST_CASE(through_the_command_parser) {
+  auto command = [](std::string_view wire) {
+    CommandParser parser;
+    parser.feed(wire);
+    std::optional<CommandParser::Event> ev;
+    while ((ev = parser.next()) && ev->kind == CommandParser::Event::Kind::continuation) {
+    }
+    BOOST_REQUIRE(ev);
+    BOOST_REQUIRE_MESSAGE(ev->kind == CommandParser::Event::Kind::command, wire << ": " << ev->message);
+    return ev->command;
+  };
+
+  Command c = command("a1 UID FETCH 1:* (FLAGS BODY.PEEK[1.2.HEADER.FIELDS (From \"To\")]<0.100> BINARY.SIZE[3]) "
+                      "(CHANGEDSINCE 12345 VANISHED)\r\n");
+  BOOST_REQUIRE_EQUAL(c.args.size(), 4u);
+  BOOST_CHECK(*parse_sequence_set(c.args[1].value) == seq({{1, SeqRange::kStar}}));
+  auto items = parse_fetch_items(c.args[2]);
+  BOOST_REQUIRE_MESSAGE(items.has_value(), (items ? "" : items.error().message));
+  BOOST_REQUIRE_EQUAL(items->size(), 3u);
+  BOOST_CHECK((*items)[1].peek);
+  BOOST_CHECK(((*items)[1].section.fields == std::vector<std::string>{"From", "To"}));
+  BOOST_CHECK(((*items)[1].section.part == std::vector<std::uint32_t>{1, 2}));
+  BOOST_REQUIRE((*items)[1].partial);
+  BOOST_CHECK_EQUAL((*items)[1].partial->length, 100u);
+  BOOST_CHECK((*items)[2].kind == FetchItem::Kind::binary_size);
+  auto mods = parse_fetch_modifiers(c.args[3]);
+  BOOST_REQUIRE(mods);
+  BOOST_CHECK(mods->vanished);
+  BOOST_CHECK_EQUAL(*mods->changedsince, 12345u);
+
+  c = command("a2 SEARCH RETURN () CHARSET UTF-8 OR (FROM \"Smith\" SUBJECT {5}\r\nhello) NOT "
+              "MODSEQ \"/flags/\\\\draft\" all 620162338 SUBJECT NIL SINCE \"1-Feb-1994\"\r\n");
+  auto p = parse_search(c.args);
+  BOOST_REQUIRE_MESSAGE(p.has_value(), (p ? "" : p.error().message));
+  BOOST_CHECK(p->esearch && !p->ret.any());
+  BOOST_CHECK_EQUAL(show(p->key),
+                    "and(or(and(from Smith subject hello) not(modseq /flags/\\draft|all|620162338)) subject NIL "
+                    "since 1994-2-1)");
+
+  c = command("a3 APPEND INBOX (\\Seen \\Recent $Forwarded) \" 7-Jul-1996 02:44:25 -0700\" {3+}\r\nabc\r\n");
+  BOOST_REQUIRE_EQUAL(c.args.size(), 4u);
+  auto flags = parse_flags(c.args[1], true);
+  BOOST_REQUIRE(flags);
+  BOOST_CHECK_EQUAL(flags->system, tern::store::flag_seen);
+  BOOST_CHECK((flags->keywords == std::vector<std::string>{"$Forwarded"}));
+  BOOST_CHECK_EQUAL(*parse_date_time(c.args[2].value), 836732665);
+
+  c = command("a4 STATUS blurdybloop (UIDNEXT MESSAGES)\r\n");
+  BOOST_CHECK((*parse_status_items(c.args[1]) == std::vector<std::string>{"UIDNEXT", "MESSAGES"}));
+  c = command("a5 SORT (SUBJECT REVERSE DATE) UTF-8 ALL\r\n");
+  BOOST_CHECK((*parse_sort_criteria(c.args[0]) ==
+               std::vector<SortCriterion>{{SortKey::subject, false}, {SortKey::date, true}}));
+  c = command("a6 THREAD REFERENCES US-ASCII TEXT \"gewp\"\r\n");
+  BOOST_CHECK(*parse_thread_algorithm(c.args[0]) == ThreadAlgorithm::references);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
