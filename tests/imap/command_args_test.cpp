@@ -484,6 +484,7 @@ BOOST_AUTO_TEST_CASE(strings) {
   for (const char* s : {"a(b", "a)b", "a{b", "a%", "a*", "a\"b", "a\\b", "a]b"})
     BOOST_CHECK_EQUAL(imap_astring(s).front(), '"');
   BOOST_CHECK_EQUAL(imap_astring("\xc3\xa9"), "{2}\r\n\xc3\xa9");
+  BOOST_CHECK_EQUAL(imap_astring("[Gmail]/Sent"), "\"[Gmail]/Sent\"");
 }
 
 BOOST_AUTO_TEST_CASE(status_items) {
