@@ -171,6 +171,9 @@ service imap-login {{
 service imap {{
   process_limit = 20000
 }}
+protocol imap {{
+  mail_max_userip_connections = 20000
+}}
 """)
         self.proc = None
 
@@ -360,7 +363,10 @@ def main():
             figures.update(bench_fetch_search(srv, a.fetch, "fetch"))
             if a.idle:
                 pids = srv.pids if kind == "tern" else srv.imap_pids
-                figures["idle_kb_per_conn"] = bench_idle(srv, a.idle, pids)
+                try:
+                    figures["idle_kb_per_conn"] = bench_idle(srv, a.idle, pids)
+                except (OSError, RuntimeError) as e:
+                    figures["idle_error"] = str(e)
             if a.imaptest:
                 mbox = os.path.join(tempfile.mkdtemp(), "bench.mbox")
                 with open(mbox, "w") as f:
