@@ -7,10 +7,14 @@
 #include <openssl/pem.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <sys/wait.h>
+#include <tuple>
+#include <unistd.h>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -494,4 +498,116 @@ BOOST_AUTO_TEST_CASE(dkim_verify_through_resolver) {
   BOOST_TEST((got[0].signatures.at(0).result == DkimResult::pass), got[0].signatures.at(0).reason);
   BOOST_TEST((got[1].signatures.at(0).result == DkimResult::permerror));
   BOOST_TEST(got[1].signatures.at(0).reason.find("no key") != std::string::npos);
+}
+
+// ---- dkimpy as an independent peer ------------------------------------------------------------------
+
+namespace {
+
+bool have_dkimpy() { return std::system("/usr/bin/python3 -c 'import dkim' >/dev/null 2>&1") == 0; }
+
+struct Dkimpy {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / ("tern-dkimpy-" + std::to_string(::getpid()));
+  Dkimpy() { std::filesystem::create_directories(dir); }
+  ~Dkimpy() { std::filesystem::remove_all(dir); }
+
+  void write(const std::string& name, const std::string& content) const {
+    std::ofstream(dir / name, std::ios::binary) << content;
+  }
+  // Runs dkimpy_check.py with `message` on stdin; the exit status and stdout.
+  std::pair<int, std::string> run(const std::string& args, const std::string& message) const {
+    write("in.eml", message);
+    std::string cmd = "/usr/bin/python3 " + (kDir / "dkimpy_check.py").string() + " " + args + " < " +
+                      (dir / "in.eml").string() + " > " + (dir / "out").string() + " 2>" + (dir / "err").string();
+    int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read(dir / "out") + read(dir / "err")};
+  }
+  std::string sign(const std::string& message, const std::string& key_file, const std::string& hc, const std::string& bc,
+                   const std::string& algorithm, const std::string& extra = "") const {
+    auto [status, out] = run("sign " + (kDir / "data" / key_file).string() + " test example.com " + hc + " " + bc + " " +
+                                 algorithm + " " + extra,
+                             message);
+    BOOST_REQUIRE_MESSAGE(status == 0, "dkimpy sign: " << out);
+    return out;
+  }
+  bool verifies(const std::string& message, const std::string& record) const {
+    write("record.txt", record);
+    auto [status, out] = run("verify " + (dir / "record.txt").string(), message);
+    BOOST_REQUIRE_MESSAGE(status == 0 || status == 1, "dkimpy verify: " << out);
+    return status == 0;
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(dkimpy_signed_messages_verify_with_tern) {
+  if (!have_dkimpy()) {
+    BOOST_TEST_MESSAGE("dkimpy (python3-dkim) is not installed: cross-check skipped");
+    return;
+  }
+  Dkimpy py;
+  Zone zone;
+  const std::int64_t now = std::time(nullptr);  // dkimpy puts the real time in t=
+  const std::string name = "test._domainkey.example.com";
+  for (const auto& [key_file, record, algorithm] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{{"test.private", "test.txt", "rsa-sha256"},
+                                                                      {"ed25519test.key", "ed25519test.dns", "ed25519-sha256"}}) {
+    zone.records[name] = {trimmed(data(record))};
+    for (const std::string msg : {kMessage, data("test.message"), data("rfc6376.msg")}) {
+      for (const std::string hc : {"simple", "relaxed"}) {
+        for (const std::string bc : {"simple", "relaxed"}) {
+          std::string sig = py.sign(msg, key_file, hc, bc, algorithm);
+          auto r = verify_one(sig + msg, zone, now);
+          BOOST_TEST((r.result == DkimResult::pass), algorithm << " " << hc << "/" << bc << ": " << r.reason);
+          BOOST_TEST(r.algorithm == algorithm);
+          auto bad = verify_one(sig + replace(msg, "From: ", "From: X "), zone, now);
+          BOOST_TEST((bad.result == DkimResult::fail), algorithm << " " << hc << "/" << bc);
+        }
+      }
+    }
+  }
+
+  zone.records[name] = {trimmed(data("test.txt"))};
+  // l=: content appended after the signed length still passes, and the result says how much.
+  std::string sig = py.sign(kMessage, "test.private", "relaxed", "simple", "rsa-sha256", "length");
+  BOOST_TEST(sig.find("l=") != std::string::npos);
+  auto appended = verify_one(sig + kMessage + "Appended by a list.\r\n", zone, now);
+  BOOST_TEST((appended.result == DkimResult::pass), appended.reason);
+  BOOST_REQUIRE(appended.body_length);
+  // The two empty lines that ended kMessage were not signed (simple body) and now count as appended.
+  BOOST_TEST(appended.unsigned_octets == std::string("\r\n\r\nAppended by a list.\r\n").size());
+  BOOST_TEST((verify_one(sig + "From: a@example.com\r\n\r\nshort\r\n", zone, now).result == DkimResult::fail));
+
+  // rsa-sha1 by a real signer: refused by default (RFC 8301 §3.1), valid when explicitly accepted.
+  std::string sha1 = py.sign(kMessage, "test.private", "relaxed", "relaxed", "rsa-sha1");
+  BOOST_TEST((verify_one(sha1 + kMessage, zone, now).result == DkimResult::fail));
+  DkimVerifyOptions legacy;
+  legacy.accept_rsa_sha1 = true;
+  auto accepted = verify_one(sha1 + kMessage, zone, now, legacy);
+  BOOST_TEST((accepted.result == DkimResult::pass), accepted.reason);
+
+  // i= in a subdomain of d=: fine, unless the key says t=s.
+  std::string sub = py.sign(kMessage, "test.private", "relaxed", "relaxed", "rsa-sha256", "identity=@mail.example.com");
+  BOOST_TEST((verify_one(sub + kMessage, zone, now).result == DkimResult::pass));
+  zone.records[name] = {trimmed(data("test.txt")) + "; t=s"};
+  BOOST_TEST((verify_one(sub + kMessage, zone, now).result == DkimResult::permerror));
+}
+
+BOOST_AUTO_TEST_CASE(tern_signed_messages_verify_with_dkimpy) {
+  if (!have_dkimpy()) {
+    BOOST_TEST_MESSAGE("dkimpy (python3-dkim) is not installed: cross-check skipped");
+    return;
+  }
+  Dkimpy py;
+  for (auto a : {DkimAlgorithm::rsa_sha256, DkimAlgorithm::ed25519_sha256}) {
+    auto s = make_signer_zone(a);
+    for (auto hc : {DkimCanonicalization::simple, DkimCanonicalization::relaxed}) {
+      for (auto bc : {DkimCanonicalization::simple, DkimCanonicalization::relaxed}) {
+        std::string msg = sign(s, kMessage, hc, bc);
+        BOOST_TEST(py.verifies(msg, s.key->dns_record()), to_string(a) << " " << to_string(hc) << "/" << to_string(bc));
+        BOOST_TEST(!py.verifies(replace(msg, "Line one", "Line 1"), s.key->dns_record()));
+        BOOST_TEST(!py.verifies(replace(msg, "Subject: signed", "Subject: forged"), s.key->dns_record()));
+      }
+    }
+  }
 }
