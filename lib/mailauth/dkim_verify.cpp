@@ -480,11 +480,13 @@ std::string ar_value(std::string_view v) {
     if (u <= 0x20 || u >= 0x7f || std::string_view("()<>@,;:\\\"/[]?=").find(c) != std::string_view::npos) token = false;
   }
   if (token) return std::string(v);
+  // Folding whitespace goes; other control and 8-bit octets (they may come from a hostile field) become '?'.
   std::string out = "\"";
   for (char c : v) {
-    if (c == '"' || c == '\\') out.push_back('\\');
+    auto u = static_cast<unsigned char>(c);
     if (c == '\r' || c == '\n') continue;
-    out.push_back(c);
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(u == '\t' ? ' ' : (u < 0x20 || u >= 0x7f) ? '?' : c);
   }
   return out + "\"";
 }
