@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -70,18 +71,21 @@ std::string field_key(const Field& f) {
 
 std::string signed_header_data(const std::vector<Field>& fields, const std::vector<std::string>& h,
                                DkimCanonicalization c) {
-  std::vector<std::string> keys;
-  keys.reserve(fields.size());
-  for (const auto& f : fields) keys.push_back(field_key(f));
-  std::vector<bool> used(fields.size(), false);
+  // One pass over the fields collects the instances of each wanted name (top to bottom); each h= entry
+  // then takes the last one left. Linear in the fields, however long h= and the header are.
+  std::map<std::string_view, std::vector<std::size_t>> instances;
+  for (const auto& name : h) instances[name];
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    auto it = instances.find(field_key(fields[i]));
+    if (it != instances.end()) it->second.push_back(i);
+  }
   std::string out;
   for (const auto& name : h) {
-    for (std::size_t i = fields.size(); i-- > 0;) {
-      if (used[i] || keys[i] != name) continue;
-      used[i] = true;
-      out += canonical_header(c, fields[i].name, fields[i].value) + "\r\n";
-      break;
-    }
+    auto& left = instances[name];
+    if (left.empty()) continue;  // a null instance (RFC 6376 §5.4.2)
+    const Field& f = fields[left.back()];
+    left.pop_back();
+    out += canonical_header(c, f.name, f.value) + "\r\n";
   }
   return out;
 }
