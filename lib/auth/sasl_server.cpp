@@ -32,10 +32,14 @@ std::optional<SaslMechanism> parse_mechanism(std::string_view name) noexcept {
   return std::nullopt;
 }
 
+bool scram_usable(PasswordScheme s) noexcept { return s == PasswordScheme::scram_sha256 || s == PasswordScheme::plain; }
+
 std::vector<SaslMechanism> offered_mechanisms(const SaslOptions& o) {
   std::vector<SaslMechanism> v;
-  if (!o.channel_bindings.empty()) v.push_back(SaslMechanism::scram_sha256_plus);
-  v.push_back(SaslMechanism::scram_sha256);
+  if (o.scram) {
+    if (!o.channel_bindings.empty()) v.push_back(SaslMechanism::scram_sha256_plus);
+    v.push_back(SaslMechanism::scram_sha256);
+  }
   if (o.plaintext_allowed) {
     v.push_back(SaslMechanism::plain);
     v.push_back(SaslMechanism::login);
@@ -365,6 +369,8 @@ SaslStep SaslServer::start(SaslMechanism m, std::optional<std::string_view> init
     return I.failure(SaslFailure::too_weak, fmt::format("{} needs TLS or an internal network", mechanism_name(m)));
   if ((m == SaslMechanism::xoauth2 || m == SaslMechanism::oauthbearer) && !I.opts.oauth)
     return I.failure(SaslFailure::unsupported, "OAuth is not configured");
+  if ((m == SaslMechanism::scram_sha256 || m == SaslMechanism::scram_sha256_plus) && !I.opts.scram)
+    return I.failure(SaslFailure::unsupported, "SCRAM is not offered: passwords are not stored in a SCRAM form");
   if (m == SaslMechanism::scram_sha256_plus && I.opts.channel_bindings.empty())
     return I.failure(SaslFailure::unsupported, "no channel binding on this connection");
   if (initial && initial->size() > I.opts.max_response) return I.failure(SaslFailure::malformed, "initial response too long");

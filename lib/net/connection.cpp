@@ -61,6 +61,14 @@ void Connection::begin_drain() {
   }
 }
 
+void Connection::interrupt_idle_read() {
+  if (idle_read_pending_) {
+    interrupted_ = true;
+    asio::error_code ignored;
+    socket_.cancel(ignored);
+  }
+}
+
 void Connection::close() noexcept {
   asio::error_code ignored;
   timer_.cancel();
@@ -80,11 +88,14 @@ asio::awaitable<Result<std::size_t>> Connection::read_some(std::span<char> buffe
   else n = co_await socket_.async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
   idle_read_pending_ = false;
   disarm();
+  bool interrupted = std::exchange(interrupted_, false);
   if (!ec) co_return n;
   if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) co_return std::size_t{0};
   if (timed_out_) co_return fail(ErrorCategory::temporary, "timed out waiting for the client", ETIMEDOUT);
   if (ec == asio::error::operation_aborted && draining_ && mode == ReadMode::idle)
     co_return fail(ErrorCategory::temporary, "server is shutting down", ESHUTDOWN);
+  if (ec == asio::error::operation_aborted && interrupted)
+    co_return fail(ErrorCategory::temporary, "interrupted by a notification", EINTR);
   co_return fail(ErrorCategory::io, ec.message(), ec.value());
 }
 

@@ -48,6 +48,7 @@ struct Server::Impl {
   std::unique_ptr<mailauth::DkimKeyring> dkim;
   std::unique_ptr<smtp::Greylist> smtp_greylist;
   std::shared_ptr<smtp::MessageSink> message_sink;
+  std::shared_ptr<store::MailStore> mail_store;
   std::vector<std::shared_ptr<net::Listener>> listeners;
   std::unique_ptr<asio::signal_set> signals;
   std::thread control_thread;
@@ -235,10 +236,12 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, ServerOption
     impl->queue = std::make_unique<queue::Queue>(impl->config.queue, spool, impl->config.hostname, *impl->transport);
     if (auto st = impl->queue->open(); !st) return fail(st.error());
   }
+  impl->mail_store = impl->options.mail_store;
+  if (!impl->mail_store) impl->mail_store = std::make_shared<store::MaildirStore>(impl->config.data_dir);
   impl->message_sink = impl->options.message_sink;
   if (!impl->message_sink) {
     impl->dkim = std::make_unique<mailauth::DkimKeyring>(impl->config.dkim);
-    auto sink = std::make_shared<StoreSink>(std::make_shared<store::MaildirStore>(impl->config.data_dir),
+    auto sink = std::make_shared<StoreSink>(impl->mail_store,
                                             *impl->directory, impl->queue.get());
     sink->set_dkim(impl->dkim.get());
     impl->message_sink = std::move(sink);
@@ -264,6 +267,7 @@ Status Server::start() {
                          d.options.smtp_hooks, d.message_sink};
   env.smtp_rate_limiter = d.smtp_rate_limiter.get();
   env.smtp_greylist = d.smtp_greylist.get();
+  env.mail_store = d.mail_store;
   net::ConnectionTimeouts timeouts;
   timeouts.idle = d.config.limits.idle_timeout;
   timeouts.transfer = d.config.limits.transfer_timeout;

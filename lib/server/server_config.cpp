@@ -123,6 +123,7 @@ ServerConfig parse_document(const std::shared_ptr<ConfigDocument>& doc, ConfigDi
   if (auto s = root->table("queue")) (void)queue::parse_queue_config(*s, c.queue);
   if (auto s = root->table("dns")) (void)dns::parse_dns_config(*s, c.dns);
   if (auto s = root->table("dkim")) (void)mailauth::parse_dkim_config(*s, c.dkim);
+  if (auto s = root->table("imap")) (void)imap::parse_imap_config(*s, c.imap);
   if (c.dkim.key_dir.empty()) c.dkim.key_dir = c.data_dir / "dkim";
   (void)queue::parse_delivery_config(*root, c.delivery);
   root->finish();

@@ -27,6 +27,21 @@ namespace fs = std::filesystem;
 
 namespace tern::store {
 
+namespace {
+// RFC 9051 §2.3.1.1: a mailbox deleted and created again must get a new UIDVALIDITY. Time-based like
+// Dovecot, but never the same value twice in this process (a DELETE + CREATE within one second).
+std::uint32_t fresh_uid_validity() {
+  static std::atomic<std::uint32_t> last{0};
+  auto now = static_cast<std::uint32_t>(std::time(nullptr));
+  std::uint32_t prev = last.load();
+  std::uint32_t next;
+  do {
+    next = std::max(now, prev + 1);
+  } while (!last.compare_exchange_weak(prev, next));
+  return next;
+}
+}  // namespace
+
 std::string_view to_string(SpecialUse u) noexcept {
   switch (u) {
     case SpecialUse::sent: return "\\Sent";
@@ -1285,7 +1300,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       if (errno != ENOENT) return fail_errno("open " + ul.string());
       // No uidlist: a new mailbox, or deleted by someone. Known UIDs are kept and written back.
       if (!f.uid_validity) {
-        f.uid_validity = static_cast<std::uint32_t>(std::time(nullptr));
+        f.uid_validity = fresh_uid_validity();
         ch.reset = true;
       }
       rewrite = true;
@@ -1315,14 +1330,14 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       auto full = parse_uidlist(text);
       if (!full) {
         log::warn("store.uidlist_damaged", {{"path", ul.string()}, {"error", full.error().message}});
-        if (!f.uid_validity) f.uid_validity = static_cast<std::uint32_t>(std::time(nullptr)), ch.reset = true;
+        if (!f.uid_validity) f.uid_validity = fresh_uid_validity(), ch.reset = true;
         rewrite = true;
         f.ul_known = false;
         return {};
       }
       p = std::move(*full);
       if (!p.ordered || p.header.version != 3 || p.header.guid.empty()) rewrite = true;
-      if (p.header.uid_validity == 0) p.header.uid_validity = static_cast<std::uint32_t>(std::time(nullptr)), rewrite = true;
+      if (p.header.uid_validity == 0) p.header.uid_validity = fresh_uid_validity(), rewrite = true;
       if (f.uid_validity != p.header.uid_validity) {
         // A new UIDVALIDITY: every UID the folder knew is void.
         f.entries.clear();

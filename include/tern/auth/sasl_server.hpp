@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tern/auth/authenticator.hpp"
+#include "tern/auth/password_scheme.hpp"
 
 namespace tern::auth {
 
@@ -37,6 +38,9 @@ struct SaslOptions {
   // (PLAIN, LOGIN) and bearer tokens may be used.
   bool plaintext_allowed = false;
   bool oauth = false;                            // a TokenValidator is configured
+  // SCRAM needs stored SCRAM credentials (or clear text); with one-way hashes (SHA512-CRYPT, ARGON2)
+  // offering it only makes clients that prefer it (mbsync) fail. See scram_usable().
+  bool scram = true;
   std::vector<ChannelBinding> channel_bindings;  // empty: no -PLUS
   std::size_t max_response = 16384;              // longest client message accepted
   std::string oauth_scope;                       // sent in the XOAUTH2/OAUTHBEARER error challenge
@@ -44,6 +48,10 @@ struct SaslOptions {
   // Injected only by tests that replay fixed vectors (RFC 7677 3).
   std::function<std::string()> scram_nonce;
 };
+
+// Whether accounts can be expected to have SCRAM credentials: new passwords are stored as
+// SCRAM-SHA-256 or in clear text ([auth] password_scheme).
+bool scram_usable(PasswordScheme new_password_scheme) noexcept;
 
 // Mechanisms to advertise, strongest first.
 std::vector<SaslMechanism> offered_mechanisms(const SaslOptions& options);

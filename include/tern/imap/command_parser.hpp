@@ -27,6 +27,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tern/imap/command.hpp"
 
@@ -74,6 +75,8 @@ class CommandParser {
   // discarded, RFC 9051 §6.2.1 / the STARTTLS command-injection class of bugs).
   std::size_t buffered() const;
   void discard_buffered();
+  // Removes and returns the unconsumed bytes (COMPRESS: they are compressed and must be inflated first).
+  std::string take_buffered();
 
   // Whether a command has started arriving but is not complete (the session uses the transfer timeout
   // instead of the idle one while true).
@@ -84,21 +87,41 @@ class CommandParser {
   void set_limits(const CommandParserLimits& limits) { limits_ = limits; }
 
  private:
-  struct State;
+  // What the framer expects next (see command_parser.cpp for the state machine).
+  enum class Mode {
+    line,          // a line of the current (or next) command
+    literal,       // literal bytes of the current command
+    discard_line,  // after a non-fatal error: the next line of the erroneous command, dropped
+    skip_literal,  // after a non-fatal error: a non-synchronising literal of it, dropped
+    skip_long,     // a line longer than max_line, dropped up to its LF
+    dead,          // after a fatal error: nothing more is framed
+  };
+  using Outcome = std::optional<Event>;
+
+  Outcome tokenize(std::string_view line);
+  Outcome start_literal(std::size_t size, bool sync);
+  Outcome end_discarded_line(std::string_view line);
+  Outcome line_too_long(std::string_view line_start);
+  Event make_error(std::string code, std::string message, bool fatal = false) const;
+  std::vector<Arg>& container();
+  std::size_t literal_limit_for_command() const;
+  void reset_command();
+
   CommandParserLimits limits_;
   std::string buffer_;
-  std::size_t pos_ = 0;  // consumed prefix of buffer_
-  // Framing state of the command being received.
-  std::size_t cmd_start_ = 0;      // where the current command starts in buffer_
-  std::size_t scan_ = 0;           // how far the current line has been scanned
-  std::size_t literal_left_ = 0;   // literal bytes still expected
-  bool in_literal_ = false;
-  bool awaiting_literal_ = false;  // continuation was emitted, waiting for bytes
-  bool discarding_ = false;        // after a non-fatal error: skipping the rest of the command
-  std::string error_tag_;
-  std::size_t command_bytes_ = 0;
-  std::size_t literal_limit_for_command() const;
-  std::string current_name_;       // name of the command being framed (for its literal limit)
+  std::size_t pos_ = 0;   // consumed prefix of buffer_
+  std::size_t scan_ = 0;  // bytes of the current line (from pos_) already searched for LF
+  Mode mode_ = Mode::line;
+  bool skip_raw_line_ = false;  // take_line(): the rest of an over-long line is still to be dropped
+  // The command being received.
+  bool started_ = false;        // a tag was read (the first line was tokenized)
+  bool need_sep_ = false;       // the previous token ended: SP, ")" or end of line must follow
+  Command command_;
+  std::vector<Arg> stack_;      // open lists; stack_.empty() means arguments go to command_.args
+  std::size_t arg_count_ = 0;
+  std::size_t literal_left_ = 0;
+  std::string tail_;            // last bytes of a skipped over-long line (for its literal announcement)
+  std::optional<Event> pending_;  // a second event produced by one step (a fatal error after an error)
 };
 
 }  // namespace tern::imap

@@ -65,6 +65,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool draining() const noexcept { return draining_; }
   // Called on this connection's executor by the server when draining starts.
   void begin_drain();
+  // Wakes a pending idle read_some, which then fails with temporary/EINTR (IMAP IDLE: a change to
+  // announce). Call on the connection's executor; does nothing when no idle read is pending.
+  void interrupt_idle_read();
   // Closes the socket now; pending operations complete with errors.
   void close() noexcept;
 
@@ -93,6 +96,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool timed_out_ = false;
   bool draining_ = false;
   bool idle_read_pending_ = false;
+  bool interrupted_ = false;
   std::string service_;
   ConnectionTimeouts timeouts_;
   asio::ip::address remote_address_, local_address_;

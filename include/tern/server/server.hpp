@@ -35,6 +35,9 @@ struct ServerOptions {
   std::shared_ptr<const smtp::Hooks> smtp_hooks;
   // Where accepted mail goes; default: StoreSink over the MaildirStore in <data_dir>/mail.
   std::shared_ptr<smtp::MessageSink> message_sink;
+  // Where mail lives (IMAP reads it, the default sink delivers into it); default: MaildirStore in
+  // <data_dir>/mail. A host with its own message_sink should pass the store that sink writes to.
+  std::shared_ptr<store::MailStore> mail_store;
   // How queued mail leaves (MX, smart host, LMTP); default: queue::NoRouteTransport (everything stays
   // deferred with "no route" until delivery is configured). The outbound queue is built over [queue]
   // spool_dir (default <data_dir>/queue) when a listener accepts mail.

@@ -18,6 +18,7 @@
 #include "tern/net/tls.hpp"
 #include "tern/queue/queue_config.hpp"
 #include "tern/dns/unbound_resolver.hpp"
+#include "tern/imap/imap_service.hpp"
 #include "tern/mailauth/dkim_keyring.hpp"
 #include "tern/queue/smtp_transport.hpp"
 #include "tern/smtp/smtp_settings.hpp"
@@ -65,6 +66,7 @@ struct ServerConfig {
   queue::QueueConfig queue;              // [queue]
   dns::DnsConfig dns;                    // [dns]
   queue::DeliveryConfig delivery;        // [delivery], [[relay]], [transport]
+  imap::ImapSettings imap;               // [imap]
 };
 
 // Parses a file; on failure the Error (category config) lists every issue, one per line.

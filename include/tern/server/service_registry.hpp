@@ -19,6 +19,7 @@
 #include "tern/server/server_config.hpp"
 #include "tern/smtp/hooks.hpp"
 #include "tern/smtp/message_sink.hpp"
+#include "tern/store/mail_store.hpp"
 
 namespace tern {
 
@@ -32,6 +33,7 @@ struct ServiceEnvironment {
   auth::AuthThrottle& auth_throttle;      // failed-login delays and lockouts, shared by every protocol
   std::shared_ptr<const smtp::Hooks> smtp_hooks;  // may be null
   std::shared_ptr<smtp::MessageSink> message_sink;
+  std::shared_ptr<store::MailStore> mail_store;    // where IMAP (and POP3) read mail
   smtp::RateLimiter* smtp_rate_limiter = nullptr;  // shared by every SMTP listener; may be null
   smtp::Greylist* smtp_greylist = nullptr;         // shared by every SMTP listener; may be null
 };

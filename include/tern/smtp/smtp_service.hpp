@@ -54,6 +54,7 @@ struct SmtpServiceDeps {
   directory::Directory* directory = nullptr;
   auth::Authenticator* authenticator = nullptr;
   auth::AuthThrottle* throttle = nullptr;
+  bool scram = false;  // offer SCRAM-SHA-256(-PLUS): see auth::scram_usable()
   std::shared_ptr<MessageSink> sink;
   std::shared_ptr<const Hooks> hooks;  // host hooks; may be null
   SenderDomainCheck sender_domain_check;

@@ -157,6 +157,7 @@ class SmtpSession {
   auth::SaslOptions sasl_options() const {
     auth::SaslOptions o;
     o.plaintext_allowed = conn_->tls_active() || info_.internal_network;
+    o.scram = d_.scram;
     auto binding = conn_->tls_exporter_binding();
     if (!binding.empty()) o.channel_bindings.push_back({"tls-exporter", binding});
     return o;

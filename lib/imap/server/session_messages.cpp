@@ -1,0 +1,747 @@
+// Synchronous command bodies on the messages of the selected mailbox: FETCH, STORE, SEARCH, SORT,
+// THREAD, COPY/MOVE, EXPUNGE and their UID forms (RFC 9051 §6.4, RFC 4315, RFC 6851, RFC 7162,
+// RFC 5256, RFC 4731/5182, RFC 3516). They run on a worker thread (see imap_session.hpp).
+#include <algorithm>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "imap_session.hpp"
+#include "tern/imap/command_args.hpp"
+#include "tern/imap/search.hpp"
+#include "tern/imap/section.hpp"
+#include "tern/imap/sort.hpp"
+#include "tern/imap/thread.hpp"
+#include "tern/mime/imap_view.hpp"
+
+namespace tern::imap {
+namespace {
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string literal(std::string_view data, bool literal8 = false) {
+  return fmt::format("{}{{{}}}\r\n", literal8 ? "~" : "", data.size()) + std::string(data);
+}
+
+// The section as echoed in the response: "1.2.HEADER.FIELDS (From To)".
+std::string section_spec(const Section& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.part.size(); ++i) out += (i ? "." : "") + std::to_string(s.part[i]);
+  auto add = [&](std::string_view what) {
+    if (!out.empty()) out += '.';
+    out += what;
+  };
+  switch (s.text) {
+    case Section::Text::full: break;
+    case Section::Text::header: add("HEADER"); break;
+    case Section::Text::text: add("TEXT"); break;
+    case Section::Text::mime: add("MIME"); break;
+    case Section::Text::header_fields:
+    case Section::Text::header_fields_not: {
+      add(s.text == Section::Text::header_fields ? "HEADER.FIELDS (" : "HEADER.FIELDS.NOT (");
+      for (std::size_t i = 0; i < s.fields.size(); ++i) out += (i ? " " : "") + upper(s.fields[i]);
+      out += ')';
+      break;
+    }
+  }
+  return out;
+}
+
+// RFC 9051 §6.4.5: BODY[...]<origin> echoes only the origin of a partial.
+std::string partial_spec(const std::optional<Partial>& p) {
+  return p ? fmt::format("<{}>", p->offset) : std::string();
+}
+
+}  // namespace
+
+Result<std::vector<std::size_t>> ImapSession::resolve(const Arg& arg, bool uid) {
+  if (!arg.is_atom()) return fail(ErrorCategory::invalid_argument, "Expected a sequence set");
+  auto set = parse_sequence_set(arg.value);
+  if (!set) return fail(set.error());
+  const auto& msgs = selected_->messages();
+  std::vector<std::size_t> out;
+  if (set->saved) {  // RFC 5182: "$" is the saved UIDs (an absent result matches nothing)
+    for (auto u : selected_->saved_search)
+      if (auto s = selected_->seq_of(u)) out.push_back(s - 1);
+    return out;
+  }
+  if (uid) {
+    std::uint32_t largest = selected_->largest_uid();
+    for (const auto& r : set->ranges) {
+      std::uint32_t a = r.first == SeqRange::kStar ? largest : r.first;
+      std::uint32_t b = r.last == SeqRange::kStar ? largest : r.last;
+      if (a > b) std::swap(a, b);
+      // RFC 9051 §6.4.8: "n:*" includes the last message even when n is larger than its UID.
+      if (r.first == SeqRange::kStar || r.last == SeqRange::kStar) {
+        if (largest == 0) continue;
+      }
+      auto lo = std::lower_bound(msgs.begin(), msgs.end(), a, [](const auto& m, std::uint32_t v) { return m.uid < v; });
+      for (auto it = lo; it != msgs.end() && it->uid <= b; ++it) out.push_back(static_cast<std::size_t>(it - msgs.begin()));
+      if ((r.first == SeqRange::kStar || r.last == SeqRange::kStar) && !msgs.empty() && a > largest)
+        out.push_back(msgs.size() - 1);
+    }
+  } else {
+    auto count = static_cast<std::uint32_t>(msgs.size());
+    for (const auto& r : set->ranges) {
+      std::uint32_t a = r.first == SeqRange::kStar ? count : r.first;
+      std::uint32_t b = r.last == SeqRange::kStar ? count : r.last;
+      if (a > b) std::swap(a, b);
+      if (a == 0 || b > count)  // RFC 9051 §6.4.5: a message number beyond the mailbox is an error
+        return fail(ErrorCategory::invalid_argument, "Invalid message sequence number (the mailbox has " +
+                                                         std::to_string(count) + " messages)");
+      for (std::uint32_t n = a; n <= b; ++n) out.push_back(n - 1);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// ---- FETCH ---------------------------------------------------------------------------------------
+
+void ImapSession::cmd_fetch(const Command& cmd, bool uid, std::size_t first) {
+  const std::string& tag = cmd.tag;
+  const auto& a = cmd.args;
+  if (a.size() < first + 2 || a.size() > first + 3) {
+    bad(tag, "FETCH needs a sequence set and data items");
+    return;
+  }
+  auto indexes = resolve(a[first], uid);
+  if (!indexes) {
+    bad(tag, indexes.error().message);
+    return;
+  }
+  auto items = parse_fetch_items(a[first + 1], !rev2_);
+  if (!items) {
+    bad(tag, items.error().message);
+    return;
+  }
+  FetchModifiers mods;
+  if (a.size() == first + 3) {
+    auto m = parse_fetch_modifiers(a[first + 2]);
+    if (!m) {
+      bad(tag, m.error().message);
+      return;
+    }
+    mods = *m;
+    if (mods.vanished && (!uid || !qresync_)) {
+      bad(tag, "VANISHED needs UID FETCH and QRESYNC enabled");
+      return;
+    }
+    if (mods.vanished && !mods.changedsince) {
+      bad(tag, "VANISHED needs CHANGEDSINCE");
+      return;
+    }
+    if (mods.changedsince) enable_condstore();  // RFC 7162 §3.1: CHANGEDSINCE enables CONDSTORE
+  }
+  // RFC 7162 §3.2.4: with QRESYNC every FETCH response carries the UID.
+  bool want_uid = uid || qresync_;
+  bool want_modseq = mods.changedsince.has_value();
+  bool sets_seen = false;
+  for (const auto& it : *items) {
+    if (it.kind == FetchItem::Kind::modseq) {
+      want_modseq = true;
+      enable_condstore();
+    }
+    if (!it.peek && (it.kind == FetchItem::Kind::body_section || it.kind == FetchItem::Kind::binary ||
+                     it.kind == FetchItem::Kind::rfc822 || it.kind == FetchItem::Kind::rfc822_text))
+      sets_seen = true;
+  }
+  auto& sel = *selected_;
+  if (mods.vanished) {
+    // RFC 7162 §3.2.6: UIDs of the set that are gone (those the client asked about, below UIDNEXT).
+    auto set = parse_sequence_set(a[first].value);
+    std::vector<std::uint32_t> gone;
+    std::uint32_t upto = sel.uid_next - 1;
+    std::size_t k = 0;
+    for (std::uint32_t u = 1; set && !set->saved && u <= upto && gone.size() < 1000000; ++u) {
+      while (k < sel.messages().size() && sel.messages()[k].uid < u) ++k;
+      if ((k >= sel.messages().size() || sel.messages()[k].uid != u) && set->contains(u, upto)) gone.push_back(u);
+    }
+    if (!gone.empty()) untagged("VANISHED (EARLIER) " + format_sequence_set(gone));
+  }
+  const std::string& mbox = sel.name;
+  auto* user = user_.get();
+  for (auto idx : *indexes) {
+    if (mods.changedsince && sel.messages()[idx].modseq <= *mods.changedsince) continue;
+    std::uint32_t u = sel.messages()[idx].uid;
+    // \Seen is set before the data goes out, and FLAGS is then part of the response (RFC 9051 §6.4.5).
+    bool flags_changed = false;
+    if (sets_seen && !sel.read_only && !(sel.messages()[idx].flags.system & store::flag_seen)) {
+      store::FlagChange change;
+      change.mode = store::FlagChange::Mode::add;
+      change.flags.system = store::flag_seen;
+      auto res = user_->change_flags(mbox, {u}, change);
+      if (res && !res->changed.empty()) {
+        auto& mine = sel.mutable_message(idx);
+        mine.flags = res->changed.front().flags;
+        mine.modseq = res->changed.front().modseq;
+        flags_changed = true;
+      }
+    }
+    // After the \Seen change: mutable_message() may have given this session its own list.
+    const store::MessageInfo& info = sel.messages()[idx];
+    MessageView view(
+        static_cast<std::uint32_t>(idx + 1), info, [user, &mbox, u] { return user->fetch(mbox, u); },
+        [user, &mbox, u] { return user->fetch_header(mbox, u); });
+    std::string body;
+    bool missing = false;
+    auto add = [&](std::string_view s) {
+      if (!body.empty()) body += ' ';
+      body += s;
+    };
+    if (want_uid) add(fmt::format("UID {}", u));
+    // Like Dovecot, FLAGS changed by this FETCH come first, before the (possibly large) literals.
+    bool flags_listed = flags_changed;
+    if (flags_changed) add("FLAGS " + format_flags(info.flags, sel.recent.count(u) > 0));
+    for (const auto& it : *items) {
+      switch (it.kind) {
+        case FetchItem::Kind::uid:
+          if (!want_uid) {
+            add(fmt::format("UID {}", u));
+            want_uid = true;
+          }
+          break;
+        case FetchItem::Kind::flags:
+          if (!flags_listed) add("FLAGS " + format_flags(info.flags, sel.recent.count(u) > 0));
+          flags_listed = true;
+          break;
+        case FetchItem::Kind::internaldate:
+          add("INTERNALDATE \"" + format_date_time(info.internal_date) + "\"");
+          break;
+        case FetchItem::Kind::rfc822_size: add(fmt::format("RFC822.SIZE {}", info.size)); break;
+        case FetchItem::Kind::modseq: break;  // below
+        case FetchItem::Kind::envelope: {
+          const auto* m = view.parsed_header();
+          if (!m) {
+            missing = true;
+            break;
+          }
+          add("ENVELOPE " + mime::to_imap(mime::make_envelope(*m, m->root())));
+          break;
+        }
+        case FetchItem::Kind::body:
+        case FetchItem::Kind::bodystructure: {
+          const auto* m = view.parsed();
+          if (!m) {
+            missing = true;
+            break;
+          }
+          bool ext = it.kind == FetchItem::Kind::bodystructure;
+          add(std::string(ext ? "BODYSTRUCTURE " : "BODY ") + mime::to_imap(mime::make_body_structure(*m), ext));
+          break;
+        }
+        case FetchItem::Kind::body_section:
+        case FetchItem::Kind::rfc822:
+        case FetchItem::Kind::rfc822_header:
+        case FetchItem::Kind::rfc822_text: {
+          Section section = it.section;
+          if (it.kind == FetchItem::Kind::rfc822_header) section.text = Section::Text::header;
+          if (it.kind == FetchItem::Kind::rfc822_text) section.text = Section::Text::text;
+          std::string data;
+          bool header_only = section.part.empty() && (section.text == Section::Text::header ||
+                                                      section.text == Section::Text::header_fields ||
+                                                      section.text == Section::Text::header_fields_not);
+          if (section.part.empty() && section.text == Section::Text::full) {
+            const auto* raw = view.message();
+            if (!raw) {
+              missing = true;
+              break;
+            }
+            data = std::string(*raw);
+          } else {
+            const auto* m = header_only ? view.parsed_header() : view.parsed();
+            if (!m) {
+              missing = true;
+              break;
+            }
+            data = fetch_section(*m, section);
+          }
+          auto part = apply_partial(data, it.partial);
+          std::string name;
+          if (it.kind == FetchItem::Kind::rfc822) name = "RFC822";
+          else if (it.kind == FetchItem::Kind::rfc822_header) name = "RFC822.HEADER";
+          else if (it.kind == FetchItem::Kind::rfc822_text) name = "RFC822.TEXT";
+          else name = "BODY[" + section_spec(section) + "]" + partial_spec(it.partial);
+          add(name + " " + literal(part));
+          break;
+        }
+        case FetchItem::Kind::binary:
+        case FetchItem::Kind::binary_size: {
+          const auto* m = view.parsed();
+          if (!m) {
+            missing = true;
+            break;
+          }
+          if (it.kind == FetchItem::Kind::binary_size) {
+            auto n = fetch_binary_size(*m, it.section);
+            if (!n) {
+              no(tag, "The content transfer encoding of this part is unknown", "UNKNOWN-CTE");
+              return;
+            }
+            add(fmt::format("BINARY.SIZE[{}] {}", section_spec(it.section), *n));
+          } else {
+            auto data = fetch_binary(*m, it.section);
+            if (!data) {
+              no(tag, "The content transfer encoding of this part is unknown", "UNKNOWN-CTE");
+              return;
+            }
+            auto part = apply_partial(*data, it.partial);
+            add("BINARY[" + section_spec(it.section) + "]" + partial_spec(it.partial) + " " +
+                literal(part, needs_literal8(part)));
+          }
+          break;
+        }
+        case FetchItem::Kind::emailid:
+        case FetchItem::Kind::threadid:
+        case FetchItem::Kind::savedate:
+          break;  // not advertised
+      }
+    }
+    if (want_modseq || (flags_changed && condstore_)) add(fmt::format("MODSEQ ({})", info.modseq));
+    if (missing) continue;  // expunged by another session meanwhile: its EXPUNGE comes later
+    untagged(fmt::format("{} FETCH ({})", idx + 1, body));
+    want_uid = uid || qresync_;
+  }
+  ok(tag, "Fetch completed");
+}
+
+// ---- STORE (RFC 9051 §6.4.6, RFC 7162 §3.1.3) ------------------------------------------------------
+
+void ImapSession::cmd_store(const Command& cmd, bool uid, std::size_t first) {
+  const std::string& tag = cmd.tag;
+  const auto& a = cmd.args;
+  std::size_t i = first;
+  if (a.size() < i + 3) {
+    bad(tag, "STORE needs a sequence set, an action and flags");
+    return;
+  }
+  auto indexes = resolve(a[i++], uid);
+  if (!indexes) {
+    bad(tag, indexes.error().message);
+    return;
+  }
+  store::FlagChange change;
+  if (a[i].is_list()) {  // (UNCHANGEDSINCE n)
+    const auto& l = a[i].list;
+    if (l.size() != 2 || !l[0].is_keyword("UNCHANGEDSINCE")) {
+      bad(tag, "Unknown STORE modifier");
+      return;
+    }
+    try {
+      change.unchanged_since = std::stoull(l[1].value);
+    } catch (...) {
+      bad(tag, "UNCHANGEDSINCE needs a number");
+      return;
+    }
+    enable_condstore();
+    ++i;
+  }
+  if (a.size() < i + 2 || !a[i].is_atom()) {
+    bad(tag, "STORE needs an action (FLAGS, +FLAGS, -FLAGS) and flags");
+    return;
+  }
+  std::string action = upper(a[i++].value);
+  bool silent = false;
+  if (action.size() > 7 && action.substr(action.size() - 7) == ".SILENT") {
+    silent = true;
+    action.resize(action.size() - 7);
+  }
+  if (action == "FLAGS") change.mode = store::FlagChange::Mode::set;
+  else if (action == "+FLAGS") change.mode = store::FlagChange::Mode::add;
+  else if (action == "-FLAGS") change.mode = store::FlagChange::Mode::remove;
+  else {
+    bad(tag, "Unknown STORE action " + action.substr(0, 40));
+    return;
+  }
+  store::MessageFlags flags;
+  if (a.size() == i + 1) {
+    auto f = parse_flags(a[i], true);
+    if (!f) {
+      bad(tag, f.error().message);
+      return;
+    }
+    flags = *f;
+  } else {  // RFC 3501 allows the flags without parentheses: "+FLAGS \Seen \Deleted"
+    Arg list;
+    list.type = Arg::Type::list;
+    list.list.assign(a.begin() + static_cast<std::ptrdiff_t>(i), a.end());
+    auto f = parse_flags(list, true);
+    if (!f) {
+      bad(tag, f.error().message);
+      return;
+    }
+    flags = *f;
+  }
+  change.flags = flags;
+  auto& sel = *selected_;
+  if (sel.read_only) {
+    no(tag, "The mailbox is read-only (selected with EXAMINE)", "READ-ONLY");
+    return;
+  }
+  std::vector<std::uint32_t> uids;
+  for (auto idx : *indexes) uids.push_back(sel.messages()[idx].uid);
+  if (uids.empty()) {
+    ok(tag, "Store completed");
+    return;
+  }
+  auto res = user_->change_flags(sel.name, uids, change);
+  if (!res) {
+    no_from(tag, res.error(), "STORE");
+    return;
+  }
+  std::set<std::uint32_t> changed;
+  for (const auto& m : res->changed) {
+    if (auto s = sel.seq_of(m.uid)) {
+      auto& mine = sel.mutable_message(s - 1);
+      mine.flags = m.flags;
+      mine.modseq = m.modseq;
+      changed.insert(m.uid);
+    }
+    for (const auto& k : m.flags.keywords)
+      if (sel.keywords.insert(k).second) {
+        // A new keyword: announce it before it appears in FETCH responses.
+        std::string all = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+        for (const auto& w : sel.keywords) all += " " + w;
+        untagged("FLAGS (" + all + ")");
+        untagged("OK [PERMANENTFLAGS (" + all + " \\*)] Flags permitted");
+      }
+  }
+  std::set<std::uint32_t> refused(res->modified.begin(), res->modified.end());
+  for (auto idx : *indexes) {
+    const auto& m = sel.messages()[idx];
+    if (refused.count(m.uid)) continue;
+    // .SILENT: no FETCH for what this client set, but with CONDSTORE the new MODSEQ still goes out
+    // (RFC 7162 §3.1.3).
+    if (silent && !(condstore_ && changed.count(m.uid))) continue;
+    std::string items;
+    if (uid || qresync_) items += fmt::format("UID {} ", m.uid);
+    if (!silent) items += "FLAGS " + format_flags(m.flags, sel.recent.count(m.uid) > 0);
+    if (condstore_) items += fmt::format("{}MODSEQ ({})", silent ? "" : " ", m.modseq);
+    while (!items.empty() && items.back() == ' ') items.pop_back();
+    untagged(fmt::format("{} FETCH ({})", idx + 1, items));
+  }
+  if (!refused.empty()) {
+    std::vector<std::uint32_t> numbers;
+    for (auto u : refused) numbers.push_back(uid ? u : sel.seq_of(u));
+    ok(tag, "Conditional store completed", "MODIFIED " + format_sequence_set(numbers));
+    return;
+  }
+  ok(tag, "Store completed");
+}
+
+// ---- SEARCH / SORT / THREAD ----------------------------------------------------------------------
+
+void ImapSession::cmd_search(const Command& cmd, bool uid, std::size_t first) {
+  const std::string& tag = cmd.tag;
+  std::span<const Arg> args(cmd.args.data() + first, cmd.args.size() - first);
+  auto program = parse_search(args, true);
+  if (!program) {
+    if (program.error().category == ErrorCategory::unsupported)
+      no(tag, "Only US-ASCII and UTF-8 searches are supported", "BADCHARSET (US-ASCII UTF-8)");
+    else bad(tag, program.error().message);
+    return;
+  }
+  auto& sel = *selected_;
+  SearchEnv env;
+  env.message_count = static_cast<std::uint32_t>(sel.messages().size());
+  env.largest_uid = sel.largest_uid();
+  env.saved_uids = sel.has_saved_search ? &sel.saved_search : nullptr;
+  env.now = static_cast<std::int64_t>(std::time(nullptr));
+  const std::string& mbox = sel.name;
+  auto* user = user_.get();
+  std::vector<std::uint32_t> numbers, uids;
+  std::uint64_t max_modseq = 0;
+  for (std::size_t i = 0; i < sel.messages().size(); ++i) {
+    const auto& info = sel.messages()[i];
+    std::uint32_t u = info.uid;
+    MessageView view(
+        static_cast<std::uint32_t>(i + 1), info, [user, &mbox, u] { return user->fetch(mbox, u); },
+        [user, &mbox, u] { return user->fetch_header(mbox, u); });
+    view.recent = sel.recent.count(u) > 0;
+    if (!matches(program->key, view, env)) continue;
+    numbers.push_back(uid ? u : static_cast<std::uint32_t>(i + 1));
+    uids.push_back(u);
+    max_modseq = std::max(max_modseq, info.modseq);
+  }
+  std::optional<std::uint64_t> modseq;
+  if (uses_modseq(program->key)) {
+    enable_condstore();
+    if (!numbers.empty()) {
+      modseq = max_modseq;
+      // RFC 4731 §3.2 / RFC 7162 §3.1.5: with only MIN or MAX returned, the MODSEQ is that message's.
+      const auto& r = program->ret;
+      if (program->esearch && (r.min != r.max) && !r.all && !r.count) {
+        std::uint32_t u = r.min ? uids.front() : uids.back();
+        if (auto s = sel.seq_of(u)) modseq = sel.messages()[s - 1].modseq;
+      }
+    }
+  }
+  if (program->ret.save) {
+    sel.saved_search = saved_result(program->ret, uids);
+    sel.has_saved_search = true;
+  }
+  if (program->esearch) {
+    if (esearch_response_wanted(program->ret))
+      out_ += format_esearch_response(tag, uid, program->ret, numbers, modseq) + "\r\n";  // has its "* "
+  } else {
+    out_ += format_search_response(numbers, modseq) + "\r\n";
+  }
+  ok(tag, "Search completed");
+}
+
+void ImapSession::cmd_sort(const Command& cmd, bool uid, std::size_t first) {
+  const std::string& tag = cmd.tag;
+  const auto& a = cmd.args;
+  if (a.size() < first + 3) {
+    bad(tag, "SORT needs criteria, a charset and search keys");
+    return;
+  }
+  auto criteria = parse_sort_criteria(a[first]);
+  if (!criteria) {
+    bad(tag, criteria.error().message);
+    return;
+  }
+  // RFC 5256: the charset is mandatory; the keys follow. Reuse the SEARCH parser with CHARSET.
+  std::vector<Arg> search_args;
+  Arg charset_kw;
+  charset_kw.value = "CHARSET";
+  search_args.push_back(charset_kw);
+  search_args.insert(search_args.end(), a.begin() + static_cast<std::ptrdiff_t>(first + 1), a.end());
+  auto program = parse_search(search_args, false);
+  if (!program) {
+    if (program.error().category == ErrorCategory::unsupported)
+      no(tag, "Only US-ASCII and UTF-8 are supported", "BADCHARSET (US-ASCII UTF-8)");
+    else bad(tag, program.error().message);
+    return;
+  }
+  auto& sel = *selected_;
+  SearchEnv env;
+  env.message_count = static_cast<std::uint32_t>(sel.messages().size());
+  env.largest_uid = sel.largest_uid();
+  env.saved_uids = sel.has_saved_search ? &sel.saved_search : nullptr;
+  env.now = static_cast<std::int64_t>(std::time(nullptr));
+  const std::string& mbox = sel.name;
+  auto* user = user_.get();
+  std::vector<MessageView> views;
+  views.reserve(sel.messages().size());
+  for (std::size_t i = 0; i < sel.messages().size(); ++i) {
+    std::uint32_t u = sel.messages()[i].uid;
+    views.emplace_back(
+        static_cast<std::uint32_t>(i + 1), sel.messages()[i], [user, &mbox, u] { return user->fetch(mbox, u); },
+        [user, &mbox, u] { return user->fetch_header(mbox, u); });
+  }
+  std::vector<MessageView*> hits;
+  for (auto& v : views)
+    if (matches(program->key, v, env)) hits.push_back(&v);
+  auto sorted = sort_messages(hits, *criteria, uid);
+  std::string line = "SORT";
+  for (auto n : sorted) line += " " + std::to_string(n);
+  untagged(line);
+  ok(tag, "Sort completed");
+}
+
+void ImapSession::cmd_thread(const Command& cmd, bool uid, std::size_t first) {
+  const std::string& tag = cmd.tag;
+  const auto& a = cmd.args;
+  if (a.size() < first + 3) {
+    bad(tag, "THREAD needs an algorithm, a charset and search keys");
+    return;
+  }
+  auto algorithm = parse_thread_algorithm(a[first]);
+  if (!algorithm) {
+    bad(tag, algorithm.error().message);
+    return;
+  }
+  std::vector<Arg> search_args;
+  Arg charset_kw;
+  charset_kw.value = "CHARSET";
+  search_args.push_back(charset_kw);
+  search_args.insert(search_args.end(), a.begin() + static_cast<std::ptrdiff_t>(first + 1), a.end());
+  auto program = parse_search(search_args, false);
+  if (!program) {
+    if (program.error().category == ErrorCategory::unsupported)
+      no(tag, "Only US-ASCII and UTF-8 are supported", "BADCHARSET (US-ASCII UTF-8)");
+    else bad(tag, program.error().message);
+    return;
+  }
+  auto& sel = *selected_;
+  SearchEnv env;
+  env.message_count = static_cast<std::uint32_t>(sel.messages().size());
+  env.largest_uid = sel.largest_uid();
+  env.saved_uids = sel.has_saved_search ? &sel.saved_search : nullptr;
+  env.now = static_cast<std::int64_t>(std::time(nullptr));
+  const std::string& mbox = sel.name;
+  auto* user = user_.get();
+  std::vector<MessageView> views;
+  views.reserve(sel.messages().size());
+  for (std::size_t i = 0; i < sel.messages().size(); ++i) {
+    std::uint32_t u = sel.messages()[i].uid;
+    views.emplace_back(
+        static_cast<std::uint32_t>(i + 1), sel.messages()[i], [user, &mbox, u] { return user->fetch(mbox, u); },
+        [user, &mbox, u] { return user->fetch_header(mbox, u); });
+  }
+  std::vector<MessageView*> hits;
+  for (auto& v : views)
+    if (matches(program->key, v, env)) hits.push_back(&v);
+  auto threads = thread_messages(hits, *algorithm, uid);
+  std::string formatted = format_threads(threads);
+  untagged("THREAD" + std::string(formatted.empty() ? "" : " ") + formatted);
+  ok(tag, "Thread completed");
+}
+
+// ---- COPY / MOVE (RFC 9051 §6.4.7-8, RFC 4315 COPYUID, RFC 6851) ----------------------------------
+
+void ImapSession::cmd_copy(const Command& cmd, bool uid, std::size_t first, bool move) {
+  const std::string& tag = cmd.tag;
+  const auto& a = cmd.args;
+  std::string what = move ? "MOVE" : "COPY";
+  if (a.size() != first + 2) {
+    bad(tag, what + " needs a sequence set and a mailbox name");
+    return;
+  }
+  auto indexes = resolve(a[first], uid);
+  if (!indexes) {
+    bad(tag, indexes.error().message);
+    return;
+  }
+  auto dest = mailbox_arg(a[first + 1]);
+  if (!dest) {
+    bad(tag, dest.error().message);
+    return;
+  }
+  auto& sel = *selected_;
+  if (move && sel.read_only) {
+    no(tag, "The mailbox is read-only (selected with EXAMINE)", "READ-ONLY");
+    return;
+  }
+  if (auto st = user_->status(*dest); !st) {
+    if (st.error().category == ErrorCategory::not_found) no(tag, "Mailbox does not exist: " + *dest, "TRYCREATE");
+    else no_from(tag, st.error(), what);
+    return;
+  }
+  std::vector<std::uint32_t> uids;
+  for (auto idx : *indexes) uids.push_back(sel.messages()[idx].uid);
+  if (uids.empty()) {
+    // RFC 9051 §6.4.7: nothing matched (UID COPY of gone UIDs) is not an error.
+    ok(tag, what + " completed");
+    return;
+  }
+  // MOVE into the same mailbox is allowed (Dovecot): the messages get new UIDs at the end.
+  bool same = move && *dest == sel.name;
+  auto res = move && !same ? user_->move(sel.name, uids, *dest) : user_->copy(sel.name, uids, *dest);
+  if (same && res) {
+    if (auto gone = user_->expunge(sel.name, uids); !gone) {
+      no_from(tag, gone.error(), what);
+      return;
+    }
+  }
+  if (!res) {
+    if (res.error().category == ErrorCategory::invalid_argument && move) {
+      no(tag, "Cannot move messages to the mailbox they are in", "CANNOT");
+      return;
+    }
+    no_from(tag, res.error(), what);
+    return;
+  }
+  std::vector<std::uint32_t> src, dst;
+  for (const auto& [s, d] : res->uids) {
+    src.push_back(s);
+    dst.push_back(d);
+  }
+  std::string copyuid = src.empty() ? std::string()
+                                    : fmt::format("COPYUID {} {} {}", res->dest_uid_validity, format_sequence_set(src),
+                                                  format_sequence_set(dst));
+  if (!move) {
+    ok(tag, "Copy completed", copyuid);
+    return;
+  }
+  // RFC 6851 §4.3: COPYUID in an untagged OK, then the expunges of the moved messages.
+  if (!copyuid.empty()) untagged("OK [" + copyuid + "] Moved");
+  std::set<std::uint32_t> moved(src.begin(), src.end());
+  std::vector<store::MessageInfo> kept;
+  std::vector<std::uint32_t> gone;
+  std::uint32_t removed = 0;
+  for (std::size_t i = 0; i < sel.messages().size(); ++i) {
+    const auto& m = sel.messages()[i];
+    if (moved.count(m.uid)) {
+      if (!qresync_) untagged(fmt::format("{} EXPUNGE", i + 1 - removed));
+      ++removed;
+      gone.push_back(m.uid);
+      sel.recent.erase(m.uid);
+    } else {
+      kept.push_back(m);
+    }
+  }
+  if (qresync_ && !gone.empty()) untagged("VANISHED " + format_sequence_set(gone));
+  sel.set_messages(user_name_ + "\n" + sel.name, std::move(kept));
+  ok(tag, "Move completed");
+}
+
+// ---- EXPUNGE / UID EXPUNGE (RFC 9051 §6.4.3, RFC 4315 §2.1) -----------------------------------------
+
+void ImapSession::cmd_expunge(const Command& cmd, bool uid, std::size_t first) {
+  const std::string& tag = cmd.tag;
+  auto& sel = *selected_;
+  if (sel.read_only) {
+    no(tag, "The mailbox is read-only (selected with EXAMINE)", "READ-ONLY");
+    return;
+  }
+  std::vector<std::uint32_t> targets;
+  if (uid) {
+    if (cmd.args.size() != first + 1) {
+      bad(tag, "UID EXPUNGE needs a UID set");
+      return;
+    }
+    auto indexes = resolve(cmd.args[first], true);
+    if (!indexes) {
+      bad(tag, indexes.error().message);
+      return;
+    }
+    for (auto idx : *indexes)
+      if (sel.messages()[idx].flags.system & store::flag_deleted) targets.push_back(sel.messages()[idx].uid);
+    if (targets.empty()) {
+      ok(tag, "Expunge completed");
+      return;
+    }
+  } else if (!cmd.args.empty()) {
+    bad(tag, "EXPUNGE takes no arguments");
+    return;
+  }
+  auto res = user_->expunge(sel.name, targets);
+  if (!res) {
+    no_from(tag, res.error(), "EXPUNGE");
+    return;
+  }
+  std::set<std::uint32_t> gone_set(res->uids.begin(), res->uids.end());
+  std::vector<store::MessageInfo> kept;
+  std::vector<std::uint32_t> gone;
+  std::uint32_t removed = 0;
+  for (std::size_t i = 0; i < sel.messages().size(); ++i) {
+    const auto& m = sel.messages()[i];
+    if (gone_set.count(m.uid)) {
+      if (!qresync_) untagged(fmt::format("{} EXPUNGE", i + 1 - removed));
+      ++removed;
+      gone.push_back(m.uid);
+      sel.recent.erase(m.uid);
+    } else {
+      kept.push_back(m);
+    }
+  }
+  if (qresync_ && !gone.empty()) untagged("VANISHED " + format_sequence_set(gone));
+  sel.set_messages(user_name_ + "\n" + sel.name, std::move(kept));
+  if (res->modseq > 0) {
+    sel.highest_modseq = std::max(sel.highest_modseq, res->modseq);
+    if (condstore_) {
+      ok(tag, "Expunge completed", fmt::format("HIGHESTMODSEQ {}", sel.highest_modseq));
+      return;
+    }
+  }
+  ok(tag, "Expunge completed");
+}
+
+}  // namespace tern::imap
