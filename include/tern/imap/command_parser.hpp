@@ -52,7 +52,6 @@ class CommandParser {
     std::string code;      // kind == error: response code without brackets ("TOOBIG", "LIMIT", "")
     std::string message;   // kind == error: a sentence for the client
     bool fatal = false;    // kind == error: close the connection after answering
-    bool refused = false;  // kind == error: a well-formed command over a limit: tagged NO, not BAD
     std::size_t literal_size = 0;  // kind == continuation: the announced size
   };
 

@@ -66,10 +66,11 @@ bool known_command(std::string_view name) {
 }  // namespace
 
 std::uint32_t SelectedMailbox::seq_of(std::uint32_t uid) const {
-  auto it = std::lower_bound(messages.begin(), messages.end(), uid,
+  const auto& list = *messages_;
+  auto it = std::lower_bound(list.begin(), list.end(), uid,
                              [](const store::MessageInfo& m, std::uint32_t u) { return m.uid < u; });
-  if (it == messages.end() || it->uid != uid) return 0;
-  return static_cast<std::uint32_t>(it - messages.begin()) + 1;
+  if (it == list.end() || it->uid != uid) return 0;
+  return static_cast<std::uint32_t>(it - list.begin()) + 1;
 }
 
 ImapSession::ImapSession(const ImapService& service, std::shared_ptr<net::Connection> connection)
@@ -201,8 +202,10 @@ asio::awaitable<void> ImapSession::run() {
       }
       if (ev->kind == K::error) {
         std::string code = ev->code.empty() ? "" : "[" + ev->code + "] ";
-        if (ev->tag.empty()) out_ += "* BAD " + code + ev->message + "\r\n";
-        else out_ += ev->tag + (ev->refused ? " NO " : " BAD ") + code + ev->message + "\r\n";
+        // RFC 7889 §4: a literal over APPENDLIMIT is refused with a tagged NO [TOOBIG]; syntax is BAD.
+        const char* kind = ev->code == "TOOBIG" && !ev->fatal ? " NO " : " BAD ";
+        if (ev->tag.empty()) out_ += "*" + std::string(kind) + code + ev->message + "\r\n";
+        else out_ += ev->tag + kind + code + ev->message + "\r\n";
         if (ev->fatal) {
           out_ += "* BYE Too many errors in the command stream; closing the connection\r\n";
           co_await flush();

@@ -331,11 +331,11 @@ void ImapSession::cmd_select(const Command& cmd, bool read_only) {
   for (const auto& w : sel.keywords) perm += " " + w;
   perm += " \\*)";
   untagged("OK [PERMANENTFLAGS " + (read_only ? std::string("()") : perm) + "] Flags permitted");
-  untagged(fmt::format("{} EXISTS", sel.messages.size()));
+  untagged(fmt::format("{} EXISTS", sel.messages().size()));
   if (!rev2_) {
     untagged(fmt::format("{} RECENT", sel.recent.size()));
-    for (std::size_t i = 0; i < sel.messages.size(); ++i)
-      if (!(sel.messages[i].flags.system & store::flag_seen)) {
+    for (std::size_t i = 0; i < sel.messages().size(); ++i)
+      if (!(sel.messages()[i].flags.system & store::flag_seen)) {
         untagged(fmt::format("OK [UNSEEN {}] First unseen", i + 1));
         break;
       }
@@ -357,13 +357,13 @@ void ImapSession::cmd_select(const Command& cmd, bool read_only) {
     }
     std::size_t k = 0;
     for (std::uint32_t u = 1; u <= upto && gone.size() < 1000000; ++u) {
-      while (k < sel.messages.size() && sel.messages[k].uid < u) ++k;
-      bool present = k < sel.messages.size() && sel.messages[k].uid == u;
+      while (k < sel.messages().size() && sel.messages()[k].uid < u) ++k;
+      bool present = k < sel.messages().size() && sel.messages()[k].uid == u;
       if (!present && (!qr->known || qr->known->contains(u, sel.uid_next - 1))) gone.push_back(u);
     }
     if (!gone.empty()) untagged("VANISHED (EARLIER) " + format_sequence_set(gone));
-    for (std::size_t i = 0; i < sel.messages.size(); ++i) {
-      const auto& m = sel.messages[i];
+    for (std::size_t i = 0; i < sel.messages().size(); ++i) {
+      const auto& m = sel.messages()[i];
       if (m.modseq > qr->modseq)
         untagged(fmt::format("{} FETCH (UID {} FLAGS {} MODSEQ ({}))", i + 1, m.uid, format_flags(m.flags), m.modseq));
     }
