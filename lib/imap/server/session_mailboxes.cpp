@@ -799,27 +799,42 @@ void ImapSession::cmd_append(const Command& cmd) {
       one.request.internal_date = *date;
       ++i;
     }
-    if (i >= a.size() || a[i].type != Arg::Type::literal) {
+    // RFC 6855 §4: after ENABLE UTF8=ACCEPT a message with UTF-8 headers comes as UTF8 (literal8).
+    const Arg* lit = i < a.size() ? &a[i] : nullptr;
+    if (lit && lit->is_keyword("UTF8")) {
+      if (!utf8_) {
+        bad(tag, "APPEND UTF8 needs ENABLE UTF8=ACCEPT first");
+        return;
+      }
+      if (i + 1 >= a.size() || !a[i + 1].is_list() || a[i + 1].list.size() != 1 ||
+          a[i + 1].list[0].type != Arg::Type::literal) {
+        bad(tag, "APPEND UTF8 needs the message as a parenthesised literal: UTF8 (~{n}...)");
+        return;
+      }
+      lit = &a[i + 1].list[0];
+      ++i;
+    }
+    if (!lit || lit->type != Arg::Type::literal) {
       bad(tag, "APPEND needs the message as a literal");
       return;
     }
-    if (a[i].value.empty()) {
+    if (lit->value.empty()) {
       no(tag, "An empty message cannot be appended", "CANNOT");
       return;
     }
-    if (a[i].value.size() > d_.settings.append_limit) {
+    if (lit->value.size() > d_.settings.append_limit) {
       no(tag, fmt::format("The message is larger than the limit of {} bytes", d_.settings.append_limit), "TOOBIG");
       return;
     }
     // RFC 9051 §2.3.1: messages are CRLF-terminated lines. Clients that send bare LF (imaptest's mbox
     // files, some scripts) get it fixed once here, so sizes and sections agree everywhere afterwards.
     // A literal8 (RFC 3516 §4.4) carries binary content: only its header is fixed, the body is kept as is.
-    if (a[i].value.find('\n') != std::string::npos) {
+    const std::string& v = lit->value;
+    if (v.find('\n') != std::string::npos) {
       std::string fixed;
-      fixed.reserve(a[i].value.size() + a[i].value.size() / 32);
-      const std::string& v = a[i].value;
+      fixed.reserve(v.size() + v.size() / 32);
       std::size_t end = v.size();
-      if (a[i].literal8) {
+      if (lit->literal8) {
         std::size_t crlf = v.find("\r\n\r\n"), lf = v.find("\n\n");
         end = std::min(crlf == std::string::npos ? v.size() : crlf + 4, lf == std::string::npos ? v.size() : lf + 2);
       }
@@ -835,7 +850,7 @@ void ImapSession::cmd_append(const Command& cmd) {
         continue;
       }
     }
-    one.message = &a[i].value;
+    one.message = &v;
     batch.push_back(one);
     ++i;
   }
