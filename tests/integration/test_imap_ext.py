@@ -282,6 +282,44 @@ def test_list_extended_selection_and_return_options():
         r.close()
 
 
+def test_unsolicited_expunge_held_during_fetch_and_pushed_in_idle():
+    with daemon() as d:
+        a = Raw(d)
+        for i in range(1, 5):
+            a.append("INBOX", mk("Seen by two %d" % i))
+        a.ok("SELECT INBOX")
+        b = login(d)
+        ok(b.select("INBOX"))
+        ok(b.uid("STORE", "2", "+FLAGS", "(\\Deleted)"))
+        ok(b.expunge())
+        # RFC 9051 7.5.1: no EXPUNGE during FETCH/STORE/SEARCH (sequence numbers must not move).
+        untagged = a.ok("FETCH 1:* (UID)")
+        check(not any(b"EXPUNGE" in l for l in untagged) and len(fetches(untagged)) == 4,
+              "FETCH must not announce the expunge: %r" % untagged)
+        untagged = a.ok("SEARCH ALL")
+        check(not any(b"EXPUNGE" in l for l in untagged), untagged)
+        untagged = a.ok("NOOP")
+        check([l for l in untagged if b"EXPUNGE" in l] == [b"* 2 EXPUNGE\r\n"], untagged)
+        # In IDLE, flag changes and expunges of another session are pushed.
+        tag = a.tag()
+        a.send(tag + b" IDLE\r\n")
+        check(a.readline().startswith(b"+"), "IDLE continuation")
+        ok(b.uid("STORE", "3", "+FLAGS", "(\\Flagged)"))
+        line = a.readline()
+        check(re.match(rb"\* 2 FETCH \(.*\\Flagged", line), "flag change pushed in IDLE: %r" % line)
+        ok(b.uid("STORE", "4", "+FLAGS", "(\\Deleted)"))
+        ok(b.expunge())
+        pushed = [a.readline() for _ in range(1)]
+        while not any(b"EXPUNGE" in l for l in pushed):
+            pushed.append(a.readline())
+        check(pushed[-1] == b"* 3 EXPUNGE\r\n", "expunge pushed in IDLE: %r" % pushed)
+        a.send(b"DONE\r\n")
+        _, tagged = a.collect(tag)
+        check(b" OK" in tagged, tagged)
+        b.logout()
+        a.close()
+
+
 # --- SEARCH ----------------------------------------------------------------------------------------------
 
 GRUSS = "Grüße aus Köln"
@@ -642,6 +680,10 @@ def test_binary_fetch_decodes_base64_parts():
         check(m and int(m.group(1)) == len(BLOB), "literal8 of %d bytes wanted: %r" % (len(BLOB), line[:200]))
         check(line[m.end():m.end() + len(BLOB)] == BLOB, "BINARY[2] must be the decoded bytes")
         check(b"BINARY.SIZE[2] %d" % len(BLOB) in line, line[-100:])
+        # A partial BINARY: bytes 256..271 of the decoded part.
+        line = r.ok("FETCH 1 (BINARY.PEEK[2]<256.16>)")[0]
+        m = re.search(rb"BINARY\[2\]<256> ~?\{16\}\r\n", line)
+        check(m and line[m.end():m.end() + 16] == BLOB[256:272], "partial BINARY: %r" % line)
         flags = r.ok("FETCH 1 (FLAGS)")
         check(b"\\Seen" not in flags[0], "BINARY.PEEK must not set \\Seen: %r" % flags)
         # An unknown Content-Transfer-Encoding cannot be decoded: NO [UNKNOWN-CTE] (RFC 3516 4.3).
@@ -706,12 +748,25 @@ def test_utf8_accept_mailbox_names():
         untagged = a.ok('LIST "" "*"')
         check(name in list_names(untagged), "the UTF-8 name lists as UTF-8: %r" % untagged)
         a.ok(b'SELECT "' + name + b'"')
+        # RFC 6855 4: after ENABLE UTF8=ACCEPT a message with UTF-8 headers is appended as UTF8 (literal8).
+        raw = ("From: Jürgen <juergen@remote.test>\r\nSubject: Größe\r\n\r\nInhalt\r\n").encode()
+        _, tagged = a.cmd(b'APPEND "' + name + b'" UTF8 (~{%d+}\r\n%s)' % (len(raw), raw))
+        check(b" OK " in tagged, "APPEND UTF8 (...): %r" % tagged)
+        a.ok("NOOP")
+        line = a.ok("FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")[0]
+        check("Subject: Größe".encode() in line, line)
+        check(search(a, b"SEARCH SUBJECT {%d+}\r\n%s" % (len("größe".encode()), "größe".encode())) == [1], "UTF-8 search")
         a.close()
         b = Raw(d)
         untagged = b.ok('LIST "" "*"')
         check(b"Gr&APwA3w-e" in list_names(untagged) and name not in list_names(untagged),
               "without ENABLE the same mailbox lists in modified UTF-7: %r" % untagged)
         b.ok("SELECT Gr&APwA3w-e")
+        # Without ENABLE UTF8=ACCEPT the UTF8 APPEND form is refused (RFC 6855 4) and nothing is stored.
+        raw = "Subject: Größe\r\n\r\nx\r\n".encode()
+        _, tagged = b.cmd(b"APPEND INBOX UTF8 (~{%d+}\r\n%s)" % (len(raw), raw))
+        check(b" BAD " in tagged or b" NO " in tagged, tagged)
+        check(parse_status(b.ok("STATUS INBOX (MESSAGES)")[0]) == {"MESSAGES": 0}, "nothing appended")
         b.close()
 
 
@@ -884,6 +939,7 @@ run_tests([
     test_condstore_select_and_unchangedsince_zero,
     test_unauthenticate_and_login_as_another_user,
     test_list_extended_selection_and_return_options,
+    test_unsolicited_expunge_held_during_fetch_and_pushed_in_idle,
     test_search_headers_body_dates_sizes_flags_uids,
     test_esearch_searchres_and_charsets,
     test_sort_and_thread_on_a_reply_chain,
