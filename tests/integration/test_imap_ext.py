@@ -226,6 +226,14 @@ def test_qresync_resync_after_changes_in_another_session():
         b.logout()
         untagged = c.ok("NOOP")
         check(b"* VANISHED 3\r\n" in untagged and not any(b"EXPUNGE" in l for l in untagged), untagged)
+        # Another session's flag change arrives with UID and MODSEQ (RFC 7162 3.2.4 / 3.1.4.1).
+        b = login(d)
+        ok(b.select("INBOX"))
+        ok(b.uid("STORE", "5", "+FLAGS", "(\\Answered)"))
+        b.logout()
+        f = fetches(c.ok("NOOP"))
+        check(list(f) == [5] and re.search(rb"\* 3 FETCH \(", f[5]) and b"\\Answered" in f[5] and modseq(f[5]) > now,
+              "unsolicited FETCH with UID, FLAGS and MODSEQ wanted: %r" % f)
         c.close()
 
 
