@@ -477,6 +477,24 @@ def test_sort_and_thread_on_a_reply_chain():
         r.close()
 
 
+def test_base_subject_for_sort_and_orderedsubject():
+    """RFC 5256 2.1 base subjects: Re:/Fwd: prefixes, [blob] prefixes, (fwd) trailers and [Fwd: ...] wrappers
+    are removed and case does not matter (i;unicode-casemap)."""
+    with daemon() as d:
+        r = Raw(d)
+        subjects = ["Plan", "RE: plan", "Fwd: PLAN", "[team] Re: Plan", "Plan (fwd)", "[Fwd: plan]", "Other"]
+        for i, subj in enumerate(subjects):
+            day = 20 if subj == "Other" else 10 + i  # Other is the newest thread
+            r.append("INBOX", mk(subj, "Mon, %02d Jan 2026 09:00:00 +0000" % day, msgid="<s%d@t>" % i))
+        r.ok("SELECT INBOX")
+        got = search(r, "SORT (SUBJECT) UTF-8 ALL", b"* SORT")
+        check(got == [7, 1, 2, 3, 4, 5, 6], "SORT (SUBJECT) by base subject, ties by sequence: %r" % got)
+        untagged = r.ok("THREAD ORDEREDSUBJECT UTF-8 ALL")
+        th = [l for l in untagged if l.startswith(b"* THREAD")]
+        check(th == [b"* THREAD (1 (2)(3)(4)(5)(6))(7)\r\n"], "one thread per base subject: %r" % untagged)
+        r.close()
+
+
 # --- MOVE ------------------------------------------------------------------------------------------------
 
 def test_move_copyuid_before_expunge_and_flags_kept():
@@ -951,6 +969,7 @@ run_tests([
     test_search_headers_body_dates_sizes_flags_uids,
     test_esearch_searchres_and_charsets,
     test_sort_and_thread_on_a_reply_chain,
+    test_base_subject_for_sort_and_orderedsubject,
     test_move_copyuid_before_expunge_and_flags_kept,
     test_status_list_status_and_special_use,
     test_quota_getquotaroot_and_overquota,
