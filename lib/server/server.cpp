@@ -46,6 +46,7 @@ struct Server::Impl {
   std::unique_ptr<auth::AuthThrottle> auth_throttle;
   std::unique_ptr<smtp::RateLimiter> smtp_rate_limiter;
   std::unique_ptr<mailauth::DkimKeyring> dkim;
+  std::shared_ptr<const mailauth::SrsCodec> srs;  // when [srs] enabled and mail is accepted
   std::unique_ptr<smtp::Greylist> smtp_greylist;
   std::shared_ptr<smtp::MessageSink> message_sink;
   std::shared_ptr<store::MailStore> mail_store;
@@ -235,6 +236,15 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, ServerOption
     auto spool = impl->config.queue.spool_dir.empty() ? impl->config.data_dir / "queue" : impl->config.queue.spool_dir;
     impl->queue = std::make_unique<queue::Queue>(impl->config.queue, spool, impl->config.hostname, *impl->transport);
     if (auto st = impl->queue->open(); !st) return fail(st.error());
+    if (impl->config.srs.enabled) {
+      // docs/srs.md: the secret file is created on first start (like postsrsd); every line verifies.
+      auto& file = impl->config.srs.secret_file;
+      if (file.empty()) file = impl->config.data_dir / "srs.secret";  // a ServerConfig built in code
+      auto secrets = mailauth::load_srs_secrets(file, true);
+      if (!secrets) return fail(ErrorCategory::config, "[srs] secret_file: " + secrets.error().message);
+      impl->srs = std::make_shared<const mailauth::SrsCodec>(std::move(*secrets), impl->config.srs.hash_length,
+                                                             impl->config.srs.max_age_days);
+    }
   }
   impl->mail_store = impl->options.mail_store;
   if (!impl->mail_store) impl->mail_store = std::make_shared<store::MaildirStore>(impl->config.data_dir);
@@ -267,6 +277,7 @@ Status Server::start() {
                          d.options.smtp_hooks, d.message_sink};
   env.smtp_rate_limiter = d.smtp_rate_limiter.get();
   env.smtp_greylist = d.smtp_greylist.get();
+  env.srs = d.srs;
   env.mail_store = d.mail_store;
   net::ConnectionTimeouts timeouts;
   timeouts.idle = d.config.limits.idle_timeout;
