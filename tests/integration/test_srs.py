@@ -42,12 +42,13 @@ class Setup:
         config += ('\n[queue]\ncontrol_poll = "100ms"\nretry_schedule = ["1h"]\n'
                    '\n[dns]\nlocal_only = true\n'
                    'local_data = ["remote.test. MX 10 mx.test.", "outside.test. MX 10 mx.test.", '
-                   '"mx.test. A 127.0.0.1"]\n'
+                   '"mx.test. A 127.0.0.1", "nullmx.test. MX 0 ."]\n'
                    '\n[delivery]\nmx_port = %d\n' % port)
         self.d = Daemon(config + srs)
         for args, stdin in ((("domain", "add", "example.test"), None),
                             (("user", "add", "alice@example.test"), PW + "\n"),
                             (("alias", "add", "fwd@example.test", "carol@remote.test"), None),
+                            (("alias", "add", "dead@example.test", "gone@nullmx.test"), None),
                             (("alias", "add", "mixed@example.test", "alice@example.test", "dan@remote.test"), None)):
             r = ternctl(self.d.config, *args, stdin=stdin)
             check(r.returncode == 0, "ternctl %s: %s%s" % (" ".join(args), r.stdout, r.stderr))
@@ -126,6 +127,19 @@ def test_forward_rewrites_and_bounce_comes_back():
             check(mail_from(b) == "", "the bounce keeps its null sender: %r" % b[:300])
             check(re.search(r"(?mi)^X-Rcpt-Args: <dave@outside\.test>", b), "the bounce reaches the sender: %r" % b[:400])
         t.d.wait_log(r"smtp\.srs_reversed .*to=\"?Dave@Outside\.test")
+
+
+def test_our_own_bounce_of_a_forward_reaches_the_sender():
+    """The forward fails permanently (null MX, RFC 7505): the queue's DSN goes to the SRS sender, which is
+    reversed locally and sent on to the original sender with the null sender."""
+    with Setup() as t:
+        t.smtp_send("dave@outside.test", ["dead@example.test"], "doomed-forward")
+        t.d.wait_log(r"queue\.(failed|bounced) .*gone@nullmx\.test", timeout=20)
+        t.d.wait_log(r"queue\.srs_reversed .*to=\"?dave@outside\.test", timeout=20)
+        dsn = with_body(t.messages(1), "gone@nullmx.test")
+        check(mail_from(dsn) == "", "a DSN has the null sender: %r" % dsn[:300])
+        check(re.search(r"(?m)^X-Rcpt-Args: <dave@outside\.test>", dsn), dsn[:400])
+        check("multipart/report" in dsn and "RFC 7505" in dsn, dsn[:1500])
 
 
 def test_invalid_srs_addresses_are_refused():
@@ -208,5 +222,6 @@ def test_fixed_srs_domain_and_disabled():
         check(not os.path.exists(os.path.join(t.d.tmp, "data", "srs.secret")), "no secret file when disabled")
 
 
-run_tests([test_forward_rewrites_and_bounce_comes_back, test_invalid_srs_addresses_are_refused,
+run_tests([test_forward_rewrites_and_bounce_comes_back, test_our_own_bounce_of_a_forward_reaches_the_sender,
+           test_invalid_srs_addresses_are_refused,
            test_local_senders_and_relay_keep_their_sender, test_fixed_srs_domain_and_disabled])
