@@ -128,11 +128,25 @@ int run(ternctl::Context& ctx, const std::vector<std::string>& args) {
   if (!directory) return failed(directory.error().message);
   auto snap = (*directory)->snapshot();
   if (!snap) return failed(snap.error().message);
-  if (!(*snap)->find_domain(domain))
-    return failed(fmt::format("{} is not a domain of this server's directory (add it with `ternctl domain add {}`)",
-                              domain, domain));
+  // The [srs] domain receives bounces and sends forwarded mail without being a directory domain: it gets
+  // the MX, SPF, DKIM and DMARC records only (docs/srs.md).
+  bool srs_only = false;
+  if (!(*snap)->find_domain(domain)) {
+    if (config.srs.enabled && domain == config.srs.domain) srs_only = true;
+    else
+      return failed(fmt::format("{} is not a domain of this server's directory (add it with `ternctl domain add {}`)",
+                                domain, domain));
+  }
 
   std::vector<std::string> notes;
+  if (srs_only)
+    notes.push_back(fmt::format("{} is the [srs] domain: forwarded mail leaves with SRS senders there and bounces "
+                                "come back to it, so it needs MX and SPF; mailbox records are not listed",
+                                domain));
+  else if (config.srs.enabled && !config.srs.domain.empty())
+    notes.push_back(fmt::format("forwarded mail uses the [srs] domain {}: publish its records too (`ternctl dns "
+                                "records {}`)",
+                                config.srs.domain, config.srs.domain));
   std::string host = dir::to_lower(config.hostname);
   while (!host.empty() && host.back() == '.') host.pop_back();
   if (host.find('.') == std::string::npos)
@@ -170,42 +184,47 @@ int run(ternctl::Context& ctx, const std::vector<std::string>& args) {
   if (!report_address.empty()) dmarc += "; rua=mailto:" + report_address;
   records.push_back({"dmarc", "_dmarc." + d, "TXT", dmarc, "DMARC: receivers reject mail that fails SPF and DKIM"});
 
-  // RFC 8461 §3.2. Without a TLS certificate no STARTTLS is offered, so the only honest mode is "none".
-  std::string mode = mode_arg.empty() ? (config.tls.configured() ? "enforce" : "none") : mode_arg;
-  if (mode_arg.empty() && !config.tls.configured())
-    notes.push_back("no [tls] certificate is configured, so the MTA-STS policy mode is \"none\"");
-  std::string policy = "version: STSv1\r\nmode: " + mode + "\r\n";
-  if (mode != "none") policy += "mx: " + host + "\r\n";
-  policy += "max_age: 604800\r\n";
-  if (auto parsed = tern::queue::parse_mta_sts_policy(policy); !parsed)  // our own delivery code must accept it
-    return failed("internal: the MTA-STS policy does not parse: " + parsed.error().message);
-  records.push_back({"mta-sts", "_mta-sts." + d, "TXT", "v=STSv1; id=" + policy_id(policy),
-                     "MTA-STS (RFC 8461): serve the policy below at https://mta-sts." + domain +
-                         "/.well-known/mta-sts.txt"});
-  // RFC 8460 §3: rua is required; postmaster exists at every domain (RFC 5321 §4.5.1).
-  std::string tlsrpt_to = report_address.empty() ? "postmaster@" + domain : report_address;
-  records.push_back({"tls-rpt", "_smtp._tls." + d, "TXT", "v=TLSRPTv1; rua=mailto:" + tlsrpt_to,
-                     "TLS reporting (RFC 8460): where senders report TLS failures"});
+  std::string policy;
+  if (!srs_only) {  // MTA-STS, TLS-RPT and client SRV records: for mailbox domains only
+    // RFC 8461 §3.2. Without a TLS certificate no STARTTLS is offered, so the only honest mode is "none".
+    std::string mode = mode_arg.empty() ? (config.tls.configured() ? "enforce" : "none") : mode_arg;
+    if (mode_arg.empty() && !config.tls.configured())
+      notes.push_back("no [tls] certificate is configured, so the MTA-STS policy mode is \"none\"");
+    policy = "version: STSv1\r\nmode: " + mode + "\r\n";
+    if (mode != "none") policy += "mx: " + host + "\r\n";
+    policy += "max_age: 604800\r\n";
+    if (auto parsed = tern::queue::parse_mta_sts_policy(policy); !parsed)  // our own delivery code must accept it
+      return failed("internal: the MTA-STS policy does not parse: " + parsed.error().message);
+    records.push_back({"mta-sts", "_mta-sts." + d, "TXT", "v=STSv1; id=" + policy_id(policy),
+                       "MTA-STS (RFC 8461): serve the policy below at https://mta-sts." + domain +
+                           "/.well-known/mta-sts.txt"});
+    // RFC 8460 §3: rua is required; postmaster exists at every domain (RFC 5321 §4.5.1).
+    std::string tlsrpt_to = report_address.empty() ? "postmaster@" + domain : report_address;
+    records.push_back({"tls-rpt", "_smtp._tls." + d, "TXT", "v=TLSRPTv1; rua=mailto:" + tlsrpt_to,
+                       "TLS reporting (RFC 8460): where senders report TLS failures"});
 
-  // RFC 6186 §3 / RFC 8314 §5.1: client services, implicit TLS preferred (lower priority).
-  struct Srv {
-    const char* service;
-    const char* label;
-    int priority;
-  };
-  static constexpr Srv kSrv[] = {{"submissions", "_submissions._tcp.", 0}, {"submission", "_submission._tcp.", 10},
-                                 {"imaps", "_imaps._tcp.", 0},             {"imap", "_imap._tcp.", 10},
-                                 {"pop3s", "_pop3s._tcp.", 0},             {"pop3", "_pop3._tcp.", 10}};
-  for (const auto& srv : kSrv) {
-    std::set<std::uint16_t> ports;
-    for (const auto& l : config.listen)
-      if (l.service == srv.service) {
-        if (l.address.port == 0) notes.push_back(fmt::format("the {} listener has port 0 (any port); no SRV record", srv.service));
-        else ports.insert(l.address.port);
-      }
-    for (auto port : ports)
-      records.push_back({"srv", std::string(srv.label) + d, "SRV", fmt::format("{} 1 {} {}", srv.priority, port, h),
-                         fmt::format("{} clients (RFC 6186) connect to {} port {}", srv.service, host, port)});
+    // RFC 6186 §3 / RFC 8314 §5.1: client services, implicit TLS preferred (lower priority).
+    struct Srv {
+      const char* service;
+      const char* label;
+      int priority;
+    };
+    static constexpr Srv kSrv[] = {{"submissions", "_submissions._tcp.", 0}, {"submission", "_submission._tcp.", 10},
+                                   {"imaps", "_imaps._tcp.", 0},             {"imap", "_imap._tcp.", 10},
+                                   {"pop3s", "_pop3s._tcp.", 0},             {"pop3", "_pop3._tcp.", 10}};
+    for (const auto& srv : kSrv) {
+      std::set<std::uint16_t> ports;
+      for (const auto& l : config.listen)
+        if (l.service == srv.service) {
+          if (l.address.port == 0)
+            notes.push_back(fmt::format("the {} listener has port 0 (any port); no SRV record", srv.service));
+          else
+            ports.insert(l.address.port);
+        }
+      for (auto port : ports)
+        records.push_back({"srv", std::string(srv.label) + d, "SRV", fmt::format("{} 1 {} {}", srv.priority, port, h),
+                           fmt::format("{} clients (RFC 6186) connect to {} port {}", srv.service, host, port)});
+    }
   }
 
   if (ctx.json) {
@@ -219,9 +238,12 @@ int run(ternctl::Context& ctx, const std::vector<std::string>& args) {
                        tern::json_string(r.name + " IN " + r.type + " " +
                                          (r.type == "TXT" ? txt_strings(r.value) : r.value)));
     }
-    o += "], \"mta_sts_policy\": {\"url\": " +
-         tern::json_string("https://mta-sts." + domain + "/.well-known/mta-sts.txt") +
-         ", \"content\": " + tern::json_string(policy) + "}, \"notes\": [";
+    o += "], \"mta_sts_policy\": ";
+    if (policy.empty()) o += "null";
+    else
+      o += "{\"url\": " + tern::json_string("https://mta-sts." + domain + "/.well-known/mta-sts.txt") +
+           ", \"content\": " + tern::json_string(policy) + "}";
+    o += ", \"notes\": [";
     for (std::size_t i = 0; i < notes.size(); ++i) o += (i ? ", " : "") + tern::json_string(notes[i]);
     std::printf("%s]}\n", o.c_str());
   } else {

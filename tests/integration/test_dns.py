@@ -55,12 +55,12 @@ def setup(hostname="mail.example.test", tls=True, listen=LISTEN, keys=True):
     return tmp, config
 
 
-def records(config, *extra):
-    r = ternctl(config, "dns", "records", "example.test", *extra)
+def records(config, *extra, domain="example.test"):
+    r = ternctl(config, "dns", "records", domain, *extra)
     check(r.returncode == 0, "dns records failed: " + r.stderr)
     # Every line is a comment or a record with an absolute name: it must load as a zone.
     # Pasted into a zone that has its own $TTL, as operators do.
-    zone = dns.zone.from_text("$TTL 3600\n" + r.stdout, origin="example.test.", relativize=False, check_origin=False)
+    zone = dns.zone.from_text("$TTL 3600\n" + r.stdout, origin=domain + ".", relativize=False, check_origin=False)
     out = {}
     for name, node in zone.nodes.items():
         for rdataset in node.rdatasets:
@@ -173,5 +173,27 @@ def test_without_keys_or_tls():
     check(any("no DKIM key" in n for n in doc["notes"]), doc["notes"])
 
 
+def test_srs_domain():
+    """[srs] domain is not a directory domain but receives bounces and sends forwarded mail: MX, SPF, DMARC."""
+    _, config = setup(keys=False)
+    with open(config, "a") as f:
+        f.write('\n[srs]\ndomain = "bounces.example.test"\n')
+    rr, r = records(config, domain="bounces.example.test")
+    check(rr[("bounces.example.test.", "MX")] == ["10 mail.example.test."], rr)
+    check(rr[("bounces.example.test.", "TXT")] == ["v=spf1 mx -all"], rr)
+    check(rr[("_dmarc.bounces.example.test.", "TXT")] == ["v=DMARC1; p=reject; pct=100"], rr)
+    check(not any(t == "SRV" or n.startswith("_mta-sts") or n.startswith("_smtp._tls") for n, t in rr),
+          "no client or MTA-STS records for the SRS domain: %r" % rr)
+    check("is the [srs] domain" in r.stderr, r.stderr)
+    doc = json.loads(ternctl(config, "--json", "dns", "records", "bounces.example.test").stdout)
+    check(doc["mta_sts_policy"] is None, doc)
+    _, r = records(config)
+    check("ternctl dns records bounces.example.test" in r.stderr, "the mailbox domain points at the SRS domain")
+    with open(config, "a") as f:
+        f.write('enabled = false\n')
+    r = ternctl(config, "dns", "records", "bounces.example.test")
+    check(r.returncode == 1 and "not a domain of this server" in r.stderr, r.stderr)
+
+
 run_tests([test_records_for_a_served_domain, test_json_matches_zone_output_and_policy, test_options_and_changes,
-           test_unknown_domain_fails_clearly, test_without_keys_or_tls])
+           test_unknown_domain_fails_clearly, test_without_keys_or_tls, test_srs_domain])
