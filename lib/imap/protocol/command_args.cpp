@@ -130,7 +130,7 @@ bool parse_date_part(std::string_view& s, SearchDate& out, bool allow_space_day)
   if (day_len == 0 || day_len > 2 || (day_start == 1 && day_len != 1)) return false;
   int day = 0;
   for (std::size_t k = day_start; k < i; ++k) day = day * 10 + (s[k] - '0');
-  if (i + 10 > s.size() || s[i] != '-' || s[i + 4] != '-') return false;
+  if (i + 9 > s.size() || s[i] != '-' || s[i + 4] != '-') return false;
   std::string_view mon = s.substr(i + 1, 3);
   int month = 0;
   for (std::size_t k = 0; k < kMonths.size(); ++k)
@@ -855,9 +855,11 @@ std::string imap_nstring(const std::optional<std::string_view>& bytes) {
 }
 
 std::string imap_astring(std::string_view bytes) {
+  // '[' is an ATOM-CHAR, but servers and clients that read "[...]" as a bracket section (as our own
+  // parser does) would misframe "[Gmail]/Sent": such names are quoted.
   bool atom = !bytes.empty() && !iequals(bytes, "NIL");
   for (unsigned char c : bytes)
-    if (!is_atom_char(c)) atom = false;
+    if (!is_atom_char(c) || c == '[') atom = false;
   return atom ? std::string(bytes) : imap_string(bytes);
 }
 

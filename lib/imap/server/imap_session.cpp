@@ -201,8 +201,10 @@ asio::awaitable<void> ImapSession::run() {
       }
       if (ev->kind == K::error) {
         std::string code = ev->code.empty() ? "" : "[" + ev->code + "] ";
-        if (ev->tag.empty()) out_ += "* BAD " + code + ev->message + "\r\n";
-        else out_ += ev->tag + " BAD " + code + ev->message + "\r\n";
+        // RFC 7889 §4: a literal over APPENDLIMIT is refused with a tagged NO [TOOBIG]; syntax is BAD.
+        const char* kind = ev->code == "TOOBIG" && !ev->fatal ? " NO " : " BAD ";
+        if (ev->tag.empty()) out_ += "*" + std::string(kind) + code + ev->message + "\r\n";
+        else out_ += ev->tag + kind + code + ev->message + "\r\n";
         if (ev->fatal) {
           out_ += "* BYE Too many errors in the command stream; closing the connection\r\n";
           co_await flush();
