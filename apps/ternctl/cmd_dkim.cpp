@@ -1,16 +1,30 @@
 // ternctl dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519] [--bits N] [--dir DIR]
 // ternctl dkim record DOMAIN [--dir DIR]
+// ternctl dkim verify [FILE] [--record NAME=TXT]... [--authserv-id ID] [--now UNIX_TIME]
+#include <cctype>
 #include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
 #include <string>
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+
 #include "apps/ternctl/ctl.hpp"
+#include "tern/dns/unbound_resolver.hpp"
 #include "tern/mailauth/dkim_keyring.hpp"
+#include "tern/mailauth/dkim_verify.hpp"
 
 namespace {
 
 constexpr const char* kUsage =
     "usage: ternctl dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519] [--bits N] [--dir DIR]\n"
-    "       ternctl dkim record DOMAIN [--dir DIR]\n";
+    "       ternctl dkim record DOMAIN [--dir DIR]\n"
+    "       ternctl dkim verify [FILE] [--record NAME=TXT]... [--authserv-id ID] [--now UNIX_TIME]\n";
 
 // TXT data as DNS zone-file strings of at most 255 octets each (RFC 1035 §3.3.14; RFC 6376 §3.6.2.2).
 std::string txt_strings(const std::string& v) {
@@ -19,7 +33,82 @@ std::string txt_strings(const std::string& v) {
   return out;
 }
 
+// Verifies the DKIM signatures of a message (FILE or stdin) and prints the Authentication-Results field.
+// Keys come from --record (NAME=TXT, no DNS) or else through the resolver of the [dns] section. Exit 0
+// when a signature passes, 1 otherwise.
+int verify(ternctl::Context& ctx, const std::vector<std::string>& args) {
+  std::string file, authserv_id = "localhost";
+  std::map<std::string, std::vector<std::string>> records;
+  std::int64_t now = std::time(nullptr);
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const auto& k = args[i];
+    bool has_value = i + 1 < args.size();
+    if (k == "--record" && has_value) {
+      const auto& v = args[++i];
+      auto eq = v.find('=');
+      if (eq == std::string::npos) {
+        std::fprintf(stderr, "ternctl dkim: --record takes NAME=TXT\n");
+        return ternctl::kUsage;
+      }
+      std::string name = v.substr(0, eq);
+      if (!name.empty() && name.back() == '.') name.pop_back();
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      records[name].push_back(v.substr(eq + 1));
+    } else if (k == "--authserv-id" && has_value) {
+      authserv_id = args[++i];
+    } else if (k == "--now" && has_value) {
+      now = std::stoll(args[++i]);
+    } else if (file.empty() && (k == "-" || k.rfind("--", 0) != 0)) {
+      file = k;
+    } else {
+      std::fprintf(stderr, "ternctl dkim: unknown option %s\n%s", k.c_str(), kUsage);
+      return ternctl::kUsage;
+    }
+  }
+  std::string message;
+  if (file.empty() || file == "-") {
+    message.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "ternctl: cannot read %s\n", file.c_str());
+      return ternctl::kFailed;
+    }
+    message.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+
+  tern::mailauth::DkimVerification result;
+  if (!records.empty()) {
+    tern::mailauth::DkimKeyLookup lookup = [&](std::string_view d, std::string_view s)
+        -> tern::Result<std::vector<std::string>> {
+      auto it = records.find(tern::mailauth::dkim_key_name(d, s));
+      if (it == records.end()) return tern::fail(tern::ErrorCategory::not_found, "no --record for this key");
+      return it->second;
+    };
+    result = tern::mailauth::verify_dkim(message, lookup, now);
+  } else {
+    tern::dns::DnsConfig dns;
+    if (auto s = ctx.section("dns"); s && !tern::dns::parse_dns_config(*s, dns)) return ternctl::kFailed;
+    auto resolver = tern::dns::UnboundResolver::create(dns);
+    if (!resolver) {
+      std::fprintf(stderr, "ternctl: %s\n", resolver.error().message.c_str());
+      return ternctl::kFailed;
+    }
+    asio::io_context io;
+    tern::mailauth::DkimVerifyOptions options;
+    std::string_view view = message;
+    auto task = [&]() -> asio::awaitable<void> { result = co_await tern::mailauth::verify_dkim_async(**resolver, view, now, options); };
+    asio::co_spawn(io, task(), asio::detached);
+    io.run();
+  }
+  std::fputs(tern::mailauth::authentication_results_field(authserv_id, tern::mailauth::dkim_authentication_results(result))
+                 .c_str(),
+             stdout);
+  return result.summary() == tern::mailauth::DkimResult::pass ? ternctl::kOk : ternctl::kFailed;
+}
+
 int run(ternctl::Context& ctx, const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "verify") return verify(ctx, args);
   if (args.size() < 2 || (args[0] != "keygen" && args[0] != "record")) {
     std::fputs(kUsage, stderr);
     return ternctl::kUsage;
@@ -97,6 +186,6 @@ int run(ternctl::Context& ctx, const std::vector<std::string>& args) {
   return ternctl::kOk;
 }
 
-const bool registered = ternctl::register_group({"dkim", "DKIM keys: keygen, record", run});
+const bool registered = ternctl::register_group({"dkim", "DKIM keys: keygen, record; verify a message", run});
 
 }  // namespace

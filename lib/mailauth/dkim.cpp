@@ -3,24 +3,25 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "tern/core/base64.hpp"
 #include "tern/core/durable_file.hpp"
+#include "dkim_internal.hpp"
 
 namespace tern::mailauth {
 
-namespace {
+namespace detail {
 
-bool is_wsp(char c) { return c == ' ' || c == '\t'; }
+bool is_wsp(char c) noexcept { return c == ' ' || c == '\t'; }
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -28,12 +29,13 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-struct Field {
-  std::string_view name;
-  std::string_view value;  // after the colon, folding included, without the final CRLF
-};
+std::string_view trim_wsp(std::string_view s) {
+  auto fws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!s.empty() && fws(s.front())) s.remove_prefix(1);
+  while (!s.empty() && fws(s.back())) s.remove_suffix(1);
+  return s;
+}
 
-// The header fields (RFC 5322 §2.2) and where the body starts. Lines end in CRLF (a bare LF is accepted).
 std::vector<Field> header_fields(std::string_view msg, std::size_t& body_start) {
   std::vector<Field> out;
   std::size_t pos = 0;
@@ -61,11 +63,90 @@ std::vector<Field> header_fields(std::string_view msg, std::size_t& body_start) 
   return out;
 }
 
-std::string sha256(std::string_view data) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
-  return std::string(reinterpret_cast<const char*>(md), sizeof md);
+std::string field_key(const Field& f) {
+  std::string_view n = f.name;
+  while (!n.empty() && is_wsp(n.back())) n.remove_suffix(1);
+  return lower(n);
 }
+
+std::string signed_header_data(const std::vector<Field>& fields, const std::vector<std::string>& h,
+                               DkimCanonicalization c) {
+  // One pass over the fields collects the instances of each wanted name (top to bottom); each h= entry
+  // then takes the last one left. Linear in the fields, however long h= and the header are.
+  std::map<std::string_view, std::vector<std::size_t>> instances;
+  for (const auto& name : h) instances[name];
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    auto it = instances.find(field_key(fields[i]));
+    if (it != instances.end()) it->second.push_back(i);
+  }
+  std::string out;
+  for (const auto& name : h) {
+    auto& left = instances[name];
+    if (left.empty()) continue;  // a null instance (RFC 6376 §5.4.2)
+    const Field& f = fields[left.back()];
+    left.pop_back();
+    out += canonical_header(c, f.name, f.value) + "\r\n";
+  }
+  return out;
+}
+
+std::string digest(DkimHash hash, std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, hash == DkimHash::sha1 ? EVP_sha1() : EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<const char*>(md), len);
+}
+
+namespace {
+
+// What the key signs: RSA hashes the data itself (EVP_DigestSign with the digest); Ed25519 (PureEdDSA)
+// signs the SHA-256 of the data (RFC 8463 §3), so no digest is given to OpenSSL.
+struct CryptoInput {
+  const EVP_MD* md = nullptr;
+  std::string data;
+};
+
+CryptoInput crypto_input(DkimKeyType type, DkimHash hash, std::string_view data) {
+  if (type == DkimKeyType::ed25519) return {nullptr, digest(DkimHash::sha256, data)};
+  return {hash == DkimHash::sha1 ? EVP_sha1() : EVP_sha256(), std::string(data)};
+}
+
+const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+}  // namespace
+
+Result<std::string> sign_data(EVP_PKEY* key, DkimKeyType type, std::string_view data) {
+  CryptoInput in = crypto_input(type, DkimHash::sha256, data);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  std::string sig;
+  size_t len = 0;
+  bool ok = EVP_DigestSignInit(ctx, nullptr, in.md, nullptr, key) == 1 &&
+            EVP_DigestSign(ctx, nullptr, &len, bytes(in.data), in.data.size()) == 1;
+  if (ok) {
+    sig.resize(len);
+    ok = EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len, bytes(in.data), in.data.size()) == 1;
+    sig.resize(len);
+  }
+  EVP_MD_CTX_free(ctx);
+  if (!ok) return fail(ErrorCategory::internal, "DKIM signing failed in OpenSSL");
+  return sig;
+}
+
+bool verify_data(EVP_PKEY* key, DkimKeyType type, DkimHash hash, std::string_view data, std::string_view sig) {
+  CryptoInput in = crypto_input(type, hash, data);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  bool ok = EVP_DigestVerifyInit(ctx, nullptr, in.md, nullptr, key) == 1 &&
+            EVP_DigestVerify(ctx, bytes(sig), sig.size(), bytes(in.data), in.data.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  return ok;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::is_wsp;
+using detail::lower;
 
 std::string fold_list(std::string_view prefix, std::string_view value, char sep) {
   // Folds "prefix value" at `sep` so continuation lines stay under ~76 columns (RFC 5322 §2.2.3).
@@ -87,10 +168,40 @@ std::string fold_list(std::string_view prefix, std::string_view value, char sep)
   return out;
 }
 
+// What both body canonicalisations share: each line (ending in CRLF or a bare LF) rewritten by `rewrite`
+// (content in, line out), empty lines at the end dropped, every line kept ending in CRLF.
+template <class Rewrite>
+std::string body_lines(std::string_view body, Rewrite rewrite) {
+  std::string out, line;
+  out.reserve(body.size() + 2);
+  std::size_t pending_empty = 0;
+  std::size_t pos = 0;
+  while (pos < body.size()) {
+    std::size_t eol = body.find('\n', pos);
+    std::size_t end = eol == std::string_view::npos ? body.size() : eol;
+    std::size_t content_end = end > pos && body[end - 1] == '\r' ? end - 1 : end;
+    line.clear();
+    rewrite(body.substr(pos, content_end - pos), line);
+    if (line.empty()) {
+      ++pending_empty;
+    } else {
+      for (; pending_empty; --pending_empty) out += "\r\n";
+      out += line;
+      out += "\r\n";
+    }
+    pos = eol == std::string_view::npos ? body.size() : eol + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string_view to_string(DkimAlgorithm a) noexcept {
   return a == DkimAlgorithm::ed25519_sha256 ? "ed25519-sha256" : "rsa-sha256";
+}
+
+std::string_view to_string(DkimCanonicalization c) noexcept {
+  return c == DkimCanonicalization::relaxed ? "relaxed" : "simple";
 }
 
 std::string relaxed_header(std::string_view name, std::string_view value) {
@@ -116,18 +227,9 @@ std::string relaxed_header(std::string_view name, std::string_view value) {
 std::string relaxed_body(std::string_view body) {
   // RFC 6376 §3.4.4: per line, WSP runs to one SP and none at the end; no empty lines at the end; a
   // non-empty body ends with CRLF.
-  std::string out;
-  out.reserve(body.size());
-  std::size_t pending_empty = 0;
-  std::size_t pos = 0;
-  while (pos < body.size()) {
-    std::size_t eol = body.find('\n', pos);
-    std::size_t end = eol == std::string_view::npos ? body.size() : eol;
-    std::size_t content_end = end > pos && body[end - 1] == '\r' ? end - 1 : end;
-    std::string line;
+  return body_lines(body, [](std::string_view content, std::string& line) {
     bool space = false;
-    for (std::size_t i = pos; i < content_end; ++i) {
-      char c = body[i];
+    for (char c : content) {
       if (is_wsp(c)) {
         space = true;
         continue;
@@ -136,16 +238,34 @@ std::string relaxed_body(std::string_view body) {
       space = false;
       line.push_back(c);
     }
-    if (line.empty()) {
-      ++pending_empty;
-    } else {
-      for (; pending_empty; --pending_empty) out += "\r\n";
-      out += line;
-      out += "\r\n";
-    }
-    pos = eol == std::string_view::npos ? body.size() : eol + 1;
+  });
+}
+
+std::string simple_header(std::string_view name, std::string_view value) {
+  // RFC 6376 §3.4.1: no change at all (a bare LF of a continuation line is taken as the CRLF it stands for).
+  std::string out(name);
+  out.push_back(':');
+  out.reserve(out.size() + value.size() + 4);
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (value[i] == '\n' && (i == 0 || value[i - 1] != '\r')) out.push_back('\r');
+    out.push_back(value[i]);
   }
   return out;
+}
+
+std::string simple_body(std::string_view body) {
+  // RFC 6376 §3.4.3: lines unchanged, no empty lines at the end, a final CRLF; an empty body is one CRLF.
+  std::string out = body_lines(body, [](std::string_view content, std::string& line) { line.assign(content); });
+  if (out.empty()) out = "\r\n";
+  return out;
+}
+
+std::string canonical_header(DkimCanonicalization c, std::string_view name, std::string_view value) {
+  return c == DkimCanonicalization::relaxed ? relaxed_header(name, value) : simple_header(name, value);
+}
+
+std::string canonical_body(DkimCanonicalization c, std::string_view body) {
+  return c == DkimCanonicalization::relaxed ? relaxed_body(body) : simple_body(body);
 }
 
 // ---- keys -----------------------------------------------------------------------------------------
@@ -182,6 +302,14 @@ Result<DkimKey> DkimKey::from_pem(std::string_view pem) {
   if (id == EVP_PKEY_RSA) return DkimKey(k, DkimAlgorithm::rsa_sha256);
   EVP_PKEY_free(k);
   return fail(ErrorCategory::invalid_argument, "DKIM keys are RSA or Ed25519 (RFC 6376, RFC 8463)");
+}
+
+Result<DkimKey> DkimKey::from_ed25519_seed(std::string_view seed) {
+  if (seed.size() != 32) return fail(ErrorCategory::invalid_argument, "an Ed25519 seed is 32 octets (RFC 8032 §5.1.5)");
+  EVP_PKEY* k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr,
+                                             reinterpret_cast<const unsigned char*>(seed.data()), seed.size());
+  if (!k) return fail(ErrorCategory::internal, "OpenSSL refused the Ed25519 seed");
+  return DkimKey(k, DkimAlgorithm::ed25519_sha256);
 }
 
 Result<DkimKey> DkimKey::load_pem(const std::filesystem::path& file) {
@@ -230,58 +358,38 @@ DkimSigner::DkimSigner(std::shared_ptr<const DkimKey> key, DkimSignOptions optio
 
 Result<std::string> DkimSigner::sign(std::string_view message, std::int64_t now) const {
   std::size_t body_start = 0;
-  auto fields = header_fields(message, body_start);
-  std::string bh = base64_encode(sha256(relaxed_body(message.substr(std::min(body_start, message.size())))));
+  auto fields = detail::header_fields(message, body_start);
+  std::string body = canonical_body(options_.body_canonicalization, message.substr(std::min(body_start, message.size())));
+  std::string bh = base64_encode(detail::digest(DkimHash::sha256, body));
 
   // h=: each listed field as often as it occurs (signed bottom-up, RFC 6376 §5.4.2), oversigned ones once more.
   std::vector<std::string> h;
-  std::string signed_headers;
   for (const auto& want : options_.headers) {
     std::string name = lower(want);
-    std::vector<const Field*> found;
     for (const auto& f : fields)
-      if (lower(f.name) == name) found.push_back(&f);
-    for (auto it = found.rbegin(); it != found.rend(); ++it) {
-      h.push_back(name);
-      signed_headers += relaxed_header((*it)->name, (*it)->value) + "\r\n";
-    }
+      if (detail::field_key(f) == name) h.push_back(name);
     bool over = std::any_of(options_.oversign.begin(), options_.oversign.end(),
                             [&](const std::string& o) { return lower(o) == name; });
     if (over) h.push_back(name);  // a null instance: nothing is added to the signed data
   }
-  bool has_from = std::any_of(fields.begin(), fields.end(), [](const Field& f) { return lower(f.name) == "from"; });
+  bool has_from = std::any_of(fields.begin(), fields.end(), [](const detail::Field& f) { return detail::field_key(f) == "from"; });
   if (!has_from)
     return fail(ErrorCategory::invalid_argument, "a message without a From field cannot be DKIM-signed (RFC 6376 §5.4)");
   std::string h_list;
   for (std::size_t i = 0; i < h.size(); ++i) h_list += (i ? ":" : "") + h[i];
 
-  std::string value = fmt::format(" v=1; a={}; c=relaxed/relaxed;\r\n\td={}; s={}; t={};", to_string(key_->algorithm()),
+  std::string value = fmt::format(" v=1; a={}; c={}/{};\r\n\td={}; s={}; t={};", to_string(key_->algorithm()),
+                                  to_string(options_.header_canonicalization), to_string(options_.body_canonicalization),
                                   options_.domain, options_.selector, now);
   if (options_.expire_after > 0) value += fmt::format(" x={};", now + options_.expire_after);
   value += "\r\n\t" + fold_list("h=", h_list, ':') + ";\r\n\tbh=" + bh + ";\r\n\tb=";
-  std::string data = signed_headers + relaxed_header("DKIM-Signature", value);
+  std::string data = detail::signed_header_data(fields, h, options_.header_canonicalization) +
+                     canonical_header(options_.header_canonicalization, "DKIM-Signature", value);
 
-  auto* pkey = static_cast<EVP_PKEY*>(key_->native());
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  std::string input = data;
-  const EVP_MD* md = EVP_sha256();
-  if (key_->algorithm() == DkimAlgorithm::ed25519_sha256) {
-    input = sha256(data);  // RFC 8463 §3: Ed25519 (PureEdDSA) over the SHA-256 hash
-    md = nullptr;
-  }
-  std::string sig;
-  size_t len = 0;
-  bool ok = EVP_DigestSignInit(ctx, nullptr, md, nullptr, pkey) == 1 &&
-            EVP_DigestSign(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
-  if (ok) {
-    sig.resize(len);
-    ok = EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len,
-                        reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
-    sig.resize(len);
-  }
-  EVP_MD_CTX_free(ctx);
-  if (!ok) return fail(ErrorCategory::internal, "DKIM signing failed in OpenSSL");
-  std::string b = base64_encode(sig);
+  auto type = key_->algorithm() == DkimAlgorithm::ed25519_sha256 ? DkimKeyType::ed25519 : DkimKeyType::rsa;
+  auto sig = detail::sign_data(static_cast<EVP_PKEY*>(key_->native()), type, data);
+  if (!sig) return fail(sig.error());
+  std::string b = base64_encode(*sig);
   std::string out = "DKIM-Signature:" + value;
   for (std::size_t i = 0; i < b.size(); i += 70) {
     if (i) out += "\r\n\t ";

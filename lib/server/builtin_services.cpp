@@ -25,6 +25,8 @@ void register_builtin_services(ServiceRegistry& registry) {
       deps.hooks = env.smtp_hooks;
       deps.rate_limiter = env.smtp_rate_limiter;
       deps.greylist = env.smtp_greylist;
+      deps.srs = env.srs;
+      deps.srs_domain = env.config.srs.domain;
       return std::make_shared<smtp::SmtpService>(*smtp::parse_role(listen.service), std::move(deps));
     });
   }

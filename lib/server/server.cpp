@@ -1,6 +1,8 @@
 #include "tern/server/server.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <ctime>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -46,6 +48,7 @@ struct Server::Impl {
   std::unique_ptr<auth::AuthThrottle> auth_throttle;
   std::unique_ptr<smtp::RateLimiter> smtp_rate_limiter;
   std::unique_ptr<mailauth::DkimKeyring> dkim;
+  std::shared_ptr<const mailauth::SrsCodec> srs;  // when [srs] enabled and mail is accepted
   std::unique_ptr<smtp::Greylist> smtp_greylist;
   std::shared_ptr<smtp::MessageSink> message_sink;
   std::shared_ptr<store::MailStore> mail_store;
@@ -66,11 +69,48 @@ struct Server::Impl {
   queue::LocalRoute local_route() {
     queue::LocalRoute route;
     route.is_local = [this](std::string_view domain) {
+      if (srs && !config.srs.domain.empty() && domain == config.srs.domain) return true;
       auto snap = directory->snapshot();
       return snap && (*snap)->find_domain(domain) != nullptr;
     };
-    route.deliver = [this](const std::string& address, std::string_view message) -> queue::RecipientStatus {
+    route.deliver = [this](const std::string& address_in, std::string_view message) -> queue::RecipientStatus {
       using queue::RecipientOutcome;
+      std::string address = address_in;
+      auto at = address.rfind('@');
+      if (srs && at != std::string::npos && mailauth::SrsCodec::is_srs(std::string_view(address).substr(0, at))) {
+        // A DSN of ours for forwarded mail goes to the SRS sender: undo the rewrite (docs/srs.md) as the SMTP
+        // service does for bounces that come back from outside.
+        auto reversed = srs->reverse(address, static_cast<std::int64_t>(std::time(nullptr)));
+        if (!reversed)
+          return {RecipientOutcome::failed, 550, "5.1.1",
+                  "<" + address + "> is not a valid bounce address here: " + reversed.error().message, ""};
+        address = *reversed;
+        auto rat = address.rfind('@');
+        std::string domain = rat == std::string::npos ? std::string() : address.substr(rat + 1);
+        for (auto& c : domain) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        auto snap = directory->snapshot();
+        if (!snap) return {RecipientOutcome::deferred, 451, "4.3.0", "cannot read the directory", ""};
+        if (!(*snap)->find_domain(domain)) {
+          // `message` starts with the Return-Path line the queue added: it becomes the envelope again.
+          std::string_view body = message;
+          std::string return_path;
+          if (body.starts_with("Return-Path: <")) {
+            auto end = body.find(">\r\n");
+            if (end != std::string_view::npos) {
+              return_path = std::string(body.substr(14, end - 14));
+              body.remove_prefix(end + 3);
+            }
+          }
+          smtp::QueuedEnvelope env;
+          env.return_path = return_path;
+          env.recipients.push_back({address, "", ""});
+          auto id = queue->enqueue(env, body);
+          if (!id)
+            return {RecipientOutcome::deferred, 451, "4.3.0", "cannot queue it for <" + address + ">: " + id.error().message, ""};
+          log::info("queue.srs_reversed", {{"rcpt", address_in}, {"to", address}, {"queue_id", *id}});
+          return {RecipientOutcome::delivered, 250, "2.0.0", "sent on to <" + address + "> (SRS), queue id " + *id, ""};
+        }
+      }
       auto res = directory->resolve(address, std::string_view{});
       if (!res)
         return {RecipientOutcome::deferred, 451, "4.3.0", "cannot look up the recipient: " + res.error().message, ""};
@@ -235,6 +275,15 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, ServerOption
     auto spool = impl->config.queue.spool_dir.empty() ? impl->config.data_dir / "queue" : impl->config.queue.spool_dir;
     impl->queue = std::make_unique<queue::Queue>(impl->config.queue, spool, impl->config.hostname, *impl->transport);
     if (auto st = impl->queue->open(); !st) return fail(st.error());
+    if (impl->config.srs.enabled) {
+      // docs/srs.md: the secret file is created on first start (like postsrsd); every line verifies.
+      auto& file = impl->config.srs.secret_file;
+      if (file.empty()) file = impl->config.data_dir / "srs.secret";  // a ServerConfig built in code
+      auto secrets = mailauth::load_srs_secrets(file, true);
+      if (!secrets) return fail(ErrorCategory::config, "[srs] secret_file: " + secrets.error().message);
+      impl->srs = std::make_shared<const mailauth::SrsCodec>(std::move(*secrets), impl->config.srs.hash_length,
+                                                             impl->config.srs.max_age_days);
+    }
   }
   impl->mail_store = impl->options.mail_store;
   if (!impl->mail_store) impl->mail_store = std::make_shared<store::MaildirStore>(impl->config.data_dir);
@@ -267,6 +316,7 @@ Status Server::start() {
                          d.options.smtp_hooks, d.message_sink};
   env.smtp_rate_limiter = d.smtp_rate_limiter.get();
   env.smtp_greylist = d.smtp_greylist.get();
+  env.srs = d.srs;
   env.mail_store = d.mail_store;
   net::ConnectionTimeouts timeouts;
   timeouts.idle = d.config.limits.idle_timeout;

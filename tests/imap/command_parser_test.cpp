@@ -487,4 +487,27 @@ BOOST_AUTO_TEST_CASE(large_literal_in_pieces_completes) {
   BOOST_CHECK_EQUAL(ev->command.size, size + std::string_view("a APPEND INBOX {20971520+}\r\n\r\n").size());
 }
 
+BOOST_AUTO_TEST_CASE(line_of_open_brackets_is_one_atom) {
+  // '[' with no ']' after it on the line is an ordinary ATOM-CHAR; a long line of them stays linear.
+  std::string atom = "x" + std::string(60000, '[');
+  Command c = one_command("a SELECT " + atom + "\r\n");
+  BOOST_REQUIRE_EQUAL(c.args.size(), 1u);
+  BOOST_CHECK_EQUAL(c.args[0].value, atom);
+  // The last ']' of the line decides: "[a" before it opens a section, "[" after it does not.
+  Command d = one_command("a X b[c d] e[\r\n");
+  BOOST_REQUIRE_EQUAL(d.args.size(), 2u);
+  BOOST_CHECK_EQUAL(d.args[0].value, "b[c d]");
+  BOOST_CHECK_EQUAL(d.args[1].value, "e[");
+}
+
+BOOST_AUTO_TEST_CASE(take_buffered_hands_over_the_unconsumed_bytes) {
+  CommandParser p;
+  p.feed("a COMPRESS DEFLATE\r\n\x78\x9c\x01");
+  BOOST_CHECK_EQUAL(drain(p), (V{"CMD a COMPRESS DEFLATE #20"}));
+  BOOST_CHECK_EQUAL(p.take_buffered(), "\x78\x9c\x01");
+  BOOST_CHECK_EQUAL(p.buffered(), 0u);
+  p.feed("b NOOP\r\n");
+  BOOST_CHECK_EQUAL(drain(p), (V{"CMD b NOOP #8"}));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

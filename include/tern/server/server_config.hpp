@@ -20,6 +20,7 @@
 #include "tern/dns/unbound_resolver.hpp"
 #include "tern/imap/imap_service.hpp"
 #include "tern/mailauth/dkim_keyring.hpp"
+#include "tern/mailauth/srs.hpp"
 #include "tern/queue/smtp_transport.hpp"
 #include "tern/smtp/smtp_settings.hpp"
 
@@ -63,6 +64,7 @@ struct ServerConfig {
   auth::AuthConfig auth;                 // [auth]
   smtp::SmtpSettings smtp;               // [smtp]
   mailauth::DkimConfig dkim;             // [dkim] (key_dir default: <data_dir>/dkim)
+  mailauth::SrsConfig srs;               // [srs] (secret_file default: <data_dir>/srs.secret)
   queue::QueueConfig queue;              // [queue]
   dns::DnsConfig dns;                    // [dns]
   queue::DeliveryConfig delivery;        // [delivery], [[relay]], [transport]

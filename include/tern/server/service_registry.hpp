@@ -36,6 +36,7 @@ struct ServiceEnvironment {
   std::shared_ptr<store::MailStore> mail_store;    // where IMAP (and POP3) read mail
   smtp::RateLimiter* smtp_rate_limiter = nullptr;  // shared by every SMTP listener; may be null
   smtp::Greylist* smtp_greylist = nullptr;         // shared by every SMTP listener; may be null
+  std::shared_ptr<const mailauth::SrsCodec> srs;   // [srs] with its secrets loaded; null: no SRS
 };
 
 using ServiceFactory =

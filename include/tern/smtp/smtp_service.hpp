@@ -28,6 +28,7 @@
 #include "tern/auth/auth_throttle.hpp"
 #include "tern/auth/authenticator.hpp"
 #include "tern/directory/directory.hpp"
+#include "tern/mailauth/srs.hpp"
 #include "tern/net/address.hpp"
 #include "tern/net/listener.hpp"
 #include "tern/net/service.hpp"
@@ -60,6 +61,10 @@ struct SmtpServiceDeps {
   SenderDomainCheck sender_domain_check;
   RateLimiter* rate_limiter = nullptr;  // shared across listeners; null: no rate limits
   Greylist* greylist = nullptr;         // shared across listeners; null: no greylisting
+  // SRS (docs/srs.md): mail forwarded to other domains leaves with a rewritten envelope sender, and
+  // RCPT to SRS0/SRS1 addresses at srs_domain or a directory domain is reversed. Null: no SRS.
+  std::shared_ptr<const mailauth::SrsCodec> srs;
+  std::string srs_domain;  // "" = the domain of the forwarding alias or list
 };
 
 class SmtpService : public net::Service {

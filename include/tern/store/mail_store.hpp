@@ -60,6 +60,7 @@ struct MessageInfo {
   std::uint64_t modseq = 1;
   std::uint64_t size = 0;
   std::int64_t internal_date = 0;  // seconds since the epoch
+  friend bool operator==(const MessageInfo&, const MessageInfo&) = default;
 };
 
 // Parsed structure (envelope/bodystructure) cached per message. The store does not parse: a

@@ -856,9 +856,11 @@ std::string imap_nstring(const std::optional<std::string_view>& bytes) {
 }
 
 std::string imap_astring(std::string_view bytes) {
+  // '[' is an ATOM-CHAR, but servers and clients that read "[...]" as a bracket section (as our own
+  // parser does) would misframe "[Gmail]/Sent": such names are quoted.
   bool atom = !bytes.empty() && !iequals(bytes, "NIL");
   for (unsigned char c : bytes)
-    if (!is_atom_char(c)) atom = false;
+    if (!is_atom_char(c) || c == '[') atom = false;
   return atom ? std::string(bytes) : imap_string(bytes);
 }
 

@@ -363,6 +363,9 @@ std::optional<CommandParser::Event> CommandParser::start_literal(std::size_t siz
 std::optional<CommandParser::Event> CommandParser::tokenize(std::string_view s) {
   const std::size_t n = s.size();
   std::size_t i = 0;
+  // Position of the line's last ']' (a '[' opens a section only before it): one search per line keeps
+  // tokenizing linear even for a line of many '[' (a per-'[' search would be quadratic).
+  const std::size_t last_close = s.rfind(']');
 
   auto fail = [&](std::string code, std::string message) -> std::optional<Event> {
     Event ev = make_error(std::move(code), std::move(message));
@@ -507,7 +510,7 @@ std::optional<CommandParser::Event> CommandParser::tokenize(std::string_view s) 
       if (a == '[') {
         // '[' is an ordinary ATOM-CHAR (RFC 9051 §9); it only opens a section when a ']' follows on the
         // line (a mailbox named "a[b" must stay one atom, as in Dovecot).
-        if (s.find(']', i + 1) != std::string_view::npos) {
+        if (last_close != std::string_view::npos && last_close > i) {
           brackets = 1;
           bracketed = true;
         }

@@ -46,7 +46,7 @@ Needs needs_of(std::string_view name) {
       {"COPY", Needs::selected},         {"MOVE", Needs::selected},
       {"SORT", Needs::selected},         {"THREAD", Needs::selected},
       {"UID", Needs::selected},          {"CHECK", Needs::selected},
-      {"COMPRESS", Needs::authenticated},
+      {"COMPRESS", Needs::authenticated}, {"UNAUTHENTICATE", Needs::authenticated},
   };
   for (const auto& [n, s] : table)
     if (n == name) return s;
@@ -57,7 +57,8 @@ bool known_command(std::string_view name) {
   for (auto n : {"CAPABILITY", "NOOP", "LOGOUT", "ID", "STARTTLS", "LOGIN", "AUTHENTICATE", "ENABLE", "SELECT",
                  "EXAMINE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "LIST", "LSUB", "NAMESPACE",
                  "STATUS", "APPEND", "IDLE", "GETQUOTA", "GETQUOTAROOT", "SETQUOTA", "CLOSE", "UNSELECT", "EXPUNGE",
-                 "SEARCH", "FETCH", "STORE", "COPY", "MOVE", "SORT", "THREAD", "UID", "CHECK", "COMPRESS"})
+                 "SEARCH", "FETCH", "STORE", "COPY", "MOVE", "SORT", "THREAD", "UID", "CHECK", "COMPRESS",
+                 "UNAUTHENTICATE"})
     if (name == n) return true;
   return false;
 }
@@ -65,10 +66,11 @@ bool known_command(std::string_view name) {
 }  // namespace
 
 std::uint32_t SelectedMailbox::seq_of(std::uint32_t uid) const {
-  auto it = std::lower_bound(messages.begin(), messages.end(), uid,
+  const auto& list = *messages_;
+  auto it = std::lower_bound(list.begin(), list.end(), uid,
                              [](const store::MessageInfo& m, std::uint32_t u) { return m.uid < u; });
-  if (it == messages.end() || it->uid != uid) return 0;
-  return static_cast<std::uint32_t>(it - messages.begin()) + 1;
+  if (it == list.end() || it->uid != uid) return 0;
+  return static_cast<std::uint32_t>(it - list.begin()) + 1;
 }
 
 ImapSession::ImapSession(const ImapService& service, std::shared_ptr<net::Connection> connection)
@@ -200,8 +202,10 @@ asio::awaitable<void> ImapSession::run() {
       }
       if (ev->kind == K::error) {
         std::string code = ev->code.empty() ? "" : "[" + ev->code + "] ";
-        if (ev->tag.empty()) out_ += "* BAD " + code + ev->message + "\r\n";
-        else out_ += ev->tag + " BAD " + code + ev->message + "\r\n";
+        // RFC 7889 §4: a literal over APPENDLIMIT is refused with a tagged NO [TOOBIG]; syntax is BAD.
+        const char* kind = ev->code == "TOOBIG" && !ev->fatal ? " NO " : " BAD ";
+        if (ev->tag.empty()) out_ += "*" + std::string(kind) + code + ev->message + "\r\n";
+        else out_ += ev->tag + kind + code + ev->message + "\r\n";
         if (ev->fatal) {
           out_ += "* BYE Too many errors in the command stream; closing the connection\r\n";
           co_await flush();
@@ -270,6 +274,19 @@ asio::awaitable<bool> ImapSession::handle(const Command& cmd) {
     co_return !close_after_;
   }
   if (cmd.name == "IDLE") co_return co_await cmd_idle(cmd);
+  if (cmd.name == "UNAUTHENTICATE") {
+    // RFC 8437 §3: back to the not-authenticated state. TLS and COMPRESS stay; the user's state goes,
+    // including what ENABLE turned on.
+    log_.info("imap.unauthenticate", {{"user", user_name_}});
+    if (selected_) close_selected();
+    subscription_.reset();
+    user_.reset();
+    user_name_.clear();
+    condstore_ = qresync_ = utf8_ = rev2_ = false;
+    state_ = SessionState::not_authenticated;
+    out_ += tag + " OK Unauthenticated\r\n";
+    co_return true;
+  }
   if (cmd.name == "COMPRESS") {
     co_await cmd_compress(cmd);
     co_return !close_after_;

@@ -43,7 +43,11 @@ struct ChangeSignal {
 struct SelectedMailbox {
   std::string name;  // store (UTF-8) name
   bool read_only = false;
-  std::vector<store::MessageInfo> messages;  // UID order
+  // The announced messages, UID order. Shared copy-on-write: sessions that see the same state of a
+  // mailbox (many IDLE connections of one user) share one list instead of a copy each.
+  const std::vector<store::MessageInfo>& messages() const { return *messages_; }
+  void set_messages(const std::string& key, std::vector<store::MessageInfo> list);
+  store::MessageInfo& mutable_message(std::size_t index);  // detaches from the shared list
   std::uint32_t uid_validity = 0;
   std::uint32_t uid_next = 1;
   std::uint64_t highest_modseq = 1;
@@ -54,7 +58,10 @@ struct SelectedMailbox {
 
   // 1-based sequence number of `uid`, 0 if absent.
   std::uint32_t seq_of(std::uint32_t uid) const;
-  std::uint32_t largest_uid() const { return messages.empty() ? 0 : messages.back().uid; }
+  std::uint32_t largest_uid() const { return messages_->empty() ? 0 : messages_->back().uid; }
+
+ private:
+  std::shared_ptr<std::vector<store::MessageInfo>> messages_ = std::make_shared<std::vector<store::MessageInfo>>();
 };
 
 class ImapSession {

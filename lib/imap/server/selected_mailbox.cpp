@@ -2,6 +2,7 @@
 // since it last heard (RFC 9051 §7.5.1 EXISTS/EXPUNGE/FETCH, RFC 7162 VANISHED and MODSEQ).
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -23,6 +24,69 @@ std::string flags_list(const std::set<std::string>& keywords, bool permanent) {
   return s + ")";
 }
 }  // namespace
+
+namespace {
+
+// Identical lists of announced messages are shared between sessions (process-wide, by content).
+struct SharedLists {
+  std::mutex mutex;
+  std::unordered_map<std::string, std::weak_ptr<std::vector<store::MessageInfo>>> lists;
+};
+SharedLists& shared_lists() {
+  static SharedLists s;
+  return s;
+}
+
+std::uint64_t content_hash(const std::vector<store::MessageInfo>& list) {
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a over the fields a session announces
+  auto mix = [&h](std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) {
+      h ^= (v >> (i * 8)) & 0xff;
+      h *= 1099511628211ull;
+    }
+  };
+  for (const auto& m : list) {
+    mix(m.uid);
+    mix(m.modseq);
+    mix(m.flags.system);
+    mix(m.size);
+    mix(static_cast<std::uint64_t>(m.internal_date));
+    for (const auto& k : m.flags.keywords) mix(std::hash<std::string>{}(k));
+  }
+  return h;
+}
+
+}  // namespace
+
+void SelectedMailbox::set_messages(const std::string& key, std::vector<store::MessageInfo> list) {
+  // Small lists are not worth the lookup.
+  if (list.size() < 64) {
+    messages_ = std::make_shared<std::vector<store::MessageInfo>>(std::move(list));
+    return;
+  }
+  std::string full = fmt::format("{}\n{}\n{}\n{}", key, uid_validity, list.size(), content_hash(list));
+  auto& s = shared_lists();
+  std::lock_guard lock(s.mutex);
+  auto it = s.lists.find(full);
+  if (it != s.lists.end()) {
+    if (auto existing = it->second.lock(); existing && *existing == list) {
+      messages_ = std::move(existing);
+      return;
+    }
+  }
+  auto fresh = std::make_shared<std::vector<store::MessageInfo>>(std::move(list));
+  s.lists[full] = fresh;
+  messages_ = std::move(fresh);
+  if (s.lists.size() > 4096)  // forget lists nobody holds any more
+    for (auto i = s.lists.begin(); i != s.lists.end();) i = i->second.expired() ? s.lists.erase(i) : std::next(i);
+}
+
+store::MessageInfo& SelectedMailbox::mutable_message(std::size_t index) {
+  if (messages_.use_count() > 1) messages_ = std::make_shared<std::vector<store::MessageInfo>>(*messages_);
+  // This session is now the only owner: editing in place is safe (set_messages() compares contents
+  // before sharing, so the shared-list table cannot hand out this edited list under its old key).
+  return (*messages_)[index];
+}
 
 namespace {
 // Process-wide: which UIDs some session has already seen as \Recent, per store, user and mailbox. Not
@@ -70,13 +134,13 @@ Status ImapSession::open_selected(const std::string& name, bool read_only) {
   SelectedMailbox sel;
   sel.name = name;
   sel.read_only = read_only;
-  sel.messages = std::move(*messages);
+  sel.set_messages(user_name_ + "\n" + name, std::move(*messages));
   sel.uid_validity = status->uid_validity;
   sel.uid_next = status->uid_next;
   sel.highest_modseq = status->highest_modseq;
-  for (const auto& m : sel.messages)
+  for (const auto& m : sel.messages())
     for (const auto& k : m.flags.keywords) sel.keywords.insert(k);
-  for (auto uid : claim_recent(name, sel.uid_validity, sel.messages, !read_only)) sel.recent.insert(uid);
+  for (auto uid : claim_recent(name, sel.uid_validity, sel.messages(), !read_only)) sel.recent.insert(uid);
   // Standard keywords clients set (RFC 5788 registry) are always offered.
   for (const char* k : {"$Forwarded", "$Junk", "$NotJunk"}) sel.keywords.insert(k);
   {
@@ -111,7 +175,8 @@ void ImapSession::sync(bool allow_expunge) {
     return;
   }
   auto status = user_->status(sel.name);
-  const auto& old = sel.messages;
+  auto keep = sel.messages();  // a copy: set_messages() below replaces the list
+  const auto& old = keep;
   std::vector<store::MessageInfo> merged;
   merged.reserve(std::max(old.size(), fresh->size()));
   std::vector<std::uint32_t> expunged_seqs, vanished;
@@ -147,10 +212,10 @@ void ImapSession::sync(bool allow_expunge) {
     }
     for (auto uid : vanished) sel.recent.erase(uid);
   }
-  sel.messages = std::move(merged);
+  sel.set_messages(user_name_ + "\n" + sel.name, std::move(merged));
   // New keywords: FLAGS and PERMANENTFLAGS come before the FETCH responses that use them.
   bool new_keywords = false;
-  for (const auto& m : sel.messages)
+  for (const auto& m : sel.messages())
     for (const auto& k : m.flags.keywords)
       if (sel.keywords.insert(k).second) new_keywords = true;
   if (new_keywords) {
@@ -158,7 +223,7 @@ void ImapSession::sync(bool allow_expunge) {
     if (!sel.read_only) untagged("OK [PERMANENTFLAGS " + flags_list(sel.keywords, true) + "] Flags permitted");
   }
   for (auto idx : changed) {
-    const auto& m = sel.messages[idx];
+    const auto& m = sel.messages()[idx];
     std::string items = "FLAGS " + format_flags(m.flags, sel.recent.count(m.uid) > 0);
     if (qresync_) items = fmt::format("UID {} ", m.uid) + items;
     if (condstore_) items += fmt::format(" MODSEQ ({})", m.modseq);
@@ -166,9 +231,9 @@ void ImapSession::sync(bool allow_expunge) {
   }
   if (added > 0 || !vanished.empty()) {
     if (added > 0) {
-      for (auto uid : claim_recent(sel.name, sel.uid_validity, sel.messages, !sel.read_only))
+      for (auto uid : claim_recent(sel.name, sel.uid_validity, sel.messages(), !sel.read_only))
         if (uid > largest) sel.recent.insert(uid);
-      untagged(fmt::format("{} EXISTS", sel.messages.size()));
+      untagged(fmt::format("{} EXISTS", sel.messages().size()));
       if (!rev2_) untagged(fmt::format("{} RECENT", sel.recent.size()));
     }
   }

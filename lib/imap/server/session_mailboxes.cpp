@@ -148,6 +148,10 @@ void ImapSession::execute(const Command& cmd) {
       first = 1;
     }
   }
+  // The quota is read from the directory at login; an administrator may change it while the session
+  // lives (`ternctl user quota`, directory reload), so the commands that report or use it re-read it.
+  if (user_ && (name == "GETQUOTA" || name == "GETQUOTAROOT" || name == "APPEND" || name == "COPY"))
+    user_->set_quota(quota_limits_for(user_name_));
   if (completion_.empty()) {
     if (name == "CAPABILITY") cmd_capability(cmd);
     else if (name == "NOOP" || name == "CHECK") cmd_noop(cmd);
@@ -334,11 +338,11 @@ void ImapSession::cmd_select(const Command& cmd, bool read_only) {
   for (const auto& w : sel.keywords) perm += " " + w;
   perm += " \\*)";
   untagged("OK [PERMANENTFLAGS " + (read_only ? std::string("()") : perm) + "] Flags permitted");
-  untagged(fmt::format("{} EXISTS", sel.messages.size()));
+  untagged(fmt::format("{} EXISTS", sel.messages().size()));
   if (!rev2_) {
     untagged(fmt::format("{} RECENT", sel.recent.size()));
-    for (std::size_t i = 0; i < sel.messages.size(); ++i)
-      if (!(sel.messages[i].flags.system & store::flag_seen)) {
+    for (std::size_t i = 0; i < sel.messages().size(); ++i)
+      if (!(sel.messages()[i].flags.system & store::flag_seen)) {
         untagged(fmt::format("OK [UNSEEN {}] First unseen", i + 1));
         break;
       }
@@ -360,13 +364,13 @@ void ImapSession::cmd_select(const Command& cmd, bool read_only) {
     }
     std::size_t k = 0;
     for (std::uint32_t u = 1; u <= upto && gone.size() < 1000000; ++u) {
-      while (k < sel.messages.size() && sel.messages[k].uid < u) ++k;
-      bool present = k < sel.messages.size() && sel.messages[k].uid == u;
+      while (k < sel.messages().size() && sel.messages()[k].uid < u) ++k;
+      bool present = k < sel.messages().size() && sel.messages()[k].uid == u;
       if (!present && (!qr->known || qr->known->contains(u, sel.uid_next - 1))) gone.push_back(u);
     }
     if (!gone.empty()) untagged("VANISHED (EARLIER) " + format_sequence_set(gone));
-    for (std::size_t i = 0; i < sel.messages.size(); ++i) {
-      const auto& m = sel.messages[i];
+    for (std::size_t i = 0; i < sel.messages().size(); ++i) {
+      const auto& m = sel.messages()[i];
       if (m.modseq > qr->modseq)
         untagged(fmt::format("{} FETCH (UID {} FLAGS {} MODSEQ ({}))", i + 1, m.uid, format_flags(m.flags), m.modseq));
     }
@@ -406,6 +410,19 @@ void ImapSession::cmd_create(const Command& cmd) {
   if (*name == "INBOX") {
     no(cmd.tag, "INBOX always exists", "ALREADYEXISTS");
     return;
+  }
+  if (use != store::SpecialUse::none) {
+    // The store derives a mailbox's special use from its name (Sent, Drafts, Junk, Trash, Archive), so any
+    // other name cannot carry it: RFC 6154 §5.3 says do not create the mailbox and answer NO [USEATTR].
+    std::string_view standard = use == store::SpecialUse::sent     ? "Sent"
+                                : use == store::SpecialUse::drafts ? "Drafts"
+                                : use == store::SpecialUse::junk   ? "Junk"
+                                : use == store::SpecialUse::trash  ? "Trash"
+                                                                   : "Archive";
+    if (*name != standard) {
+      no(cmd.tag, fmt::format("Only the mailbox named {} can have that special use", standard), "USEATTR");
+      return;
+    }
   }
   if (auto v = store::validate_mailbox_name(*name); !v) {
     no(cmd.tag, "Invalid mailbox name: " + v.error().message, "CANNOT");
@@ -826,21 +843,37 @@ void ImapSession::cmd_append(const Command& cmd) {
       one.request.internal_date = *date;
       ++i;
     }
-    if (i >= a.size() || a[i].type != Arg::Type::literal) {
+    // RFC 6855 §4: after ENABLE UTF8=ACCEPT a message with UTF-8 headers comes as UTF8 (literal8).
+    const Arg* lit = i < a.size() ? &a[i] : nullptr;
+    if (lit && lit->is_keyword("UTF8")) {
+      if (!utf8_) {
+        bad(tag, "APPEND UTF8 needs ENABLE UTF8=ACCEPT first");
+        return;
+      }
+      if (i + 1 >= a.size() || !a[i + 1].is_list() || a[i + 1].list.size() != 1 ||
+          a[i + 1].list[0].type != Arg::Type::literal) {
+        bad(tag, "APPEND UTF8 needs the message as a parenthesised literal: UTF8 (~{n}...)");
+        return;
+      }
+      lit = &a[i + 1].list[0];
+      ++i;
+    }
+    if (!lit || lit->type != Arg::Type::literal) {
       bad(tag, "APPEND needs the message as a literal");
       return;
     }
-    if (a[i].value.empty()) {
+    if (lit->value.empty()) {
       no(tag, "An empty message cannot be appended", "CANNOT");
       return;
     }
-    if (a[i].value.size() > d_.settings.append_limit) {
+    if (lit->value.size() > d_.settings.append_limit) {
       no(tag, fmt::format("The message is larger than the limit of {} bytes", d_.settings.append_limit), "TOOBIG");
       return;
     }
-    const std::string* message = &a[i].value;
-    // RFC 3516 §4.4: binary parts of a literal8 are stored base64-encoded (Dovecot does the same).
-    if (a[i].literal8) {
+    const std::string* message = &lit->value;
+    // RFC 3516 §4.4: binary parts of a literal8 are stored base64-encoded (Dovecot does the same), so
+    // BODY[] stays text while BINARY[] gives the original bytes back.
+    if (lit->literal8) {
       if (auto converted = binary_parts_to_base64(*message)) {
         normalized.push_back(std::move(*converted));
         message = &normalized.back();
@@ -848,12 +881,18 @@ void ImapSession::cmd_append(const Command& cmd) {
     }
     // RFC 9051 §2.3.1: messages are CRLF-terminated lines. Clients that send bare LF (imaptest's mbox
     // files, some scripts) get it fixed once here, so sizes and sections agree everywhere afterwards.
-    if (message->find('\n') != std::string::npos) {
+    // A literal8 (RFC 3516 §4.4) carries binary content: only its header is fixed, the body is kept as is.
+    const std::string& v = *message;
+    if (v.find('\n') != std::string::npos) {
       std::string fixed;
-      const std::string& v = *message;
       fixed.reserve(v.size() + v.size() / 32);
+      std::size_t end = v.size();
+      if (lit->literal8) {
+        std::size_t crlf = v.find("\r\n\r\n"), lf = v.find("\n\n");
+        end = std::min(crlf == std::string::npos ? v.size() : crlf + 4, lf == std::string::npos ? v.size() : lf + 2);
+      }
       for (std::size_t k = 0; k < v.size(); ++k) {
-        if (v[k] == '\n' && (k == 0 || v[k - 1] != '\r')) fixed += '\r';
+        if (k < end && v[k] == '\n' && (k == 0 || v[k - 1] != '\r')) fixed += '\r';
         fixed += v[k];
       }
       if (fixed.size() != v.size()) {

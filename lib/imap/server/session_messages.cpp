@@ -62,7 +62,7 @@ Result<std::vector<std::size_t>> ImapSession::resolve(const Arg& arg, bool uid) 
   if (!arg.is_atom()) return fail(ErrorCategory::invalid_argument, "Expected a sequence set");
   auto set = parse_sequence_set(arg.value);
   if (!set) return fail(set.error());
-  const auto& msgs = selected_->messages;
+  const auto& msgs = selected_->messages();
   std::vector<std::size_t> out;
   if (set->saved) {  // RFC 5182: "$" is the saved UIDs (an absent result matches nothing)
     for (auto u : selected_->saved_search)
@@ -159,33 +159,35 @@ void ImapSession::cmd_fetch(const Command& cmd, bool uid, std::size_t first) {
     std::uint32_t upto = sel.uid_next - 1;
     std::size_t k = 0;
     for (std::uint32_t u = 1; set && !set->saved && u <= upto && gone.size() < 1000000; ++u) {
-      while (k < sel.messages.size() && sel.messages[k].uid < u) ++k;
-      if ((k >= sel.messages.size() || sel.messages[k].uid != u) && set->contains(u, upto)) gone.push_back(u);
+      while (k < sel.messages().size() && sel.messages()[k].uid < u) ++k;
+      if ((k >= sel.messages().size() || sel.messages()[k].uid != u) && set->contains(u, upto)) gone.push_back(u);
     }
     if (!gone.empty()) untagged("VANISHED (EARLIER) " + format_sequence_set(gone));
   }
   const std::string& mbox = sel.name;
   auto* user = user_.get();
   for (auto idx : *indexes) {
-    store::MessageInfo& info = sel.messages[idx];
-    if (mods.changedsince && info.modseq <= *mods.changedsince) continue;
-    std::uint32_t u = info.uid;
-    MessageView view(
-        static_cast<std::uint32_t>(idx + 1), info, [user, &mbox, u] { return user->fetch(mbox, u); },
-        [user, &mbox, u] { return user->fetch_header(mbox, u); });
+    if (mods.changedsince && sel.messages()[idx].modseq <= *mods.changedsince) continue;
+    std::uint32_t u = sel.messages()[idx].uid;
     // \Seen is set before the data goes out, and FLAGS is then part of the response (RFC 9051 §6.4.5).
     bool flags_changed = false;
-    if (sets_seen && !sel.read_only && !(info.flags.system & store::flag_seen)) {
+    if (sets_seen && !sel.read_only && !(sel.messages()[idx].flags.system & store::flag_seen)) {
       store::FlagChange change;
       change.mode = store::FlagChange::Mode::add;
       change.flags.system = store::flag_seen;
       auto res = user_->change_flags(mbox, {u}, change);
       if (res && !res->changed.empty()) {
-        info.flags = res->changed.front().flags;
-        info.modseq = res->changed.front().modseq;
+        auto& mine = sel.mutable_message(idx);
+        mine.flags = res->changed.front().flags;
+        mine.modseq = res->changed.front().modseq;
         flags_changed = true;
       }
     }
+    // After the \Seen change: mutable_message() may have given this session its own list.
+    const store::MessageInfo& info = sel.messages()[idx];
+    MessageView view(
+        static_cast<std::uint32_t>(idx + 1), info, [user, &mbox, u] { return user->fetch(mbox, u); },
+        [user, &mbox, u] { return user->fetch_header(mbox, u); });
     std::string body;
     bool missing = false;
     auto add = [&](std::string_view s) {
@@ -382,7 +384,7 @@ void ImapSession::cmd_store(const Command& cmd, bool uid, std::size_t first) {
     return;
   }
   std::vector<std::uint32_t> uids;
-  for (auto idx : *indexes) uids.push_back(sel.messages[idx].uid);
+  for (auto idx : *indexes) uids.push_back(sel.messages()[idx].uid);
   if (uids.empty()) {
     ok(tag, "Store completed");
     return;
@@ -395,8 +397,9 @@ void ImapSession::cmd_store(const Command& cmd, bool uid, std::size_t first) {
   std::set<std::uint32_t> changed;
   for (const auto& m : res->changed) {
     if (auto s = sel.seq_of(m.uid)) {
-      sel.messages[s - 1].flags = m.flags;
-      sel.messages[s - 1].modseq = m.modseq;
+      auto& mine = sel.mutable_message(s - 1);
+      mine.flags = m.flags;
+      mine.modseq = m.modseq;
       changed.insert(m.uid);
     }
     for (const auto& k : m.flags.keywords)
@@ -410,7 +413,7 @@ void ImapSession::cmd_store(const Command& cmd, bool uid, std::size_t first) {
   }
   std::set<std::uint32_t> refused(res->modified.begin(), res->modified.end());
   for (auto idx : *indexes) {
-    const auto& m = sel.messages[idx];
+    const auto& m = sel.messages()[idx];
     if (refused.count(m.uid)) continue;
     // .SILENT: no FETCH for what this client set, but with CONDSTORE the new MODSEQ still goes out
     // (RFC 7162 §3.1.3).
@@ -443,9 +446,12 @@ void ImapSession::cmd_search(const Command& cmd, bool uid, std::size_t first) {
     else bad(tag, program.error().message);
     return;
   }
+  // RFC 9051 §6.4.4: an IMAP4rev2 client gets ESEARCH even without RETURN (as if RETURN (ALL)); the
+  // untagged SEARCH response is IMAP4rev1 only (RFC 9051 appendix E).
+  if (rev2_) program->esearch = true;
   auto& sel = *selected_;
   SearchEnv env;
-  env.message_count = static_cast<std::uint32_t>(sel.messages.size());
+  env.message_count = static_cast<std::uint32_t>(sel.messages().size());
   env.largest_uid = sel.largest_uid();
   env.saved_uids = sel.has_saved_search ? &sel.saved_search : nullptr;
   env.now = static_cast<std::int64_t>(std::time(nullptr));
@@ -453,8 +459,8 @@ void ImapSession::cmd_search(const Command& cmd, bool uid, std::size_t first) {
   auto* user = user_.get();
   std::vector<std::uint32_t> numbers, uids;
   std::uint64_t max_modseq = 0;
-  for (std::size_t i = 0; i < sel.messages.size(); ++i) {
-    const auto& info = sel.messages[i];
+  for (std::size_t i = 0; i < sel.messages().size(); ++i) {
+    const auto& info = sel.messages()[i];
     std::uint32_t u = info.uid;
     MessageView view(
         static_cast<std::uint32_t>(i + 1), info, [user, &mbox, u] { return user->fetch(mbox, u); },
@@ -474,7 +480,7 @@ void ImapSession::cmd_search(const Command& cmd, bool uid, std::size_t first) {
       const auto& r = program->ret;
       if (program->esearch && (r.min != r.max) && !r.all && !r.count) {
         std::uint32_t u = r.min ? uids.front() : uids.back();
-        if (auto s = sel.seq_of(u)) modseq = sel.messages[s - 1].modseq;
+        if (auto s = sel.seq_of(u)) modseq = sel.messages()[s - 1].modseq;
       }
     }
   }
@@ -518,18 +524,18 @@ void ImapSession::cmd_sort(const Command& cmd, bool uid, std::size_t first) {
   }
   auto& sel = *selected_;
   SearchEnv env;
-  env.message_count = static_cast<std::uint32_t>(sel.messages.size());
+  env.message_count = static_cast<std::uint32_t>(sel.messages().size());
   env.largest_uid = sel.largest_uid();
   env.saved_uids = sel.has_saved_search ? &sel.saved_search : nullptr;
   env.now = static_cast<std::int64_t>(std::time(nullptr));
   const std::string& mbox = sel.name;
   auto* user = user_.get();
   std::vector<MessageView> views;
-  views.reserve(sel.messages.size());
-  for (std::size_t i = 0; i < sel.messages.size(); ++i) {
-    std::uint32_t u = sel.messages[i].uid;
+  views.reserve(sel.messages().size());
+  for (std::size_t i = 0; i < sel.messages().size(); ++i) {
+    std::uint32_t u = sel.messages()[i].uid;
     views.emplace_back(
-        static_cast<std::uint32_t>(i + 1), sel.messages[i], [user, &mbox, u] { return user->fetch(mbox, u); },
+        static_cast<std::uint32_t>(i + 1), sel.messages()[i], [user, &mbox, u] { return user->fetch(mbox, u); },
         [user, &mbox, u] { return user->fetch_header(mbox, u); });
   }
   std::vector<MessageView*> hits;
@@ -568,18 +574,18 @@ void ImapSession::cmd_thread(const Command& cmd, bool uid, std::size_t first) {
   }
   auto& sel = *selected_;
   SearchEnv env;
-  env.message_count = static_cast<std::uint32_t>(sel.messages.size());
+  env.message_count = static_cast<std::uint32_t>(sel.messages().size());
   env.largest_uid = sel.largest_uid();
   env.saved_uids = sel.has_saved_search ? &sel.saved_search : nullptr;
   env.now = static_cast<std::int64_t>(std::time(nullptr));
   const std::string& mbox = sel.name;
   auto* user = user_.get();
   std::vector<MessageView> views;
-  views.reserve(sel.messages.size());
-  for (std::size_t i = 0; i < sel.messages.size(); ++i) {
-    std::uint32_t u = sel.messages[i].uid;
+  views.reserve(sel.messages().size());
+  for (std::size_t i = 0; i < sel.messages().size(); ++i) {
+    std::uint32_t u = sel.messages()[i].uid;
     views.emplace_back(
-        static_cast<std::uint32_t>(i + 1), sel.messages[i], [user, &mbox, u] { return user->fetch(mbox, u); },
+        static_cast<std::uint32_t>(i + 1), sel.messages()[i], [user, &mbox, u] { return user->fetch(mbox, u); },
         [user, &mbox, u] { return user->fetch_header(mbox, u); });
   }
   std::vector<MessageView*> hits;
@@ -622,11 +628,24 @@ void ImapSession::cmd_copy(const Command& cmd, bool uid, std::size_t first, bool
     return;
   }
   std::vector<std::uint32_t> uids;
-  for (auto idx : *indexes) uids.push_back(sel.messages[idx].uid);
+  for (auto idx : *indexes) uids.push_back(sel.messages()[idx].uid);
   if (uids.empty()) {
     // RFC 9051 §6.4.7: nothing matched (UID COPY of gone UIDs) is not an error.
     ok(tag, what + " completed");
     return;
+  }
+  // RFC 9208 §4.3: a COPY that would go over the account's quota fails with NO [OVERQUOTA] (the store
+  // checks APPEND and delivery only). A MOVE stays within the account and does not grow it.
+  if (!move) {
+    if (auto q = user_->quota(); q && (q->limits.bytes || q->limits.messages)) {
+      std::uint64_t bytes = 0;
+      for (auto idx : *indexes) bytes += sel.messages()[idx].size;
+      if ((q->limits.bytes && q->bytes + bytes > q->limits.bytes) ||
+          (q->limits.messages && q->messages + uids.size() > q->limits.messages)) {
+        no(tag, "The copy would exceed the mailbox quota", "OVERQUOTA");
+        return;
+      }
+    }
   }
   // MOVE into the same mailbox is allowed (Dovecot): the messages get new UIDs at the end.
   bool same = move && *dest == sel.name;
@@ -663,8 +682,8 @@ void ImapSession::cmd_copy(const Command& cmd, bool uid, std::size_t first, bool
   std::vector<store::MessageInfo> kept;
   std::vector<std::uint32_t> gone;
   std::uint32_t removed = 0;
-  for (std::size_t i = 0; i < sel.messages.size(); ++i) {
-    const auto& m = sel.messages[i];
+  for (std::size_t i = 0; i < sel.messages().size(); ++i) {
+    const auto& m = sel.messages()[i];
     if (moved.count(m.uid)) {
       if (!qresync_) untagged(fmt::format("{} EXPUNGE", i + 1 - removed));
       ++removed;
@@ -675,7 +694,7 @@ void ImapSession::cmd_copy(const Command& cmd, bool uid, std::size_t first, bool
     }
   }
   if (qresync_ && !gone.empty()) untagged("VANISHED " + format_sequence_set(gone));
-  sel.messages = std::move(kept);
+  sel.set_messages(user_name_ + "\n" + sel.name, std::move(kept));
   ok(tag, "Move completed");
 }
 
@@ -700,7 +719,7 @@ void ImapSession::cmd_expunge(const Command& cmd, bool uid, std::size_t first) {
       return;
     }
     for (auto idx : *indexes)
-      if (sel.messages[idx].flags.system & store::flag_deleted) targets.push_back(sel.messages[idx].uid);
+      if (sel.messages()[idx].flags.system & store::flag_deleted) targets.push_back(sel.messages()[idx].uid);
     if (targets.empty()) {
       ok(tag, "Expunge completed");
       return;
@@ -718,8 +737,8 @@ void ImapSession::cmd_expunge(const Command& cmd, bool uid, std::size_t first) {
   std::vector<store::MessageInfo> kept;
   std::vector<std::uint32_t> gone;
   std::uint32_t removed = 0;
-  for (std::size_t i = 0; i < sel.messages.size(); ++i) {
-    const auto& m = sel.messages[i];
+  for (std::size_t i = 0; i < sel.messages().size(); ++i) {
+    const auto& m = sel.messages()[i];
     if (gone_set.count(m.uid)) {
       if (!qresync_) untagged(fmt::format("{} EXPUNGE", i + 1 - removed));
       ++removed;
@@ -730,7 +749,7 @@ void ImapSession::cmd_expunge(const Command& cmd, bool uid, std::size_t first) {
     }
   }
   if (qresync_ && !gone.empty()) untagged("VANISHED " + format_sequence_set(gone));
-  sel.messages = std::move(kept);
+  sel.set_messages(user_name_ + "\n" + sel.name, std::move(kept));
   if (res->modseq > 0) {
     sel.highest_modseq = std::max(sel.highest_modseq, res->modseq);
     if (condstore_) {

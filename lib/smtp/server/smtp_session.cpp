@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cctype>
 #include <ctime>
+#include <map>
 #include <set>
 
 #include <asio/redirect_error.hpp>
@@ -468,7 +469,28 @@ class SmtpSession {
     std::vector<std::string> mailboxes;  // local targets
     std::vector<std::string> forwards;   // external targets (relay or forwarding)
     std::uint64_t size_limit = 0;        // the recipient domain's own size limit (0: none)
+    bool forwarded = false;              // forwards come from an alias/list or an SRS bounce: SRS applies
   };
+
+  // Whether the directory serves `domain`. BLOCKING part on the worker pool.
+  asio::awaitable<bool> served_here(const std::string& domain) {
+    auto* dir = d_.directory;
+    auto snap = co_await blocking([&]() { return dir->snapshot(); });
+    co_return snap && (*snap)->find_domain(domain) != nullptr;
+  }
+
+  // The return path for forwards of `a`: the SRS form of the sender (docs/srs.md), unless there is no
+  // SRS, the sender is null, or the sender's domain is served here (SPF passes for our own domains).
+  std::string forward_return_path(const AcceptedRecipient& a, bool sender_local) const {
+    if (!a.forwarded || !d_.srs || env_.mail_from.empty() || sender_local) return env_.mail_from;
+    std::string srs_domain = d_.srs_domain.empty() ? domain_of(a.recipient.address) : d_.srs_domain;
+    auto rewritten = d_.srs->forward(env_.mail_from, srs_domain, static_cast<std::int64_t>(std::time(nullptr)));
+    if (!rewritten) {
+      log_.warn("smtp.srs_failed", {{"from", env_.mail_from}, {"error", rewritten.error().message}});
+      return env_.mail_from;  // forwarded unrewritten rather than lost
+    }
+    return *rewritten;
+  }
 
   asio::awaitable<void> on_rcpt(const Event& ev) {
     Recipient r;
@@ -487,6 +509,28 @@ class SmtpSession {
     if (ev.rcpt_params.orcpt) r.orcpt = ev.rcpt_params.orcpt_type.value_or("rfc822") + ";" + *ev.rcpt_params.orcpt;
     auto* dir = d_.directory;
     std::string addr = r.address, sender = env_.mail_from;
+    bool srs_bounce = false;
+    auto rcpt_at = addr.rfind('@');
+    if (d_.srs && svc_.role() != Role::lmtp && rcpt_at != std::string::npos &&
+        mailauth::SrsCodec::is_srs(std::string_view(addr).substr(0, rcpt_at))) {
+      // A bounce to an address we rewrote with SRS: deliver it to the original sender if the hash and age
+      // are right (docs/srs.md). SRS addresses are recognised at [srs] domain and at our own domains.
+      std::string rcpt_domain = domain_of(addr);
+      bool ours = rcpt_domain == lower(d_.srs_domain);
+      if (!ours) ours = co_await served_here(rcpt_domain);
+      if (ours) {
+        auto reversed = d_.srs->reverse(addr, static_cast<std::int64_t>(std::time(nullptr)));
+        if (!reversed) {
+          log_.info("smtp.srs_refused", {{"rcpt", addr}, {"error", reversed.error().message}});
+          reply(550, "5.1.1", fmt::format("<{}> is not a valid bounce address here: {}", addr,
+                                          reversed.error().message));
+          co_return;
+        }
+        log_.info("smtp.srs_reversed", {{"rcpt", addr}, {"to", *reversed}});
+        addr = *reversed;
+        srs_bounce = true;
+      }
+    }
     auto res = co_await blocking([&]() { return dir->resolve(addr, sender); });
     if (!res) {
       log_.warn("smtp.rcpt_lookup_failed", {{"rcpt", addr}, {"error", res.error().message}});
@@ -498,18 +542,20 @@ class SmtpSession {
     if (res->status == S::deliver) {
       accepted.mailboxes = res->mailboxes();
       accepted.forwards = res->forwards();
+      accepted.forwarded = true;
     } else if (res->status == S::not_local) {
       if (svc_.role() == Role::lmtp) {
         reply(550, "5.1.2", fmt::format("<{}> is not in a domain served here", addr));
         co_return;
       }
-      if (!authenticated() && !info_.internal_network) {
+      if (!authenticated() && !info_.internal_network && !srs_bounce) {
         log_.warn("smtp.relay_denied", {{"rcpt", addr}, {"remote", conn_->remote_address().to_string()}});
         reply(554, "5.7.1", fmt::format("Relay access denied: <{}> is not a local address; log in to send "
                                         "mail to other domains", addr));
         co_return;
       }
       accepted.forwards.push_back(addr);
+      accepted.forwarded = srs_bounce;
     } else {
       auto rr = res->reply();
       log_.info("smtp.rcpt_refused", {{"rcpt", addr}, {"status", std::string(directory::to_string(res->status))}});
@@ -697,7 +743,13 @@ class SmtpSession {
 
     // One copy per mailbox even when several recipients (aliases, lists) lead to it.
     std::set<std::string> delivered;
-    std::vector<QueuedRecipient> outbound;
+    std::map<std::string, std::vector<QueuedRecipient>> outbound;  // by return path (SRS may change it)
+    bool sender_local = false;
+    if (d_.srs && !env_.mail_from.empty() &&
+        std::any_of(rcpts_.begin(), rcpts_.end(), [](const AcceptedRecipient& a) { return a.forwarded && !a.forwards.empty(); })) {
+      std::string sender_domain = domain_of(env_.mail_from);
+      sender_local = co_await served_here(sender_domain);
+    }
     auto sink = d_.sink;
     std::vector<Reply> per_rcpt;
     bool temp_failure = false;
@@ -727,20 +779,27 @@ class SmtpSession {
           log_.info("smtp.delivered", {{"id", id}, {"mailbox", mbox}, {"folder", junk ? "Junk" : "INBOX"}});
         }
       }
-      for (const auto& f : a.forwards) outbound.push_back({f, a.recipient.notify, a.recipient.orcpt});
+      if (!a.forwards.empty()) {
+        auto& group = outbound[forward_return_path(a, sender_local)];
+        for (const auto& f : a.forwards) group.push_back({f, a.recipient.notify, a.recipient.orcpt});
+      }
       per_rcpt.push_back(result);
     }
-    if (!outbound.empty()) {
-      QueuedEnvelope out{env_.mail_from, env_.envid, env_.ret, env_.requiretls, env_.smtputf8, outbound};
+    for (const auto& [return_path, recipients] : outbound) {
+      QueuedEnvelope out{return_path, env_.envid, env_.ret, env_.requiretls, env_.smtputf8, recipients};
       auto queued = co_await blocking([&]() { return sink->enqueue(out, body); });
       if (!queued) {
         log_.warn("smtp.queue_failed", {{"id", id}, {"error", queued.error().message}});
         for (auto& r : per_rcpt)
           if (r.positive()) r = {451, "4.3.0", "Temporary failure queueing the message; try again later"};
         temp_failure = true;
-      } else {
-        log_.info("smtp.queued", {{"id", id}, {"queue_id", *queued}, {"recipients", outbound.size()}});
+        break;
       }
+      if (return_path != env_.mail_from)
+        log_.info("smtp.queued", {{"id", id}, {"queue_id", *queued}, {"recipients", recipients.size()},
+                                  {"srs_from", return_path}});
+      else
+        log_.info("smtp.queued", {{"id", id}, {"queue_id", *queued}, {"recipients", recipients.size()}});
     }
     in_transaction_ = false;
     if (svc_.role() == Role::lmtp) {
