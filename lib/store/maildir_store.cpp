@@ -787,6 +787,12 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
         if (auto s = save_keywords(); !s) return fail(s.error());
       bool touched_cur = false, touched_new = false;
       FolderChanges changes;
+      // Our own renames change the directories' mtimes; when they were up to date before, remember the
+      // new ones so the next refresh does not rescan a directory only we changed (every STORE made
+      // every other session's next command list cur/ again).
+      struct stat before_cur {}, before_new {};
+      bool cur_current = ::stat((fo.path / "cur").c_str(), &before_cur) == 0 && mtime_ns(before_cur) == fo.cur_mtime;
+      bool new_current = ::stat((fo.path / "new").c_str(), &before_new) == 0 && mtime_ns(before_new) == fo.new_mtime;
       for (auto uid : uids) {
         auto e = find(fo, uid);
         if (!e) continue;
@@ -825,6 +831,9 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       }
       if (touched_new) (void)fsync_path(fo.path / "new", true);
       if (touched_cur) (void)fsync_path(fo.path / "cur", true);
+      struct stat after {};
+      if (touched_cur && cur_current && ::stat((fo.path / "cur").c_str(), &after) == 0) fo.cur_mtime = mtime_ns(after);
+      if (touched_new && new_current && ::stat((fo.path / "new").c_str(), &after) == 0) fo.new_mtime = mtime_ns(after);
       persist(fo, changes);
     }
     if (!res.changed.empty()) {
