@@ -459,12 +459,17 @@ void ImapSession::cmd_search(const Command& cmd, bool uid, std::size_t first) {
   auto* user = user_.get();
   std::vector<std::uint32_t> numbers, uids;
   std::uint64_t max_modseq = 0;
+  // Flag, size, date and set keys never read the message: skip building loaders for them.
+  bool metadata_only = search_needs(program->key) == SearchNeeds::metadata;
   for (std::size_t i = 0; i < sel.messages().size(); ++i) {
     const auto& info = sel.messages()[i];
     std::uint32_t u = info.uid;
-    MessageView view(
-        static_cast<std::uint32_t>(i + 1), info, [user, &mbox, u] { return user->fetch(mbox, u); },
-        [user, &mbox, u] { return user->fetch_header(mbox, u); });
+    auto seq = static_cast<std::uint32_t>(i + 1);
+    MessageView view = metadata_only
+                           ? MessageView(seq, info, std::string_view{})
+                           : MessageView(
+                                 seq, info, [user, &mbox, u] { return user->fetch(mbox, u); },
+                                 [user, &mbox, u] { return user->fetch_header(mbox, u); });
     view.recent = sel.recent.count(u) > 0;
     if (!matches(program->key, view, env)) continue;
     numbers.push_back(uid ? u : static_cast<std::uint32_t>(i + 1));
