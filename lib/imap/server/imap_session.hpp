@@ -21,6 +21,7 @@
 #include "tern/imap/command_parser.hpp"
 #include "tern/imap/fetch_item.hpp"
 #include "tern/imap/imap_service.hpp"
+#include "tern/imap/search.hpp"
 #include "tern/imap/search_key.hpp"
 #include "tern/net/connection.hpp"
 #include "tern/store/mail_store.hpp"
@@ -115,6 +116,10 @@ class ImapSession {
   void cmd_search(const Command& cmd, bool uid, std::size_t first);
   void cmd_sort(const Command& cmd, bool uid, std::size_t first);
   void cmd_thread(const Command& cmd, bool uid, std::size_t first);
+  // SORT/THREAD: the charset and search keys from args[keys_from]; fills `views` (all messages) and
+  // `hits` (those matching). On a bad program answers BAD/NO and returns false.
+  bool matching_views(const Command& cmd, std::size_t keys_from, std::vector<MessageView>& views,
+                      std::vector<MessageView*>& hits);
   void cmd_copy(const Command& cmd, bool uid, std::size_t first, bool move);
   void cmd_expunge(const Command& cmd, bool uid, std::size_t first);
   // Resolves a sequence set to indexes into selected_->messages (sorted, unique).

@@ -502,104 +502,79 @@ void ImapSession::cmd_search(const Command& cmd, bool uid, std::size_t first) {
   ok(tag, "Search completed");
 }
 
+bool ImapSession::matching_views(const Command& cmd, std::size_t keys_from, std::vector<MessageView>& views,
+                                 std::vector<MessageView*>& hits) {
+  // RFC 5256: SORT and THREAD take a mandatory charset, then search keys: the SEARCH parser with CHARSET.
+  const auto& a = cmd.args;
+  std::vector<Arg> search_args;
+  Arg charset_kw;
+  charset_kw.value = "CHARSET";
+  search_args.push_back(charset_kw);
+  search_args.insert(search_args.end(), a.begin() + static_cast<std::ptrdiff_t>(keys_from), a.end());
+  auto program = parse_search(search_args, false);
+  if (!program) {
+    if (program.error().category == ErrorCategory::unsupported)
+      no(cmd.tag, "Only US-ASCII and UTF-8 are supported", "BADCHARSET (US-ASCII UTF-8)");
+    else bad(cmd.tag, program.error().message);
+    return false;
+  }
+  auto& sel = *selected_;
+  SearchEnv env;
+  env.message_count = static_cast<std::uint32_t>(sel.messages().size());
+  env.largest_uid = sel.largest_uid();
+  env.saved_uids = sel.has_saved_search ? &sel.saved_search : nullptr;
+  env.now = static_cast<std::int64_t>(std::time(nullptr));
+  const std::string& mbox = sel.name;
+  auto* user = user_.get();
+  views.reserve(sel.messages().size());
+  for (std::size_t i = 0; i < sel.messages().size(); ++i) {
+    std::uint32_t u = sel.messages()[i].uid;
+    views.emplace_back(
+        static_cast<std::uint32_t>(i + 1), sel.messages()[i], [user, &mbox, u] { return user->fetch(mbox, u); },
+        [user, &mbox, u] { return user->fetch_header(mbox, u); });
+  }
+  for (auto& v : views)
+    if (matches(program->key, v, env)) hits.push_back(&v);
+  return true;
+}
+
 void ImapSession::cmd_sort(const Command& cmd, bool uid, std::size_t first) {
-  const std::string& tag = cmd.tag;
   const auto& a = cmd.args;
   if (a.size() < first + 3) {
-    bad(tag, "SORT needs criteria, a charset and search keys");
+    bad(cmd.tag, "SORT needs criteria, a charset and search keys");
     return;
   }
   auto criteria = parse_sort_criteria(a[first]);
   if (!criteria) {
-    bad(tag, criteria.error().message);
+    bad(cmd.tag, criteria.error().message);
     return;
   }
-  // RFC 5256: the charset is mandatory; the keys follow. Reuse the SEARCH parser with CHARSET.
-  std::vector<Arg> search_args;
-  Arg charset_kw;
-  charset_kw.value = "CHARSET";
-  search_args.push_back(charset_kw);
-  search_args.insert(search_args.end(), a.begin() + static_cast<std::ptrdiff_t>(first + 1), a.end());
-  auto program = parse_search(search_args, false);
-  if (!program) {
-    if (program.error().category == ErrorCategory::unsupported)
-      no(tag, "Only US-ASCII and UTF-8 are supported", "BADCHARSET (US-ASCII UTF-8)");
-    else bad(tag, program.error().message);
-    return;
-  }
-  auto& sel = *selected_;
-  SearchEnv env;
-  env.message_count = static_cast<std::uint32_t>(sel.messages().size());
-  env.largest_uid = sel.largest_uid();
-  env.saved_uids = sel.has_saved_search ? &sel.saved_search : nullptr;
-  env.now = static_cast<std::int64_t>(std::time(nullptr));
-  const std::string& mbox = sel.name;
-  auto* user = user_.get();
   std::vector<MessageView> views;
-  views.reserve(sel.messages().size());
-  for (std::size_t i = 0; i < sel.messages().size(); ++i) {
-    std::uint32_t u = sel.messages()[i].uid;
-    views.emplace_back(
-        static_cast<std::uint32_t>(i + 1), sel.messages()[i], [user, &mbox, u] { return user->fetch(mbox, u); },
-        [user, &mbox, u] { return user->fetch_header(mbox, u); });
-  }
   std::vector<MessageView*> hits;
-  for (auto& v : views)
-    if (matches(program->key, v, env)) hits.push_back(&v);
-  auto sorted = sort_messages(hits, *criteria, uid);
+  if (!matching_views(cmd, first + 1, views, hits)) return;
   std::string line = "SORT";
-  for (auto n : sorted) line += " " + std::to_string(n);
+  for (auto n : sort_messages(hits, *criteria, uid)) line += " " + std::to_string(n);
   untagged(line);
-  ok(tag, "Sort completed");
+  ok(cmd.tag, "Sort completed");
 }
 
 void ImapSession::cmd_thread(const Command& cmd, bool uid, std::size_t first) {
-  const std::string& tag = cmd.tag;
   const auto& a = cmd.args;
   if (a.size() < first + 3) {
-    bad(tag, "THREAD needs an algorithm, a charset and search keys");
+    bad(cmd.tag, "THREAD needs an algorithm, a charset and search keys");
     return;
   }
   auto algorithm = parse_thread_algorithm(a[first]);
   if (!algorithm) {
-    bad(tag, algorithm.error().message);
+    bad(cmd.tag, algorithm.error().message);
     return;
   }
-  std::vector<Arg> search_args;
-  Arg charset_kw;
-  charset_kw.value = "CHARSET";
-  search_args.push_back(charset_kw);
-  search_args.insert(search_args.end(), a.begin() + static_cast<std::ptrdiff_t>(first + 1), a.end());
-  auto program = parse_search(search_args, false);
-  if (!program) {
-    if (program.error().category == ErrorCategory::unsupported)
-      no(tag, "Only US-ASCII and UTF-8 are supported", "BADCHARSET (US-ASCII UTF-8)");
-    else bad(tag, program.error().message);
-    return;
-  }
-  auto& sel = *selected_;
-  SearchEnv env;
-  env.message_count = static_cast<std::uint32_t>(sel.messages().size());
-  env.largest_uid = sel.largest_uid();
-  env.saved_uids = sel.has_saved_search ? &sel.saved_search : nullptr;
-  env.now = static_cast<std::int64_t>(std::time(nullptr));
-  const std::string& mbox = sel.name;
-  auto* user = user_.get();
   std::vector<MessageView> views;
-  views.reserve(sel.messages().size());
-  for (std::size_t i = 0; i < sel.messages().size(); ++i) {
-    std::uint32_t u = sel.messages()[i].uid;
-    views.emplace_back(
-        static_cast<std::uint32_t>(i + 1), sel.messages()[i], [user, &mbox, u] { return user->fetch(mbox, u); },
-        [user, &mbox, u] { return user->fetch_header(mbox, u); });
-  }
   std::vector<MessageView*> hits;
-  for (auto& v : views)
-    if (matches(program->key, v, env)) hits.push_back(&v);
-  auto threads = thread_messages(hits, *algorithm, uid);
-  std::string formatted = format_threads(threads);
+  if (!matching_views(cmd, first + 1, views, hits)) return;
+  std::string formatted = format_threads(thread_messages(hits, *algorithm, uid));
   untagged("THREAD" + std::string(formatted.empty() ? "" : " ") + formatted);
-  ok(tag, "Thread completed");
+  ok(cmd.tag, "Thread completed");
 }
 
 // ---- COPY / MOVE (RFC 9051 §6.4.7-8, RFC 4315 COPYUID, RFC 6851) ----------------------------------
