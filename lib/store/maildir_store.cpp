@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "tern/core/log.hpp"
 #include "tern/store/mailbox_name.hpp"
@@ -140,7 +141,9 @@ std::vector<std::string> list_dir(const fs::path& p) {
   return out;
 }
 
-// Group commit for directory fsyncs: callers that arrive while an fsync runs share the next one.
+// Group commit for directory fsyncs: callers that arrive while an fsync runs share the next one. sync()
+// returns once an fsync that started after the call has completed, so it covers every rename or unlink the
+// caller made before calling. Called without the user lock: sessions do not wait for each other's fsyncs.
 class DirSyncer {
  public:
   Status sync(const fs::path& dir) {
@@ -357,6 +360,7 @@ struct PendingAppend {
   NewFile file;
   bool done = false;
   Status status;
+  std::condition_variable cv;  // signalled (under Folder::qm) when done, or when it is to lead the next batch
 };
 
 struct Folder {
@@ -381,9 +385,46 @@ struct Folder {
   // Group commit of deliveries: writers queue, one leader commits the batch (one directory fsync, one
   // uidlist append + fsync for all), the others wait for it.
   std::mutex qm;
-  std::condition_variable qcv;
   std::vector<PendingAppend*> pending;
   bool leader = false;
+  // Base names of our own deliveries renamed into new/ or cur/ whose UID the group commit has not assigned
+  // yet (guarded by qm). A refresh leaves them alone: were it to give one a UID, an expunge or flag change
+  // could reach the file before its delivery is committed, and the delivery would then report another UID.
+  std::unordered_set<std::string> inflight;
+  bool is_inflight(const std::string& base) {
+    std::lock_guard lk(qm);
+    return inflight.count(base) > 0;
+  }
+  // fsyncs of new/ and cur/, shared by the sessions that changed them (flag renames, expunges, deliveries).
+  DirSyncer new_sync, cur_sync;
+  Status sync_dirs(bool new_dir, bool cur_dir) {
+    if (new_dir)
+      if (auto s = new_sync.sync(path / "new"); !s) return s;
+    if (cur_dir)
+      if (auto s = cur_sync.sync(path / "cur"); !s) return s;
+    return {};
+  }
+};
+
+// dovecot-uidlist records appended under the lock whose fdatasync runs after the user lock is released.
+struct DeferredSync {
+  int fd = -1;
+  fs::path path;
+  DeferredSync() = default;
+  DeferredSync(const DeferredSync&) = delete;
+  DeferredSync& operator=(const DeferredSync&) = delete;
+  ~DeferredSync() {
+    if (fd >= 0) ::close(fd);
+  }
+  Status run() {
+    if (fd < 0) return {};
+    int rc = ::fdatasync(fd);
+    int e = errno;
+    ::close(fd);
+    fd = -1;
+    if (rc != 0) return fail_errno("fdatasync " + path.string(), e);
+    return {};
+  }
 };
 
 // What one reconciliation or operation changed, for the index and notifications.
@@ -625,7 +666,16 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       }
     }
     fs::path target = f.path / (p.file.in_new ? "new" : "cur") / p.file.filename;
-    if (::rename(tmp.c_str(), target.c_str()) != 0) return fail_errno("rename into " + target.string());
+    {
+      std::lock_guard q(f.qm);
+      f.inflight.insert(p.file.base);
+    }
+    if (::rename(tmp.c_str(), target.c_str()) != 0) {
+      Status err = fail_errno("rename into " + target.string());
+      std::lock_guard q(f.qm);
+      f.inflight.erase(p.file.base);
+      return fail(err.error());
+    }
     if (auto s = group_commit(f, p); !s) return fail(s.error());
     std::uint32_t uid = p.file.uid;
     bool warn80 = false, warn95 = false;
@@ -646,29 +696,29 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   }
 
   // Group commit: the first writer to find no commit running becomes the leader and commits every queued
-  // delivery at once (directory fsync, one uidlist append and fsync, one index transaction); writers that
-  // arrive meanwhile wait for the next batch. Returns once `p` is durable with its UID.
+  // delivery at once (one uidlist append, one index transaction, then one uidlist fdatasync and one directory
+  // fsync); writers that arrive meanwhile wait for the next batch. Returns once `p` is durable with its UID.
+  // Each writer waits on its own condition variable: a finished batch wakes its members and the first writer
+  // queued meanwhile (the next leader) only, not every waiter (with 50 writers that herd cost more CPU than the
+  // commit).
   Status group_commit(Folder& f, PendingAppend& p) {
     std::unique_lock q(f.qm);
     f.pending.push_back(&p);
-    while (!p.done && f.leader) f.qcv.wait(q);
+    while (!p.done && f.leader) p.cv.wait(q);
     if (p.done) return p.status;
     f.leader = true;
-    while (!f.pending.empty()) {
-      std::vector<PendingAppend*> batch;
-      batch.swap(f.pending);
-      q.unlock();
-      Status st = commit_batch(f, batch);
-      q.lock();
-      for (auto* b : batch) {
-        b->status = st;
-        b->done = true;
-      }
-      f.qcv.notify_all();
-      if (p.done) break;  // later arrivals: the next leader takes them
+    std::vector<PendingAppend*> batch;
+    batch.swap(f.pending);  // p and everyone who queued while the previous batch committed
+    q.unlock();
+    Status st = commit_batch(f, batch);
+    q.lock();
+    for (auto* b : batch) {
+      b->status = st;
+      b->done = true;
+      if (b != &p) b->cv.notify_one();  // the waiter cannot return (and destroy b) before q is released
     }
     f.leader = false;
-    f.qcv.notify_all();
+    if (!f.pending.empty()) f.pending.front()->cv.notify_one();
     return p.status;
   }
 
@@ -678,17 +728,26 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     std::vector<NewFile> files;
     files.reserve(batch.size());
     for (auto* b : batch) files.push_back(b->file);
+    DeferredSync ul;
     {
+      // Under the user lock only the UID assignment: uidlist append (no fdatasync yet) and index rows.
       std::lock_guard lk(m_);
-      if (auto s = assign_uids(f, files); !s) return s;
+      Status assigned = assign_uids(f, files, &ul);
+      {
+        std::lock_guard q(f.qm);
+        for (auto& nf : files) f.inflight.erase(nf.base);
+      }
+      if (!assigned) {
+        f.new_mtime = f.cur_mtime = 0;  // the files are there without UIDs: the next refresh lists them
+        return assigned;
+      }
     }
-    // Durability of the renames: one directory fsync for the whole batch, after the uidlist's (on a
-    // journalling file system the uidlist's commit usually carries the renames, so this one is cheap). A crash
-    // in between leaves a uidlist record without its file, which readers ignore; nothing was acknowledged.
-    if (any_new)
-      if (auto s = fsync_path(f.path / "new", true); !s) return s;
-    if (any_cur)
-      if (auto s = fsync_path(f.path / "cur", true); !s) return s;
+    // Durability, without the user lock (other sessions of the user go on; the next batch queues up meanwhile):
+    // the uidlist records, then the renames with one directory fsync for the whole batch (on a journalling file
+    // system the uidlist's commit usually carries the renames, so this one is cheap). A crash in between leaves
+    // a uidlist record without its file, which readers ignore; nothing was acknowledged.
+    if (auto s = ul.run(); !s) return s;
+    if (auto s = f.sync_dirs(any_new, any_cur); !s) return s;
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->file = files[i];
     return {};
   }
@@ -776,16 +835,18 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     FlagChangeResult res;
     std::uint64_t modseq = 0;
     std::string name;
+    std::shared_ptr<Folder> held;
+    bool touched_cur = false, touched_new = false;
     {
       std::lock_guard lk(m_);
-      auto f = refreshed(mailbox);
+      auto f = refreshed_shared(mailbox);
       if (!f) return fail(f.error());
+      held = *f;
       Folder& fo = **f;
       name = fo.name;
       auto kw = keyword_indexes(ch.flags.keywords, ch.mode != FlagChange::Mode::remove);
       if (ch.mode != FlagChange::Mode::remove)
         if (auto s = save_keywords(); !s) return fail(s.error());
-      bool touched_cur = false, touched_new = false;
       FolderChanges changes;
       // Our own renames change the directories' mtimes; when they were up to date before, remember the
       // new ones so the next refresh does not rescan a directory only we changed (every STORE made
@@ -829,13 +890,14 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
         changes.upserts.push_back(uid);
         res.changed.push_back(make_info(*e));
       }
-      if (touched_new) (void)fsync_path(fo.path / "new", true);
-      if (touched_cur) (void)fsync_path(fo.path / "cur", true);
       struct stat after {};
       if (touched_cur && cur_current && ::stat((fo.path / "cur").c_str(), &after) == 0) fo.cur_mtime = mtime_ns(after);
       if (touched_new && new_current && ::stat((fo.path / "new").c_str(), &after) == 0) fo.new_mtime = mtime_ns(after);
       persist(fo, changes);
     }
+    // The renames are durable before STORE answers; the directory fsyncs run without the user lock and are
+    // shared with other sessions' renames in the same directories.
+    if (auto s = held->sync_dirs(touched_new, touched_cur); !s) return fail(s.error());
     if (!res.changed.empty()) {
       std::vector<std::uint32_t> u;
       for (auto& i : res.changed) u.push_back(i.uid);
@@ -847,12 +909,20 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   Result<ExpungeResult> expunge(std::string_view mailbox, const std::vector<std::uint32_t>& uids) override {
     ExpungeResult res;
     std::string name;
+    std::shared_ptr<Folder> held;
+    bool touched_new = false, touched_cur = false;
     {
       std::lock_guard lk(m_);
-      auto f = refreshed(mailbox);
+      auto f = refreshed_shared(mailbox);
       if (!f) return fail(f.error());
+      held = *f;
       Folder& fo = **f;
       name = fo.name;
+      // As in change_flags: our own unlinks move the directories' mtimes; when the folder was in step before,
+      // it is in step after, so other sessions do not list cur/ again after every EXPUNGE.
+      struct stat before_cur {}, before_new {};
+      bool cur_current = ::stat((fo.path / "cur").c_str(), &before_cur) == 0 && mtime_ns(before_cur) == fo.cur_mtime;
+      bool new_current = ::stat((fo.path / "new").c_str(), &before_new) == 0 && mtime_ns(before_new) == fo.new_mtime;
       std::set<std::uint32_t> want(uids.begin(), uids.end());
       std::int64_t freed = 0;
       std::set<std::uint32_t> gone;
@@ -864,13 +934,15 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
           failure = fail_errno("unlink " + p.string());
           break;
         }
+        (e.in_new ? touched_new : touched_cur) = true;
         gone.insert(e.uid);
         res.uids.push_back(e.uid);
         freed += static_cast<std::int64_t>(e.size);
       }
       if (!res.uids.empty()) {
-        (void)fsync_path(fo.path / "cur", true);
-        (void)fsync_path(fo.path / "new", true);
+        struct stat after {};
+        if (touched_cur && cur_current && ::stat((fo.path / "cur").c_str(), &after) == 0) fo.cur_mtime = mtime_ns(after);
+        if (touched_new && new_current && ::stat((fo.path / "new").c_str(), &after) == 0) fo.new_mtime = mtime_ns(after);
         res.modseq = ++fo.highest_modseq;
         FolderChanges changes;
         changes.removed = res.uids;
@@ -889,6 +961,9 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
         return res;
       }
     }
+    // An acknowledged expunge never comes back: the unlinks are durable before returning (fsyncs shared, out of
+    // the user lock).
+    if (auto s = held->sync_dirs(touched_new, touched_cur); !s) return fail(s.error());
     notify({ChangeEvent::Kind::expunged, name, res.uids, res.modseq});
     return res;
   }
@@ -1175,6 +1250,13 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     return f;
   }
 
+  Result<std::shared_ptr<Folder>> refreshed_shared(std::string_view name) {
+    auto f = folder(name);
+    if (!f) return fail(f.error());
+    if (auto s = refresh(**f); !s) return fail(s.error());
+    return *f;
+  }
+
   Result<Folder*> refreshed(std::string_view name) {
     auto f = folder(name);
     if (!f) return fail(f.error());
@@ -1396,7 +1478,9 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
 
   // Writes the uidlist: appends `lines` to it (Dovecot's way), or recreates it whole from the entries when
   // `rewrite` (through the dotlock file, renamed over it, which releases the lock).
-  Status write_uidlist(Folder& f, DotLock& lock, const std::vector<UidlistRecord>& lines, bool rewrite) {
+  // With `deferred`, appended records are written but not fdatasynced: the open descriptor is handed over.
+  Status write_uidlist(Folder& f, DotLock& lock, const std::vector<UidlistRecord>& lines, bool rewrite,
+                       DeferredSync* deferred = nullptr) {
     fs::path ul = f.path / "dovecot-uidlist";
     if (!rewrite && f.ul_known) {
       if (lines.empty()) return {};
@@ -1413,9 +1497,15 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
           off += static_cast<std::size_t>(n);
         }
         struct stat st {};
-        if (ok && ::fdatasync(fd) == 0 && ::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_ino) == f.ul_ino &&
+        if (ok && (deferred || ::fdatasync(fd) == 0) && ::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_ino) == f.ul_ino &&
             static_cast<std::uint64_t>(st.st_size) == f.ul_size + out.size()) {
-          ::close(fd);
+          if (deferred) {
+            if (deferred->fd >= 0) ::close(deferred->fd);
+            deferred->fd = fd;
+            deferred->path = ul;
+          } else {
+            ::close(fd);
+          }
           f.ul_size = static_cast<std::uint64_t>(st.st_size);
           f.ul_mtime = mtime_ns(st);
           f.ul_lines += lines.size();
@@ -1470,7 +1560,9 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
 
   // Gives UIDs to files just placed in new/ or cur/ (durable already), appending them to the uidlist with one
   // fdatasync, and records them in the index. A file another process gave a UID meanwhile keeps it.
-  Status assign_uids(Folder& f, std::vector<NewFile>& files) {
+  // With `deferred`, an appended uidlist is not fdatasynced here: the caller runs deferred->run() after
+  // releasing m_ and before reporting success.
+  Status assign_uids(Folder& f, std::vector<NewFile>& files, DeferredSync* deferred = nullptr) {
     load(f);
     auto lock = DotLock::acquire(f.path / "dovecot-uidlist");
     if (!lock) return fail(lock.error());
@@ -1481,7 +1573,10 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     std::uint64_t modseq = ++f.highest_modseq;
     for (auto& nf : files) {
       if (auto it = f.by_base.find(nf.base); it != f.by_base.end()) {
+        // Known already (not one of our in-flight deliveries): keep its entry as it is now.
         nf.uid = it->second;
+        if (auto* e = find(f, nf.uid)) nf.modseq = e->modseq;
+        continue;
       } else if (auto u = f.unlocated.find(nf.base); u != f.unlocated.end()) {
         nf.uid = u->second;
         f.unlocated.erase(u);
@@ -1502,7 +1597,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       ch.upserts.push_back(nf.uid);
     }
     if (!f.unlocated.empty()) f.new_mtime = f.cur_mtime = 0;  // someone else's records: rescan on next refresh
-    if (auto s = write_uidlist(f, *lock, lines, rewrite); !s) return s;
+    if (auto s = write_uidlist(f, *lock, lines, rewrite, deferred); !s) return s;
     persist(f, ch);
     return {};
   }
@@ -1627,7 +1722,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     // Files nobody gave a UID (another MDA's deliveries): UIDs in delivery order (names start with the time).
     std::vector<std::string> unknown;
     for (auto& [base, loc] : disk)
-      if (!f.by_base.count(base)) unknown.push_back(base);
+      if (!f.by_base.count(base) && !f.is_inflight(base)) unknown.push_back(base);
     std::sort(unknown.begin(), unknown.end(), [](const std::string& a, const std::string& b) {
       auto ta = std::strtoull(a.c_str(), nullptr, 10), tb = std::strtoull(b.c_str(), nullptr, 10);
       return ta != tb ? ta < tb : a < b;
@@ -1665,12 +1760,17 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     std::uint64_t added = 0;
     std::uint64_t src_modseq = 0, dst_modseq = 0;
     std::string from_name, to_name;
+    std::shared_ptr<Folder> src_held, dst_held;
+    bool src_new = false, src_cur = false;
+    DeferredSync ul;
     {
       std::lock_guard lk(m_);
-      auto sf = refreshed(from);
+      auto sf = refreshed_shared(from);
       if (!sf) return fail(sf.error());
       auto df = folder(to);
       if (!df) return fail(df.error());
+      src_held = *sf;
+      dst_held = *df;
       Folder& s = **sf;
       Folder& d = **df;
       from_name = s.name;
@@ -1694,6 +1794,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
             if (errno == ENOENT) continue;
             return fail_errno("rename " + src.string());
           }
+          (e->in_new ? src_new : src_cur) = true;
           moved.push_back(uid);
         } else {
           fs::path tmp = d.path / "tmp" / nb;
@@ -1718,12 +1819,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
         src_uids.push_back(uid);
       }
       if (placed.empty()) return res;
-      if (auto st = fsync_path(d.path / "cur", true); !st) return fail(st.error());
-      if (move) {
-        (void)fsync_path(s.path / "cur", true);
-        (void)fsync_path(s.path / "new", true);
-      }
-      if (auto st = assign_uids(d, placed); !st) return fail(st.error());
+      if (auto st = assign_uids(d, placed, &ul); !st) return fail(st.error());
       dst_modseq = d.highest_modseq;
       res.dest_uid_validity = d.uid_validity;
       for (std::size_t i = 0; i < placed.size(); ++i) res.uids.emplace_back(src_uids[i], placed[i].uid);
@@ -1740,6 +1836,12 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
         (void)append_maildirsize(static_cast<std::int64_t>(added), static_cast<std::int64_t>(placed.size()));
       }
     }
+    // Durable before COPY/MOVE answers, out of the user lock: the destination's renames, its uidlist records,
+    // and (MOVE) the source directories the messages left.
+    if (auto st = dst_held->sync_dirs(false, true); !st) return fail(st.error());
+    if (auto st = ul.run(); !st) return fail(st.error());
+    if (move)
+      if (auto st = src_held->sync_dirs(src_new, src_cur); !st) return fail(st.error());
     std::vector<std::uint32_t> du;
     for (auto& p : res.uids) du.push_back(p.second);
     notify({ChangeEvent::Kind::message_added, to_name, du, dst_modseq});

@@ -7,7 +7,10 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "tern/store/maildir_store.hpp"
@@ -324,6 +327,115 @@ BOOST_AUTO_TEST_CASE(concurrent_writers_from_two_store_objects) {
   std::set<std::uint32_t> reopened;
   for (auto& x : all) reopened.insert(x.uid);
   BOOST_TEST((reopened == uids));
+}
+
+// The group commit and the fsyncs outside the user lock: 32 writers deliver into one mailbox of one shared
+// user object while other threads change flags, expunge and read. Every acknowledged message is there exactly
+// once with its content, each writer's UIDs increase, acknowledged expunges and flags hold, and a fresh store
+// object (another process) reads the same UIDs from dovecot-uidlist and the index.
+BOOST_AUTO_TEST_CASE(many_writers_one_mailbox_with_concurrent_flags_expunges_and_readers) {
+  TempDir d;
+  auto store = std::make_unique<MaildirStore>(d.path);
+  auto u = *store->open_user("w@example.org");
+  constexpr int kWriters = 32, kPer = 12;
+  std::mutex m;
+  std::map<std::uint32_t, int> acked;  // UID -> message number
+  std::set<std::uint32_t> expunged, seen;
+  std::atomic<int> failures{0}, writers_left{kWriters};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kWriters; ++t)
+    ts.emplace_back([&, t] {
+      std::uint32_t last = 0;
+      for (int i = 0; i < kPer; ++i) {
+        int n = t * 1000 + i;
+        AppendRequest r;
+        if (i % 3 == 1) r.flags.system = flag_flagged;  // some into cur/ with flags, the rest into new/
+        auto uid = u->append_message("INBOX", msg(n), r);
+        if (!uid || *uid <= last) { ++failures; continue; }
+        last = *uid;
+        std::lock_guard lk(m);
+        if (!acked.emplace(*uid, n).second) ++failures;
+      }
+      --writers_left;
+    });
+  ts.emplace_back([&] {  // flags: \Seen on every other UID seen so far
+    while (writers_left.load() > 0) {
+      auto all = u->messages("INBOX");
+      if (!all) { ++failures; continue; }
+      std::vector<std::uint32_t> pick;
+      for (auto& x : *all)
+        if (x.uid % 2 == 0) pick.push_back(x.uid);
+      FlagChange ch;
+      ch.flags.system = flag_seen;
+      auto r = u->change_flags("INBOX", pick, ch);
+      if (!r) { ++failures; continue; }
+      std::lock_guard lk(m);
+      for (auto& c : r->changed) seen.insert(c.uid);
+    }
+  });
+  ts.emplace_back([&] {  // expunges: UIDs divisible by 5, one at a time
+    while (writers_left.load() > 0) {
+      auto all = u->messages("INBOX");
+      if (!all) { ++failures; continue; }
+      for (auto& x : *all) {
+        if (x.uid % 5 != 0) continue;
+        auto r = u->expunge("INBOX", {x.uid});
+        if (!r) { ++failures; continue; }
+        std::lock_guard lk(m);
+        expunged.insert(r->uids.begin(), r->uids.end());
+      }
+    }
+  });
+  ts.emplace_back([&] {  // a reader: the UID list is always strictly increasing
+    while (writers_left.load() > 0) {
+      auto all = u->messages("INBOX");
+      if (!all) { ++failures; continue; }
+      for (std::size_t i = 1; i < all->size(); ++i)
+        if ((*all)[i - 1].uid >= (*all)[i].uid) ++failures;
+      if (!u->status("INBOX")) ++failures;
+    }
+  });
+  for (auto& t : ts) t.join();
+  BOOST_TEST(failures.load() == 0);
+  BOOST_TEST(acked.size() == static_cast<std::size_t>(kWriters * kPer));
+  for (auto uid : expunged) BOOST_TEST(acked.count(uid) == 1u);
+
+  // What another process sees: a fresh store object on the same directory.
+  u.reset();
+  store.reset();
+  MaildirStore fresh(d.path);
+  auto v = *fresh.open_user("w@example.org");
+  auto all = *v->messages("INBOX");
+  std::set<std::uint32_t> want;
+  for (auto& [uid, n] : acked)
+    if (!expunged.count(uid)) want.insert(uid);
+  std::set<std::uint32_t> got;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    got.insert(all[i].uid);
+    if (i) BOOST_TEST(all[i - 1].uid < all[i].uid);
+    if (seen.count(all[i].uid)) BOOST_TEST((all[i].flags.system & flag_seen) != 0u, "UID " << all[i].uid);
+  }
+  for (auto uid : want)
+    if (!got.count(uid)) BOOST_TEST_MESSAGE("missing UID " << uid << " (message " << acked[uid] << ")");
+  for (auto uid : got)
+    if (!want.count(uid)) BOOST_TEST_MESSAGE("unexpected UID " << uid << (expunged.count(uid) ? " (expunged)" : ""));
+  BOOST_TEST((got == want));
+  for (auto uid : want) {
+    auto body = v->fetch("INBOX", uid);
+    BOOST_REQUIRE(body);
+    BOOST_TEST(*body == msg(acked[uid]));
+  }
+  // dovecot-uidlist: records in strictly increasing UID order, one per file name.
+  std::ifstream in(d.path / "mail/example.org/w/dovecot-uidlist");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto parsed = parse_uidlist(text.str());
+  BOOST_REQUIRE(parsed);
+  BOOST_TEST(parsed->ordered);
+  std::set<std::string> bases;
+  for (auto& r : parsed->records) BOOST_TEST(bases.insert(r.base).second);
+  for (auto uid : want) BOOST_TEST(std::any_of(parsed->records.begin(), parsed->records.end(), [&](auto& r) { return r.uid == uid; }));
+  BOOST_TEST(v->status("INBOX")->uid_next > *want.rbegin());
 }
 
 BOOST_AUTO_TEST_CASE(account_archive_and_erase) {
