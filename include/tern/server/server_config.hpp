@@ -55,7 +55,7 @@ struct ServerConfig {
   std::filesystem::path data_dir = "var/data";
   std::vector<net::IpNetwork> internal_networks;  // trusted for relay and plaintext AUTH; default none
   std::size_t io_threads = 0;                     // 0: one per core
-  std::size_t worker_threads = 4;                 // blocking work: fsync, hashing, LDAP, SQLite
+  std::size_t worker_threads = 32;                // blocking work: fsync, hashing, LDAP, SQLite (mostly waiting on I/O)
   net::TlsSettings tls;
   LimitsConfig limits;
   log::Options log;
