@@ -33,7 +33,10 @@ std::unique_ptr<MailIndex> MailIndex::open(const std::filesystem::path& file) {
       sqlite3_busy_timeout(db, 10000);
       // WAL: readers never block the writer; NORMAL: a commit survives a process crash (SIGKILL); after a
       // power loss the last transactions may roll back, and the index is then reconciled with the Maildir.
-      if (ix->exec("PRAGMA journal_mode=WAL") && ix->exec("PRAGMA synchronous=NORMAL") && ix->exec("PRAGMA mmap_size=268435456") && ix->exec(kSchema) && ix->prepare())
+      // The schema is created only when its statements do not compile (a new file): on every other open that
+      // write transaction (and its WAL append) was pure cost.
+      if (ix->exec("PRAGMA journal_mode=WAL") && ix->exec("PRAGMA synchronous=NORMAL") && ix->exec("PRAGMA mmap_size=268435456") &&
+          (ix->prepare() || (ix->finalize() , ix->exec(kSchema) && ix->prepare())))
         return ix;
       log::warn("store.index_damaged", {{"path", file.string()}, {"error", std::string(sqlite3_errmsg(db))}});
     } else {
@@ -53,8 +56,15 @@ std::unique_ptr<MailIndex> MailIndex::open(const std::filesystem::path& file) {
 }
 
 MailIndex::~MailIndex() {
-  for (auto* s : {get_mb_, get_msgs_, put_mb_, put_msg_, del_msg_, del_msgs_}) sqlite3_finalize(s);
+  finalize();
   sqlite3_close(db_);
+}
+
+void MailIndex::finalize() {
+  for (auto** s : {&get_mb_, &get_msgs_, &put_mb_, &put_msg_, &del_msg_, &del_msgs_}) {
+    sqlite3_finalize(*s);
+    *s = nullptr;
+  }
 }
 
 bool MailIndex::exec(const char* sql) {

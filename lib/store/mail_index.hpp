@@ -73,6 +73,7 @@ class MailIndex {
  private:
   explicit MailIndex(sqlite3* db) : db_(db) {}
   bool prepare();
+  void finalize();  // the prepared statements
   bool exec(const char* sql);
   sqlite3* db_ = nullptr;
   sqlite3_stmt *get_mb_ = nullptr, *get_msgs_ = nullptr, *put_mb_ = nullptr, *put_msg_ = nullptr, *del_msg_ = nullptr,
