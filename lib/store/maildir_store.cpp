@@ -326,6 +326,8 @@ std::int64_t coarse_now_ns() {
   return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+constexpr std::int64_t kConfirmAfterNs = 1000000000;
+
 struct Entry {
   std::uint32_t uid = 0;
   std::string base;
@@ -382,6 +384,20 @@ struct Folder {
   std::int64_t ul_mtime = 0;
   // mtimes of new/ and cur/ the entries are known to match; 0: rescan.
   std::int64_t new_mtime = 0, cur_mtime = 0;
+  // Bumped (under the user lock) by every change of the entries. messages() and status() keep what they built
+  // for one version (and keyword table generation): an IMAP session calls both after every command, and while
+  // nothing changed the message list is then copied outside the user lock and the counts are not recounted.
+  std::uint64_t version = 1;
+  // A directory mtime recorded after our own rename/unlink (instead of listing the directory) cannot show a
+  // change another process made in the same clock tick. Such a directory is "unconfirmed": refresh lists it
+  // again at most kConfirmAfterNs after it was last listed (Dovecot likewise re-syncs a Maildir directory
+  // changed within the last second), and the index records its mtime as unknown.
+  bool new_unconfirmed = false, cur_unconfirmed = false;
+  std::int64_t new_listed = 0, cur_listed = 0;  // coarse time of the last listing
+  std::uint64_t cached_version = 0, cached_keywords = 0;
+  std::shared_ptr<const std::vector<MessageInfo>> snapshot;
+  std::uint32_t count_messages = 0, count_unseen = 0, count_recent = 0;
+  std::uint64_t count_size = 0;
   // Group commit of deliveries: writers queue, one leader commits the batch (one directory fsync, one
   // uidlist append + fsync for all), the others wait for it.
   std::mutex qm;
@@ -569,17 +585,37 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     std::lock_guard lk(m_);
     auto f = refreshed(mailbox);
     if (!f) return fail(f.error());
+    Folder& fo = **f;
+    cached_view(fo);
     MailboxStatus st;
-    st.uid_validity = (*f)->uid_validity;
-    st.uid_next = (*f)->uid_next;
-    st.highest_modseq = (*f)->highest_modseq;
-    for (auto& e : (*f)->entries) {
-      ++st.messages;
-      if (!(e.system & flag_seen)) ++st.unseen;
-      if (e.in_new) ++st.recent;
-      st.size += e.size;
-    }
+    st.uid_validity = fo.uid_validity;
+    st.uid_next = fo.uid_next;
+    st.highest_modseq = fo.highest_modseq;
+    st.messages = fo.count_messages;
+    st.unseen = fo.count_unseen;
+    st.recent = fo.count_recent;
+    st.size = fo.count_size;
     return st;
+  }
+
+  // The folder's message list and counts as of its current version (rebuilt under m_ when stale).
+  const std::shared_ptr<const std::vector<MessageInfo>>& cached_view(Folder& f) {
+    if (f.snapshot && f.cached_version == f.version && f.cached_keywords == keywords_gen_) return f.snapshot;
+    auto out = std::make_shared<std::vector<MessageInfo>>();
+    out->reserve(f.entries.size());
+    f.count_messages = f.count_unseen = f.count_recent = 0;
+    f.count_size = 0;
+    for (auto& e : f.entries) {
+      out->push_back(make_info(e));
+      ++f.count_messages;
+      if (!(e.system & flag_seen)) ++f.count_unseen;
+      if (e.in_new) ++f.count_recent;
+      f.count_size += e.size;
+    }
+    f.snapshot = std::move(out);
+    f.cached_version = f.version;
+    f.cached_keywords = keywords_gen_;
+    return f.snapshot;
   }
 
   class Stream final : public AppendStream {
@@ -665,16 +701,32 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
         return fail(s.error());
       }
     }
-    fs::path target = f.path / (p.file.in_new ? "new" : "cur") / p.file.filename;
+    fs::path dir = f.path / (p.file.in_new ? "new" : "cur");
+    fs::path target = dir / p.file.filename;
     {
-      std::lock_guard q(f.qm);
-      f.inflight.insert(p.file.base);
-    }
-    if (::rename(tmp.c_str(), target.c_str()) != 0) {
-      Status err = fail_errno("rename into " + target.string());
-      std::lock_guard q(f.qm);
-      f.inflight.erase(p.file.base);
-      return fail(err.error());
+      // The rename under the user lock, so that a folder in step with the directory stays in step: our own
+      // delivery moves the directory's mtime, and without this every APPEND made the next command of every
+      // session list that directory again (10,000 files in an IMAP stress run). The file itself is in flight
+      // (no refresh gives it a UID) until its batch commits.
+      std::lock_guard lk(m_);
+      std::int64_t& known = p.file.in_new ? f.new_mtime : f.cur_mtime;
+      struct stat before {};
+      bool current = known != 0 && ::stat(dir.c_str(), &before) == 0 && mtime_ns(before) == known;
+      {
+        std::lock_guard q(f.qm);
+        f.inflight.insert(p.file.base);
+      }
+      if (::rename(tmp.c_str(), target.c_str()) != 0) {
+        Status err = fail_errno("rename into " + target.string());
+        std::lock_guard q(f.qm);
+        f.inflight.erase(p.file.base);
+        return fail(err.error());
+      }
+      struct stat after {};
+      if (current && ::stat(dir.c_str(), &after) == 0) {
+        known = mtime_ns(after);
+        (p.file.in_new ? f.new_unconfirmed : f.cur_unconfirmed) = true;
+      }
     }
     if (auto s = group_commit(f, p); !s) return fail(s.error());
     std::uint32_t uid = p.file.uid;
@@ -770,13 +822,14 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   }
 
   Result<std::vector<MessageInfo>> messages(std::string_view mailbox) override {
-    std::lock_guard lk(m_);
-    auto f = refreshed(mailbox);
-    if (!f) return fail(f.error());
-    std::vector<MessageInfo> out;
-    out.reserve((*f)->entries.size());
-    for (auto& e : (*f)->entries) out.push_back(make_info(e));
-    return out;
+    std::shared_ptr<const std::vector<MessageInfo>> view;
+    {
+      std::lock_guard lk(m_);
+      auto f = refreshed(mailbox);
+      if (!f) return fail(f.error());
+      view = cached_view(**f);
+    }
+    return *view;  // the copy is made without the user lock
   }
 
   Result<MessageInfo> info(std::string_view mailbox, std::uint32_t uid) override {
@@ -882,6 +935,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
           return fail_errno("rename " + from.string());
         }
         touched_new |= e->in_new;
+        ++fo.version;
         e->set_filename(nn);
         e->in_new = false;
         touched_cur = true;
@@ -891,8 +945,8 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
         res.changed.push_back(make_info(*e));
       }
       struct stat after {};
-      if (touched_cur && cur_current && ::stat((fo.path / "cur").c_str(), &after) == 0) fo.cur_mtime = mtime_ns(after);
-      if (touched_new && new_current && ::stat((fo.path / "new").c_str(), &after) == 0) fo.new_mtime = mtime_ns(after);
+      if (touched_cur && cur_current && ::stat((fo.path / "cur").c_str(), &after) == 0) fo.cur_mtime = mtime_ns(after), fo.cur_unconfirmed = true;
+      if (touched_new && new_current && ::stat((fo.path / "new").c_str(), &after) == 0) fo.new_mtime = mtime_ns(after), fo.new_unconfirmed = true;
       persist(fo, changes);
     }
     // The renames are durable before STORE answers; the directory fsyncs run without the user lock and are
@@ -941,8 +995,8 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       }
       if (!res.uids.empty()) {
         struct stat after {};
-        if (touched_cur && cur_current && ::stat((fo.path / "cur").c_str(), &after) == 0) fo.cur_mtime = mtime_ns(after);
-        if (touched_new && new_current && ::stat((fo.path / "new").c_str(), &after) == 0) fo.new_mtime = mtime_ns(after);
+        if (touched_cur && cur_current && ::stat((fo.path / "cur").c_str(), &after) == 0) fo.cur_mtime = mtime_ns(after), fo.cur_unconfirmed = true;
+        if (touched_new && new_current && ::stat((fo.path / "new").c_str(), &after) == 0) fo.new_mtime = mtime_ns(after), fo.new_unconfirmed = true;
         res.modseq = ++fo.highest_modseq;
         FolderChanges changes;
         changes.removed = res.uids;
@@ -1025,6 +1079,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       std::unordered_map<std::string, std::pair<std::uint32_t, std::uint64_t>> kept;  // base -> (uid, modseq)
       for (auto& e : f.entries) kept[e.base] = {e.uid, e.modseq};
       auto highest = f.highest_modseq;
+      ++f.version;
       f.entries.clear();
       f.by_base.clear();
       f.bases_built = true;
@@ -1035,6 +1090,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       if (auto s = refresh(f); !s) return s;
       FolderChanges ch;
       ch.reset = true;
+      ++f.version;
       for (auto& e : f.entries)
         if (auto it = kept.find(e.base); it != kept.end() && it->second.first == e.uid) e.modseq = it->second.second;
       f.highest_modseq = std::max(f.highest_modseq, highest);
@@ -1154,7 +1210,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
         if (keywords_[i] == k) { found = i; break; }
       if (found < 0 && create)
         for (int i = 0; i < 26; ++i)
-          if (keywords_[i].empty()) { keywords_[i] = k; found = i; keywords_dirty_ = true; break; }
+          if (keywords_[i].empty()) { keywords_[i] = k; found = i; keywords_dirty_ = true; ++keywords_gen_; break; }
       if (found >= 0) out.push_back(found);
     }
     return out;
@@ -1289,6 +1345,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
 
   static void drop_entries(Folder& f, const std::set<std::uint32_t>& gone) {
     if (gone.empty()) return;
+    ++f.version;
     std::erase_if(f.entries, [&](const Entry& e) {
       if (!gone.count(e.uid)) return false;
       if (f.bases_built) f.by_base.erase(e.base);
@@ -1304,6 +1361,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   }
 
   static void add_entry(Folder& f, Entry e) {
+    ++f.version;
     if (f.bases_built) f.by_base[e.base] = e.uid;
     if (f.entries.empty() || f.entries.back().uid < e.uid) {
       f.entries.push_back(std::move(e));
@@ -1338,6 +1396,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       e.kw.assign(r.keyword_letters);
     });
     if (!ok) return;
+    ++f.version;
     f.entries = std::move(entries);
     f.uid_validity = mb->uid_validity;
     f.uid_next = mb->uid_next;
@@ -1389,6 +1448,13 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     mb.ul_lines = f.ul_lines;
     mb.new_mtime = f.new_mtime;
     mb.cur_mtime = f.cur_mtime;
+    {
+      // Files of deliveries still in flight are not in the rows: the next process must list the directories.
+      std::lock_guard q(f.qm);
+      if (!f.inflight.empty()) mb.new_mtime = mb.cur_mtime = 0;
+    }
+    if (f.new_unconfirmed) mb.new_mtime = 0;
+    if (f.cur_unconfirmed) mb.cur_mtime = 0;
     index_->put_mailbox(f.name, mb);
     if (!index_->commit()) log::warn("store.index_write_failed", {{"user", user_}, {"mailbox", f.name}});
   }
@@ -1444,6 +1510,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       if (p.header.uid_validity == 0) p.header.uid_validity = fresh_uid_validity(), rewrite = true;
       if (f.uid_validity != p.header.uid_validity) {
         // A new UIDVALIDITY: every UID the folder knew is void.
+        ++f.version;
         f.entries.clear();
         f.by_base.clear();
         f.unlocated.clear();
@@ -1642,9 +1709,13 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     if (!cur_ok) return fail(ErrorCategory::not_found, "mailbox vanished: " + f.name);
     bool ul_same = ul_exists && f.ul_known && static_cast<std::uint64_t>(ul_st.st_ino) == f.ul_ino &&
                    static_cast<std::uint64_t>(ul_st.st_size) == f.ul_size && mtime_ns(ul_st) == f.ul_mtime;
-    bool scan_new = force || !new_ok || f.new_mtime == 0 || mtime_ns(new_st) != f.new_mtime;
-    bool scan_cur = force || f.cur_mtime == 0 || mtime_ns(cur_st) != f.cur_mtime;
+    std::int64_t now = coarse_now_ns();
+    bool scan_new = force || !new_ok || f.new_mtime == 0 || mtime_ns(new_st) != f.new_mtime ||
+                    (f.new_unconfirmed && now - f.new_listed >= kConfirmAfterNs);
+    bool scan_cur = force || f.cur_mtime == 0 || mtime_ns(cur_st) != f.cur_mtime ||
+                    (f.cur_unconfirmed && now - f.cur_listed >= kConfirmAfterNs);
     if (ul_same && !scan_new && !scan_cur) return {};
+    ++f.version;  // entries may change below (renamed files, new UIDs, gone files)
 
     std::optional<DotLock> own;
     if (!held) {
@@ -1752,8 +1823,8 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       f.entries.insert(f.entries.end(), std::make_move_iterator(added.begin()), std::make_move_iterator(added.end()));
       if (!ordered) std::sort(f.entries.begin(), f.entries.end(), [](const Entry& a, const Entry& b) { return a.uid < b.uid; });
     }
-    if (scan_new) f.new_mtime = new_m;
-    if (scan_cur) f.cur_mtime = cur_m;
+    if (scan_new) f.new_mtime = new_m, f.new_unconfirmed = false, f.new_listed = now;
+    if (scan_cur) f.cur_mtime = cur_m, f.cur_unconfirmed = false, f.cur_listed = now;
     if (!rewrite && f.ul_lines >= 64 && f.entries.size() * 100 <= (f.ul_lines + lines.size()) * 75) rewrite = true;
     if (!lines.empty() || rewrite)
       if (auto s = write_uidlist(f, *held, lines, rewrite); !s) return s;
@@ -1876,6 +1947,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   std::set<std::string> subscriptions_;
   std::vector<std::string> keywords_ = std::vector<std::string>(26);
   bool keywords_dirty_ = false;
+  std::uint64_t keywords_gen_ = 1;  // bumped whenever a keyword letter gets a name (cached MessageInfo lists)
   std::shared_ptr<StructureParser> parser_;
   std::mutex subs_m_;
   std::map<std::uint64_t, std::shared_ptr<ChangeCallback>> subs_;

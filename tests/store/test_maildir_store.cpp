@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -436,6 +437,37 @@ BOOST_AUTO_TEST_CASE(many_writers_one_mailbox_with_concurrent_flags_expunges_and
   for (auto& r : parsed->records) BOOST_TEST(bases.insert(r.base).second);
   for (auto uid : want) BOOST_TEST(std::any_of(parsed->records.begin(), parsed->records.end(), [&](auto& r) { return r.uid == uid; }));
   BOOST_TEST(v->status("INBOX")->uid_next > *want.rbegin());
+}
+
+// Our own renames record the directory's new mtime instead of listing it again; a file another process (an
+// MDA, Dovecot) renames in during the same clock tick does not move that mtime. Such a file must still
+// appear within about a second.
+BOOST_AUTO_TEST_CASE(foreign_delivery_in_the_same_clock_tick_appears_within_a_second) {
+  TempDir d;
+  MaildirStore store(d.path);
+  auto u = *store.open_user("t@example.org");
+  fs::path root = d.path / "mail/example.org/t";
+  BOOST_REQUIRE(u->append_message("INBOX", msg(0)));
+  BOOST_REQUIRE(u->status("INBOX"));
+  constexpr int kRounds = 40, kForeign = 400;
+  std::thread mda([&] {  // another process delivering into new/ all the while
+    for (int i = 1; i <= kForeign; ++i) {
+      std::string name = "1700000200.M" + std::to_string(i) + "P9.othermda";
+      std::ofstream(root / "tmp" / name) << msg(1000 + i);
+      fs::rename(root / "tmp" / name, root / "new" / name);
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
+  for (int i = 1; i <= kRounds; ++i) {
+    BOOST_REQUIRE(u->append_message("INBOX", msg(i)));
+    BOOST_REQUIRE(u->status("INBOX"));
+  }
+  mda.join();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  BOOST_TEST(u->status("INBOX")->messages == static_cast<std::uint32_t>(1 + kRounds + kForeign));
+  // A restart agrees (the index does not claim a directory state it never listed).
+  MaildirStore again(d.path);
+  BOOST_TEST((*again.open_user("t@example.org"))->status("INBOX")->messages == static_cast<std::uint32_t>(1 + kRounds + kForeign));
 }
 
 BOOST_AUTO_TEST_CASE(account_archive_and_erase) {
