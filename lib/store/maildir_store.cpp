@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "tern/core/durable_file.hpp"
 #include "tern/core/log.hpp"
 #include "tern/store/mailbox_name.hpp"
 #include "tern/store/uidlist.hpp"
@@ -422,10 +424,37 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     if (auto s = load_keywords(); !s) return s;
     index_ = detail::MailIndex::open(root_ / kIndexFile);
     if (!index_) log::warn("store.index_unavailable", {{"user", user_}});
+    modseq_floor_ = modseq_reserved_ = read_modseq_reservation();
     return load_quota();
   }
 
   static constexpr const char* kIndexFile = "tern-index.sqlite";
+  // MODSEQs handed out stay below the number in this file, which is written durably ahead of them
+  // (kModseqReserve at a time, so one fsync per that many changes). The index commits without fsync
+  // (synchronous=NORMAL): after a power loss its last transactions may be gone, and the MODSEQs they
+  // held could otherwise be handed out again. Every folder starts above the reservation found at
+  // open, so MODSEQs never go backwards (RFC 7162 §3.1.1: they only increase).
+  static constexpr const char* kModseqFile = "tern-modseq";
+  static constexpr std::uint64_t kModseqReserve = 4096;
+
+  std::uint64_t read_modseq_reservation() {
+    std::ifstream in(root_ / kModseqFile);
+    std::uint64_t v = 0;
+    return in >> v ? v : 0;
+  }
+
+  // Raises the durable reservation above `modseq` before a MODSEQ up to it is given out. Several
+  // processes may share the user: under an flock of the Maildir, never lower what another wrote.
+  void reserve_modseqs(std::uint64_t modseq) {
+    if (modseq <= modseq_reserved_) return;
+    std::uint64_t want = modseq + kModseqReserve;
+    int dir = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir >= 0) ::flock(dir, LOCK_EX);
+    want = std::max(want, read_modseq_reservation());
+    if (auto st = write_file_durably(root_ / kModseqFile, std::to_string(want) + "\n"); st) modseq_reserved_ = want;
+    else log::warn("store.modseq_reserve_failed", {{"user", user_}, {"error", st.error().message}});
+    if (dir >= 0) ::close(dir);  // releases the flock
+  }
 
   Result<std::vector<MailboxInfo>> list() override {
     std::lock_guard lk(m_);
@@ -1259,6 +1288,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   void load(Folder& f) {
     if (f.loaded) return;
     f.loaded = true;
+    f.highest_modseq = std::max(f.highest_modseq, modseq_floor_);
     if (!index_) return;
     auto mb = index_->mailbox(f.name);
     if (!mb) return;
@@ -1281,7 +1311,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     f.uid_validity = mb->uid_validity;
     f.uid_next = mb->uid_next;
     f.guid = mb->guid;
-    f.highest_modseq = std::max<std::uint64_t>(mb->highest_modseq, 1);
+    f.highest_modseq = std::max<std::uint64_t>({mb->highest_modseq, 1, modseq_floor_});
     f.ul_known = mb->ul_ino != 0;
     f.ul_ino = mb->ul_ino;
     f.ul_size = mb->ul_size;
@@ -1295,6 +1325,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   // recorded uidlist/directory state is then cleared so the next open reconciles from the Maildir.
   void persist(Folder& f, const FolderChanges& ch) {
     if (!index_) return;
+    reserve_modseqs(f.highest_modseq);
     if (!index_->begin()) return;
     if (ch.reset) index_->delete_messages(f.name);
     for (auto uid : ch.removed) index_->delete_message(f.name, uid);
@@ -1792,6 +1823,8 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   std::uint64_t usage_bytes_ = 0, usage_msgs_ = 0;
   std::map<std::string, std::shared_ptr<Folder>> folders_;
   std::unique_ptr<detail::MailIndex> index_;
+  std::uint64_t modseq_floor_ = 0;     // the reservation found at open: every folder starts above it
+  std::uint64_t modseq_reserved_ = 0;  // MODSEQs up to this are durably reserved
   std::set<std::string> subscriptions_;
   std::vector<std::string> keywords_ = std::vector<std::string>(26);
   bool keywords_dirty_ = false;
