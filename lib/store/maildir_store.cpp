@@ -24,6 +24,7 @@
 #include "tern/store/mailbox_name.hpp"
 #include "tern/store/uidlist.hpp"
 #include "mail_index.hpp"
+#include "maildir_watcher.hpp"
 
 namespace fs = std::filesystem;
 
@@ -983,14 +984,77 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   };
 
   std::unique_ptr<ChangeSubscription> subscribe_changes(ChangeCallback cb) override {
-    std::lock_guard lk(subs_m_);
-    auto id = ++next_sub_;
-    subs_[id] = std::make_shared<ChangeCallback>(std::move(cb));
+    std::uint64_t id;
+    {
+      std::lock_guard lk(subs_m_);
+      id = ++next_sub_;
+      subs_[id] = std::make_shared<ChangeCallback>(std::move(cb));
+    }
+    update_watches();
     return std::make_unique<Sub>(weak_from_this(), id);
   }
   void unsubscribe(std::uint64_t id) {
-    std::lock_guard lk(subs_m_);
-    subs_.erase(id);
+    {
+      std::lock_guard lk(subs_m_);
+      subs_.erase(id);
+    }
+    update_watches();
+  }
+
+  // While anyone listens, the Maildir's directories are watched (MaildirWatcher) so that changes made
+  // by other programs are announced too: the root for folders coming and going, new/ and cur/ of each
+  // folder for messages.
+  void update_watches(bool rewatch = false) {
+    std::lock_guard wl(watch_m_);
+    bool want;
+    {
+      std::lock_guard lk(subs_m_);
+      want = !subs_.empty();
+    }
+    if (!want || rewatch) watches_.clear();
+    if (!want || !watches_.empty()) return;
+    auto watcher = detail::MaildirWatcher::shared();
+    std::weak_ptr<MaildirUser> self = weak_from_this();
+    auto add = [&](const fs::path& dir, std::string folder) {
+      bool root = folder.empty();  // INBOX's files live there too: only folder directories matter
+      if (auto t = watcher->watch(
+              dir, [self, folder] {
+                if (auto u = self.lock()) u->changed_elsewhere(folder);
+              },
+              root))
+        watches_.push_back(std::move(t));
+    };
+    add(root_, std::string());
+    auto boxes = list();
+    if (!boxes) return;
+    for (const auto& b : *boxes) {
+      auto dir = folder_path(b.name);
+      if (!dir) continue;
+      add(*dir / "new", b.name);
+      add(*dir / "cur", b.name);
+    }
+  }
+
+  // A watched directory changed: bring the folder up to date and announce what another program did. Our
+  // own changes were announced when made and left nothing for refresh() to find.
+  void changed_elsewhere(const std::string& box) {
+    if (box.empty()) {  // the root: a folder may have been created, renamed or deleted
+      update_watches(true);
+      notify({ChangeEvent::Kind::mailbox_list_changed, {}, {}, 0});
+      return;
+    }
+    std::uint64_t before = 0, after = 0;
+    std::string name;
+    {
+      std::lock_guard lk(m_);
+      auto f = folder(box);
+      if (!f || !(*f)->loaded) return;  // nobody has read it yet: nothing to announce
+      before = (*f)->highest_modseq;
+      if (!refresh(**f)) return;
+      after = (*f)->highest_modseq;
+      name = (*f)->name;
+    }
+    if (after != before) notify({ChangeEvent::Kind::message_added, name, {}, after});
   }
 
   // Rebuilds every mailbox's index rows from the Maildir (uidlist re-read, new/ and cur/ listed, every file
@@ -1831,6 +1895,8 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   std::shared_ptr<StructureParser> parser_;
   std::mutex subs_m_;
   std::map<std::uint64_t, std::shared_ptr<ChangeCallback>> subs_;
+  std::mutex watch_m_;  // taken before m_ and subs_m_
+  std::vector<detail::MaildirWatcher::Token> watches_;
   std::uint64_t next_sub_ = 0;
 };
 

@@ -213,6 +213,47 @@ def test_cached_header_fields_answer_like_the_message():
         r.close()
 
 
+def test_idle_sees_changes_made_by_another_program():
+    """Another program writes the Maildir (an MDA delivering into new/, a client flagging and deleting in
+    cur/): a session in IDLE is told within a second, without sending anything."""
+    with daemon() as d:
+        r = Raw(d)
+        r.append("INBOX", mk("First"))
+        r.ok("SELECT INBOX")
+        inbox = os.path.join(d.tmp, "data", "mail", "example.test", "alice")
+        tag = r.tag()
+        r.send(tag + b" IDLE\r\n")
+        check(r.readline().startswith(b"+"), "IDLE continuation")
+        r.s.settimeout(1.5)  # the wait this test allows for each push
+        name = "1800000000.M1P4242.other-mda"
+        with open(os.path.join(inbox, "tmp", name), "wb") as f:
+            f.write(mk("From another MDA"))
+        t0 = time.time()
+        os.rename(os.path.join(inbox, "tmp", name), os.path.join(inbox, "new", name))
+        pushed = [r.readline()]
+        while not pushed[-1].endswith(b"EXISTS\r\n"):
+            pushed.append(r.readline())
+        check(pushed[-1] == b"* 2 EXISTS\r\n", "delivery by another MDA pushed in IDLE: %r" % pushed)
+        check(time.time() - t0 < 1.0, "pushed after %.2f s" % (time.time() - t0))
+        def until(pattern):
+            lines = [r.readline()]
+            while not re.match(pattern, lines[-1]):
+                lines.append(r.readline())
+            return lines
+        until(rb"\* \d+ RECENT")  # follows EXISTS
+        os.rename(os.path.join(inbox, "new", name), os.path.join(inbox, "cur", name + ":2,F"))
+        line = r.readline()
+        check(re.match(rb"\* 2 FETCH \(.*\\Flagged", line), "flag change by another client pushed: %r" % line)
+        os.unlink(os.path.join(inbox, "cur", name + ":2,F"))
+        line = r.readline()
+        check(line == b"* 2 EXPUNGE\r\n", "expunge by another client pushed: %r" % line)
+        r.s.settimeout(20)
+        r.send(b"DONE\r\n")
+        _, tagged = r.collect(tag)
+        check(b" OK " in tagged, tagged)
+        r.close()
+
+
 # --- CONDSTORE / QRESYNC -------------------------------------------------------------------------------
 
 def test_qresync_resync_after_changes_in_another_session():
@@ -1029,4 +1070,5 @@ run_tests([
     test_scram_sha256_login_with_scram_credentials,
     test_scram_not_offered_with_the_default_scheme,
     test_cached_header_fields_answer_like_the_message,
+    test_idle_sees_changes_made_by_another_program,
 ])

@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -610,4 +613,55 @@ BOOST_AUTO_TEST_CASE(modseq_never_goes_back_after_index_loss) {
   auto next = u->change_flags("INBOX", {1}, {FlagChange::Mode::add, {flag_seen, {}}, std::nullopt});
   BOOST_REQUIRE(next);
   BOOST_TEST(next->changed.at(0).modseq > seen);
+}
+
+// Changes made by another program (an MDA dropping a file into new/, a client renaming or deleting in cur/)
+// are announced to listeners without anyone asking (inotify), within a second; our own changes are
+// announced once, by the operation itself.
+BOOST_AUTO_TEST_CASE(changes_by_other_programs_are_announced) {
+  TempDir d;
+  MaildirStore store(d.path);
+  auto u = *store.open_user("w@example.org");
+  BOOST_REQUIRE(u->append_message("INBOX", msg(1)));
+  BOOST_REQUIRE(u->messages("INBOX"));  // the folder has been read
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<ChangeEvent> events;
+  auto sub = u->subscribe_changes([&](const ChangeEvent& ev) {
+    std::lock_guard lk(m);
+    events.push_back(ev);
+    cv.notify_all();
+  });
+  auto wait_for = [&](std::size_t n) {
+    std::unique_lock lk(m);
+    return cv.wait_for(lk, std::chrono::seconds(1), [&] { return events.size() >= n; });
+  };
+  fs::path inbox = d.path / "mail/example.org/w";
+  // 1. Another MDA delivers (tmp/ then rename into new/, as Maildir requires).
+  {
+    std::ofstream(inbox / "tmp/1700000000.M1P99.other") << msg(2);
+    fs::rename(inbox / "tmp/1700000000.M1P99.other", inbox / "new/1700000000.M1P99.other");
+  }
+  BOOST_REQUIRE(wait_for(1));
+  BOOST_TEST(events[0].mailbox == "INBOX");
+  auto all = *u->messages("INBOX");
+  BOOST_REQUIRE(all.size() == 2u);
+  BOOST_TEST(all[1].uid == 2u);
+  // 2. Another client flags it (moves it to cur/ with ":2,F").
+  fs::rename(inbox / "new/1700000000.M1P99.other", inbox / "cur/1700000000.M1P99.other:2,F");
+  BOOST_REQUIRE(wait_for(2));
+  BOOST_TEST(u->info("INBOX", 2)->flags.system == flag_flagged);
+  // 3. And deletes it.
+  fs::remove(inbox / "cur/1700000000.M1P99.other:2,F");
+  BOOST_REQUIRE(wait_for(3));
+  BOOST_TEST(u->messages("INBOX")->size() == 1u);
+  // 4. Our own append: one announcement (the operation's), nothing more from the watcher.
+  {
+    std::lock_guard lk(m);
+    events.clear();
+  }
+  BOOST_REQUIRE(u->append_message("INBOX", msg(3)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::lock_guard lk(m);
+  BOOST_TEST(events.size() == 1u);
 }
