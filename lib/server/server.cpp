@@ -65,6 +65,23 @@ struct Server::Impl {
   bool stopping = false;
   bool stopped = false;
 
+  std::filesystem::path greylist_file() const { return config.data_dir / "greylist.state"; }
+  void save_greylist() {
+    if (!smtp_greylist || !config.smtp.greylist.enabled) return;
+    if (auto st = smtp_greylist->save(greylist_file(), smtp::Greylist::Clock::now(), std::chrono::system_clock::now()); !st)
+      log::warn("greylist.save_failed", {{"file", greylist_file().string()}, {"error", st.error().message}});
+  }
+  asio::awaitable<void> save_greylist_periodically() {
+    asio::steady_timer timer(control);
+    for (;;) {
+      timer.expires_after(std::chrono::minutes(5));
+      asio::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+      save_greylist();
+    }
+  }
+
   // Queued mail for domains served here (bounces to local senders) goes to the store, not the Transport.
   queue::LocalRoute local_route() {
     queue::LocalRoute route;
@@ -204,6 +221,7 @@ struct Server::Impl {
       signals->cancel(ignored);
     }
     if (queue) queue->stop();
+    save_greylist();
     control.stop();
   }
 };
@@ -253,6 +271,13 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, ServerOption
   impl->auth_throttle = std::make_unique<auth::AuthThrottle>(impl->config.auth.throttle);
   impl->smtp_rate_limiter = std::make_unique<smtp::RateLimiter>(impl->config.smtp.rate_limit);
   impl->smtp_greylist = std::make_unique<smtp::Greylist>(impl->config.smtp.greylist);
+  if (impl->config.smtp.greylist.enabled) {
+    // What senders already proved survives a restart (saved every few minutes and at shutdown).
+    auto loaded = impl->smtp_greylist->load(impl->greylist_file(), smtp::Greylist::Clock::now(),
+                                            std::chrono::system_clock::now());
+    if (loaded) log::info("greylist.loaded", {{"triplets", *loaded}, {"file", impl->greylist_file().string()}});
+    else log::warn("greylist.load_failed", {{"file", impl->greylist_file().string()}, {"error", loaded.error().message}});
+  }
   // The outbound queue belongs to the process that accepts mail (one owner per spool: tern-imapd running
   // beside tern-smtpd on the same data_dir must not take it).
   bool accepts_mail = std::any_of(impl->config.listen.begin(), impl->config.listen.end(), [](const ListenConfig& l) {
@@ -343,6 +368,7 @@ Status Server::start() {
     log::info("listener.started", {{"service", l->service().name()}, {"address", l->bound().to_string()},
                                    {"tls", l->service().implicit_tls() ? "implicit" : "starttls"}});
   }
+  if (d.config.smtp.greylist.enabled) asio::co_spawn(d.control, d.save_greylist_periodically(), asio::detached);
   if (d.queue) {
     d.queue->set_workers(d.workers.get());
     asio::co_spawn(d.io->at(0), d.queue->run(), asio::detached);
