@@ -488,6 +488,10 @@ PartRewrite rewrite_part(const Message& m, const Part& p, Kind kind, const Prepa
     r.detail = "part " + p.number + " has repeated Content-Type or Content-Transfer-Encoding fields";
     return r;
   }
+  if (p.header("content-type") && !p.content_type.present) {
+    r.detail = "part " + p.number + " has an invalid Content-Type";  // RFC 2045 §5.2 default; leave it be
+    return r;
+  }
   const std::string cte = lower(p.transfer_encoding);
   bool encoded = cte == "base64" || cte == "quoted-printable";
   if (!encoded && cte != "7bit" && cte != "8bit" && cte != "binary") {
@@ -749,6 +753,20 @@ DisclaimerOutcome add_disclaimer(std::string_view message, std::string_view doma
     pos = e.end;
   }
   result.append(message.substr(pos));
+  // The tree must be the one we started from (a disclaimer line equal to a boundary delimiter, say, would
+  // split a part): same parts with the same types, no new structural defect. Otherwise: unchanged.
+  Message check = mime::parse(result, options.parse);
+  bool same = check.parts.size() == m.parts.size();
+  for (std::size_t i = 0; same && i < m.parts.size(); ++i)
+    same = check.parts[i].content_type.mime_type() == m.parts[i].content_type.mime_type() &&
+           check.parts[i].number == m.parts[i].number;
+  for (const auto& def : check.defects) same = same && !fatal_defect(def.kind);
+  if (!same || !check.root().header(kDisclaimerHeader)) {
+    out.result = DisclaimerResult::unsupported;
+    out.detail = "the rewritten message would not have the original's MIME structure";
+    out.parts.clear();
+    return out;
+  }
   out.result = DisclaimerResult::added;
   out.message = std::move(result);
   return out;

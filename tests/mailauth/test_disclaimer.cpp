@@ -319,6 +319,7 @@ BOOST_AUTO_TEST_CASE(limits_and_unusable_messages_leave_the_message_unchanged) {
               DisclaimerResult::unsupported);
   BOOST_CHECK(add(kHead + "Content-Type: text/plain\r\nContent-Type: text/html\r\n\r\nx\r\n").result ==
               DisclaimerResult::unsupported);
+  BOOST_CHECK(add(kHead + "Content-Type: garbage\r\n\r\nx\r\n").result == DisclaimerResult::unsupported);
   mime::ParseLimits tight;
   tight.max_depth = 2;
   o = {};
@@ -377,6 +378,18 @@ BOOST_AUTO_TEST_CASE(store_files_per_domain) {
   BOOST_CHECK(!DisclaimerStore::install(dir, "example.com", "\xff\xfe", ""));
   BOOST_CHECK(!DisclaimerStore::install(dir, "example.com", " \n", ""));
   std::filesystem::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(disclaimer_structure)
+
+BOOST_AUTO_TEST_CASE(a_disclaimer_line_that_is_a_boundary_leaves_the_message_unchanged) {
+  std::string msg = kHead + "Content-Type: multipart/mixed; boundary=mix\r\n\r\n--mix\r\nContent-Type: text/plain\r\n\r\n"
+                            "Body\r\n--mix\r\nContent-Type: image/png\r\n\r\nxx\r\n--mix--\r\n";
+  auto out = add_disclaimer(msg, "example.com", {"fine\n--mix\nContent-Type: text/html\n", ""});
+  BOOST_CHECK(out.result == DisclaimerResult::unsupported);
+  BOOST_CHECK(out.message.empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
