@@ -709,6 +709,10 @@ DisclaimerOutcome add_disclaimer(std::string_view message, std::string_view doma
     const Part& p = m.parts[static_cast<std::size_t>(t.index)];
     if (t.kind == Kind::plain && d.text.empty()) continue;
     auto pr = rewrite_part(m, p, t.kind, d, edits);
+    if (pr.result == PartResult::failed || pr.result == PartResult::signed_pgp) {
+      out.parts.clear();
+      out.converted_to_utf8 = false;
+    }
     if (pr.result == PartResult::failed) {
       out.result = DisclaimerResult::unsupported;
       out.detail = pr.detail;
@@ -746,6 +750,7 @@ DisclaimerOutcome add_disclaimer(std::string_view message, std::string_view doma
       out.result = DisclaimerResult::unsupported;
       out.detail = "overlapping edits";
       out.parts.clear();
+      out.converted_to_utf8 = false;
       return out;
     }
     result.append(message.substr(pos, e.begin - pos));
@@ -765,6 +770,7 @@ DisclaimerOutcome add_disclaimer(std::string_view message, std::string_view doma
     out.result = DisclaimerResult::unsupported;
     out.detail = "the rewritten message would not have the original's MIME structure";
     out.parts.clear();
+    out.converted_to_utf8 = false;
     return out;
   }
   out.result = DisclaimerResult::added;

@@ -1,6 +1,7 @@
 #include "tern/mailauth/disclaimer_store.hpp"
 
 #include <sys/stat.h>
+#include <time.h>
 
 #include <fstream>
 #include <sstream>
@@ -35,13 +36,14 @@ bool file_safe_domain(std::string_view d) {
 struct FileState {
   std::int64_t mtime = -1;  // nanoseconds; -1: no file
   std::uint64_t size = 0;
+  std::uint64_t inode = 0;  // a rewrite (write_file_durably renames a new file) changes it even within one mtime tick
 };
 
 FileState state_of(const std::filesystem::path& p) {
   struct stat st {};
   if (::stat(p.c_str(), &st) != 0) return {};
   return {static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
-          static_cast<std::uint64_t>(st.st_size)};
+          static_cast<std::uint64_t>(st.st_size), static_cast<std::uint64_t>(st.st_ino)};
 }
 
 Result<std::string> slurp(const std::filesystem::path& p) {
@@ -109,11 +111,13 @@ std::shared_ptr<const DisclaimerText> DisclaimerStore::find(std::string_view dom
     std::lock_guard lock(mutex_);
     auto it = cache_.find(domain);
     if (it != cache_.end() && it->second.text_mtime == ts.mtime && it->second.html_mtime == hs.mtime &&
-        it->second.text_size == ts.size && it->second.html_size == hs.size)
+        it->second.text_size == ts.size && it->second.html_size == hs.size && it->second.text_inode == ts.inode &&
+        it->second.html_inode == hs.inode)
       return it->second.text;
   }
   Entry e;
   e.text_mtime = ts.mtime, e.html_mtime = hs.mtime, e.text_size = ts.size, e.html_size = hs.size;
+  e.text_inode = ts.inode, e.html_inode = hs.inode;
   if (ts.mtime >= 0 || hs.mtime >= 0) {
     DisclaimerText d;
     bool ok = true;
@@ -135,7 +139,36 @@ std::shared_ptr<const DisclaimerText> DisclaimerStore::find(std::string_view dom
   return e.text;
 }
 
+bool DisclaimerStore::any_installed() {
+  // One stat per message while no domain has a disclaimer: the directory's mtime changes whenever a file
+  // is added or removed, so "empty at this mtime" stays true until then.
+  auto dir = state_of(config_.dir);
+  if (dir.mtime < 0) return false;
+  {
+    std::lock_guard lock(mutex_);
+    if (dir.mtime == empty_dir_mtime_) return false;
+  }
+  std::error_code ec;
+  bool any = false;
+  for (const auto& e : std::filesystem::directory_iterator(config_.dir, ec)) {
+    auto ext = e.path().extension();
+    if (ext == ".txt" || ext == ".html") {
+      any = true;
+      break;
+    }
+  }
+  // A directory changed within the last two seconds may change again within the file system's timestamp
+  // granularity without a new mtime: such an mtime is not remembered.
+  struct timespec now {};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  bool settled = static_cast<std::int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec - dir.mtime > 2000000000LL;
+  std::lock_guard lock(mutex_);
+  empty_dir_mtime_ = any || ec || !settled ? -1 : dir.mtime;
+  return any;
+}
+
 std::optional<std::string> DisclaimerStore::apply(std::string_view message, std::string_view mail_from) {
+  if (!any_installed()) return std::nullopt;
   std::string domain = from_domain(message);
   auto d = domain.empty() ? nullptr : find(domain);
   if (!d) {

@@ -320,6 +320,12 @@ BOOST_AUTO_TEST_CASE(limits_and_unusable_messages_leave_the_message_unchanged) {
   BOOST_CHECK(add(kHead + "Content-Type: text/plain\r\nContent-Type: text/html\r\n\r\nx\r\n").result ==
               DisclaimerResult::unsupported);
   BOOST_CHECK(add(kHead + "Content-Type: garbage\r\n\r\nx\r\n").result == DisclaimerResult::unsupported);
+  // One unusable alternative leaves the whole message unchanged (the text part is not stamped alone).
+  std::string alt = kHead + "Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+                            "x\r\n--b\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: base64\r\n\r\nPGI+\xff\xfe==\r\n--b--\r\n";
+  auto out = add(alt);
+  BOOST_CHECK(out.result == DisclaimerResult::unsupported);
+  BOOST_CHECK(out.parts.empty() && out.message.empty());
   mime::ParseLimits tight;
   tight.max_depth = 2;
   o = {};

@@ -61,10 +61,12 @@ class DisclaimerStore {
   struct Entry {
     std::shared_ptr<const DisclaimerText> text;
     std::int64_t text_mtime = -1, html_mtime = -1;
-    std::uint64_t text_size = 0, html_size = 0;
+    std::uint64_t text_size = 0, html_size = 0, text_inode = 0, html_inode = 0;
   };
+  bool any_installed();
   DisclaimerConfig config_;
   std::mutex mutex_;
+  std::int64_t empty_dir_mtime_ = -1;  // the directory's mtime when it last held no disclaimer
   std::map<std::string, Entry, std::less<>> cache_;
 };
 
