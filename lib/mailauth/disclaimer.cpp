@@ -173,6 +173,22 @@ std::string clean_lines(std::string_view in) {
   return out;
 }
 
+// RFC 3676 §4.4: in format=flowed text a line starting with a space, ">" or "From " gets one more space.
+std::string space_stuffed(std::string_view lf_text) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos <= lf_text.size()) {
+    std::size_t eol = lf_text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = lf_text.size();
+    std::string_view line = lf_text.substr(pos, eol - pos);
+    if (pos) out += '\n';
+    if (!line.empty() && (line[0] == ' ' || line[0] == '>' || line.substr(0, 5) == "From ")) out += ' ';
+    out += line;
+    pos = eol + 1;
+  }
+  return out;
+}
+
 std::string with_breaks(std::string_view lf_text, std::string_view nl) {
   std::string out;
   for (char c : lf_text) {
@@ -543,7 +559,8 @@ PartRewrite rewrite_part(const Message& m, const Part& p, Kind kind, const Prepa
   std::string new_charset = r.utf8 ? "utf-8" : "";  // set when the part becomes UTF-8
   std::string out;
   if (kind == Kind::plain) {
-    std::string add = with_breaks(d.text, nl);
+    const std::string* format = mime::find_parameter(p.content_type.params, "format");
+    std::string add = with_breaks(format && mime::iequals(*format, "flowed") ? space_stuffed(d.text) : d.text, nl);
     std::string bytes;
     if (ck == CharsetKind::utf8 || (ck == CharsetKind::ascii && is_ascii(add))) {
       bytes = add;

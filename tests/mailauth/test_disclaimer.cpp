@@ -347,6 +347,13 @@ BOOST_AUTO_TEST_CASE(iso_2022_jp_text_becomes_utf8) {
   BOOST_CHECK_EQUAL(d.text, "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf\r\n\r\n" + kTextCrlf + "\r\n");
 }
 
+BOOST_AUTO_TEST_CASE(format_flowed_text_is_space_stuffed) {
+  std::string msg = kHead + "Content-Type: text/plain; charset=us-ascii; format=flowed\r\n\r\nA flowed \r\nparagraph.\r\n";
+  auto out = add(msg, {">> Not a quote   \nFrom the legal team\nplain", ""});
+  BOOST_REQUIRE(out.result == DisclaimerResult::added);
+  BOOST_CHECK(ends_with(out.message, "A flowed \r\nparagraph.\r\n\r\n >> Not a quote\r\n From the legal team\r\nplain\r\n"));
+}
+
 BOOST_AUTO_TEST_CASE(long_disclaimer_line_in_7bit_part_switches_to_quoted_printable) {
   auto out = add(kHead + "\r\nhi\r\n", {std::string(1200, 'a'), ""});
   BOOST_REQUIRE(out.result == DisclaimerResult::added);
