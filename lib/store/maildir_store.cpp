@@ -772,6 +772,34 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     return parser->parse(*m);
   }
 
+  std::vector<std::optional<std::string>> cached(std::string_view mailbox, const std::vector<std::uint32_t>& uids,
+                                                 std::string_view field) override {
+    std::vector<std::optional<std::string>> out(uids.size());
+    std::lock_guard lk(m_);
+    if (!index_) return out;
+    auto f = folder(mailbox);
+    if (!f) return out;
+    if (!(*f)->loaded && !refresh(**f, nullptr, false)) return out;
+    std::vector<std::uint32_t> present(uids.size(), 0);  // rows of expunged UIDs are gone: ask for none
+    for (std::size_t i = 0; i < uids.size(); ++i)
+      if (find(**f, uids[i])) present[i] = uids[i];
+    index_->cached((*f)->name, present, field, out);
+    return out;
+  }
+
+  void cache(std::string_view mailbox, std::string_view field, const std::vector<CacheEntry>& entries) override {
+    std::lock_guard lk(m_);
+    if (!index_ || entries.empty()) return;
+    auto f = folder(mailbox);
+    if (!f) return;
+    if (!(*f)->loaded && !refresh(**f, nullptr, false)) return;
+    // A cache: no fsync of its own (WAL, synchronous=NORMAL) and a failed write only costs a re-read.
+    if (!index_->begin()) return;
+    for (const auto& e : entries)
+      if (find(**f, e.uid)) index_->put_cached((*f)->name, e.uid, field, e.value);
+    (void)index_->commit();
+  }
+
   Result<FlagChangeResult> change_flags(std::string_view mailbox, const std::vector<std::uint32_t>& uids, const FlagChange& ch) override {
     FlagChangeResult res;
     std::uint64_t modseq = 0;

@@ -533,3 +533,37 @@ BOOST_AUTO_TEST_CASE(reindex_rebuilds_and_keeps_modseq) {
   BOOST_TEST(u->info("INBOX", 2)->internal_date == 1600000000);
   BOOST_TEST(u->info("INBOX", 2)->size == msg(2).size());
 }
+
+// The per-message cache (UserMailbox::cached/cache): survives a restart, follows a rename, is dropped
+// with the message (expunge, move away) and with the mailbox, and never answers for a UID not present.
+BOOST_AUTO_TEST_CASE(message_cache_lives_and_dies_with_the_message) {
+  TempDir d;
+  {
+    MaildirStore store(d.path);
+    auto u = *store.open_user("c@example.org");
+    for (int i = 1; i <= 4; ++i) BOOST_REQUIRE(u->append_message("INBOX", msg(i)));
+    BOOST_TEST(!u->cached("INBOX", 1, "f"));
+    u->cache("INBOX", "f", {{1, "one"}, {2, "two"}, {3, "three"}, {4, "four"}, {99, "no such UID"}});
+    u->cache("INBOX", "g", {{1, std::string("b\0inary", 7)}});
+    BOOST_TEST(u->cached("INBOX", 1, "f").value_or("") == "one");
+    BOOST_TEST(u->cached("INBOX", 1, "g").value_or("") == std::string("b\0inary", 7));
+    BOOST_TEST(!u->cached("INBOX", 99, "f"));
+    BOOST_REQUIRE(u->expunge("INBOX", {2}));
+    BOOST_TEST(!u->cached("INBOX", 2, "f"));
+    BOOST_REQUIRE(u->move("INBOX", {3}, "Archive"));
+    BOOST_TEST(!u->cached("INBOX", 3, "f"));
+  }
+  MaildirStore store(d.path);
+  auto u = *store.open_user("c@example.org");
+  BOOST_TEST(u->cached("INBOX", 4, "f").value_or("") == "four");
+  BOOST_TEST(!u->cached("INBOX", 2, "f"));
+  BOOST_REQUIRE(u->create("Box"));
+  BOOST_REQUIRE(u->append_message("Box", msg(7)));
+  u->cache("Box", "f", {{1, "seven"}});
+  BOOST_REQUIRE(u->rename("Box", "Renamed"));
+  BOOST_TEST(u->cached("Renamed", 1, "f").value_or("") == "seven");
+  BOOST_REQUIRE(u->remove("Renamed"));
+  BOOST_REQUIRE(u->create("Renamed"));
+  BOOST_REQUIRE(u->append_message("Renamed", msg(8)));
+  BOOST_TEST(!u->cached("Renamed", 1, "f"));  // a new mailbox: UID 1 is another message
+}
