@@ -464,13 +464,11 @@ std::size_t count_headers(const Part& p, std::string_view name) {
 }
 
 // Replaces the field `name` of part p (or adds it at the end of its header block).
-void set_header(const Message& m, const Part& p, std::string_view name, const std::string& field,
-                std::vector<Edit>& edits) {
+void set_header(const Part& p, std::string_view name, const std::string& field, std::vector<Edit>& edits) {
   if (const mime::Header* h = p.header(name)) {
-    edits.push_back({h->offset, h->offset + h->raw.size(), field});
+    edits.push_back({h->offset, h->offset + h->raw.size(), field, 0});
     return;
   }
-  (void)m;
   edits.push_back({p.header_end, p.header_end, field, 0});
 }
 
@@ -634,12 +632,12 @@ PartRewrite rewrite_part(const Message& m, const Part& p, Kind kind, const Prepa
     for (const auto& prm : p.content_type.params)
       if (prm.name != "charset") field += format_parameter(prm);
     field += "; charset=" + new_charset + "\r\n";
-    set_header(m, p, "content-type", field, edits);
+    set_header(p, "content-type", field, edits);
     r.utf8 = true;
   }
-  if (!new_cte.empty()) set_header(m, p, "content-transfer-encoding", "Content-Transfer-Encoding: " + new_cte + "\r\n", edits);
+  if (!new_cte.empty()) set_header(p, "content-transfer-encoding", "Content-Transfer-Encoding: " + new_cte + "\r\n", edits);
   if (headers_change && p.is_message && !p.header("mime-version"))
-    set_header(m, p, "mime-version", "MIME-Version: 1.0\r\n", edits);
+    set_header(p, "mime-version", "MIME-Version: 1.0\r\n", edits);
   std::string body_edit = std::move(encoded_body);
   if (p.body_start == p.header_end) body_edit = "\r\n" + body_edit;  // no empty line after the header block
   edits.push_back({p.body_start, p.body_end, std::move(body_edit), 1});
@@ -704,6 +702,13 @@ DisclaimerOutcome add_disclaimer(std::string_view message, std::string_view doma
   if (root.header(kDisclaimerHeader)) {
     out.result = DisclaimerResult::already_present;
     out.detail = "the message carries " + std::string(kDisclaimerHeader);
+    return out;
+  }
+  if (root.header("dkim-signature")) {
+    // Signed before it reached us (a host application, or a forwarded message): the body hash (RFC 6376
+    // §3.7) would no longer match, so the signer's DMARC alignment would be lost.
+    out.result = DisclaimerResult::signed_or_encrypted;
+    out.detail = "the message already carries a DKIM-Signature";
     return out;
   }
   Search search;

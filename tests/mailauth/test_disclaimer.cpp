@@ -283,6 +283,9 @@ BOOST_AUTO_TEST_CASE(signed_and_encrypted_messages_are_left_alone) {
                             "--s\r\nContent-Type: text/plain\r\n\r\nx\r\n--s\r\nContent-Type: application/pkcs7-signature\r\n\r\n"
                             "AAAA\r\n--s--\r\n--m--\r\n";
   BOOST_CHECK(add(msg).result == DisclaimerResult::signed_or_encrypted);
+  // Already DKIM-signed by someone else: the body hash would break.
+  BOOST_CHECK(add("DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s; bh=x; b=y\r\n" + kHead + "\r\nhi\r\n").result ==
+              DisclaimerResult::signed_or_encrypted);
   // Inline PGP (RFC 4880 §7): the cleartext signature would still verify, but the text would look signed.
   msg = kHead + "\r\n-----BEGIN PGP SIGNED MESSAGE-----\r\nHash: SHA256\r\n\r\nhello\r\n-----BEGIN PGP SIGNATURE-----\r\n";
   BOOST_CHECK(add(msg).result == DisclaimerResult::signed_or_encrypted);

@@ -15,7 +15,8 @@
 //  - multipart/alternative: every text/plain and text/html alternative (multipart/related: its root);
 //    multipart/mixed and others: the first body part that is not an attachment.
 //  - Never inside message/rfc822; multipart/signed, multipart/encrypted, application/pkcs7-mime and
-//    inline PGP leave the whole message unchanged (RFC 1847 §2.1: any change breaks the signature).
+//    inline PGP leave the whole message unchanged (RFC 1847 §2.1: any change breaks the signature), and
+//    so does a DKIM-Signature already present (someone else signed it; RFC 6376 §3.7 body hash).
 //  - A message carrying "X-Tern-Disclaimer" or whose body part already contains the disclaimer text
 //    (a reply quoting an earlier stamped message) is not stamped twice.
 #pragma once
@@ -43,7 +44,7 @@ enum class DisclaimerResult {
   added,                // the disclaimer is in the returned message
   too_large,            // over max_message_size
   already_present,      // X-Tern-Disclaimer header, or every target part already has the text
-  signed_or_encrypted,  // multipart/signed, multipart/encrypted, application/pkcs7-mime, inline PGP
+  signed_or_encrypted,  // multipart/signed, multipart/encrypted, application/pkcs7-mime, inline PGP, DKIM-Signature
   no_text_part,         // no text/plain or text/html body part outside attachments
   unsupported,          // unknown charset or transfer encoding, undecodable body, or parse defects
 };
