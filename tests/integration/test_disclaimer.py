@@ -163,6 +163,8 @@ def test_latin1_single_part_signed_and_other_domain():
         check(raw.replace(b"\r\n", b"\n").endswith(signed.split("\r\n\r\n", 1)[1].replace("\r\n", "\n").encode()),
               "the signed body arrives byte for byte")
         check(dkim.verify(raw, dnsfunc=dnsfunc), "still DKIM-signed")
+        line = d.wait_log(r"disclaimer\.skipped")
+        check("signed_or_encrypted" in line and "example.test" in line, "the skip is logged with its reason: " + line)
         # A domain without a disclaimer: the message arrives as sent.
         other = rich_message("Carol <carol@other.test>", "<disc-4@other.test>")
         submit(d, "carol@other.test", other, ["carol@remote.test"])
