@@ -48,6 +48,7 @@ struct Server::Impl {
   std::unique_ptr<auth::AuthThrottle> auth_throttle;
   std::unique_ptr<smtp::RateLimiter> smtp_rate_limiter;
   std::unique_ptr<mailauth::DkimKeyring> dkim;
+  std::unique_ptr<mailauth::DisclaimerStore> disclaimers;
   std::shared_ptr<const mailauth::SrsCodec> srs;  // when [srs] enabled and mail is accepted
   std::unique_ptr<smtp::Greylist> smtp_greylist;
   std::shared_ptr<smtp::MessageSink> message_sink;
@@ -318,6 +319,10 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, ServerOption
     auto sink = std::make_shared<StoreSink>(impl->mail_store,
                                             *impl->directory, impl->queue.get());
     sink->set_dkim(impl->dkim.get());
+    auto disclaimer_config = impl->config.disclaimer;
+    if (disclaimer_config.dir.empty()) disclaimer_config.dir = impl->config.data_dir / "disclaimer";  // built in code
+    impl->disclaimers = std::make_unique<mailauth::DisclaimerStore>(std::move(disclaimer_config));
+    sink->set_disclaimers(impl->disclaimers.get());
     impl->message_sink = std::move(sink);
   }
   if (impl->queue) impl->queue->set_local_route(impl->local_route());

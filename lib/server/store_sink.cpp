@@ -1,6 +1,7 @@
 #include "tern/server/store_sink.hpp"
 
 #include <ctime>
+#include <optional>
 
 namespace tern {
 
@@ -60,6 +61,10 @@ Status StoreSink::deliver_local(const smtp::LocalDelivery& target, std::string_v
 
 Result<std::string> StoreSink::enqueue(const smtp::QueuedEnvelope& envelope, std::string_view message) {
   if (!queue_) return fail(ErrorCategory::temporary, "outbound delivery is not available in this build yet");
+  // The disclaimer first, so the DKIM body hash covers it (RFC 6376 §3.7); the original when it declines.
+  std::optional<std::string> stamped;
+  if (disclaimers_ && !envelope.return_path.empty()) stamped = disclaimers_->apply(message, envelope.return_path);
+  if (stamped) message = *stamped;
   if (dkim_) {
     auto signed_message = dkim_->sign(message, envelope.return_path, std::time(nullptr));
     if (!signed_message) return fail(ErrorCategory::temporary, "DKIM signing failed: " + signed_message.error().message);
