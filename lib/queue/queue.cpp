@@ -34,6 +34,44 @@ struct Queue::Entry {
   std::mutex write_mutex;  // serialises record writes of this message (taken before Queue::mutex_)
 };
 
+// Files of finished messages, kept in <spool>/free/ and rewritten for new messages and records: on ext4
+// (without a journal especially) allocating an inode scans the recently freed ones, and fsync of a new
+// directory entry also syncs its directory; a rewritten old file costs neither. A file comes back here only
+// once its removal from the spool is durable, so a reused file can never still be some message's record
+// after a crash; open() empties free/ (a crash may leave a free name linked to a live message too).
+struct Queue::FreeFiles {
+  static constexpr std::size_t kKeep = 1024;
+  fs::path dir;
+  std::mutex mutex;
+  std::vector<fs::path> names;
+  std::uint64_t next = 0;
+
+  fs::path take() {
+    std::lock_guard lock(mutex);
+    if (names.empty()) return dir / std::to_string(next++);  // created on first use
+    fs::path p = std::move(names.back());
+    names.pop_back();
+    return p;
+  }
+  // A name for a file about to be parked here (rename target).
+  fs::path fresh() {
+    std::lock_guard lock(mutex);
+    return dir / std::to_string(next++);
+  }
+  void give(std::vector<fs::path>& parked) {
+    std::lock_guard lock(mutex);
+    for (auto& p : parked) {
+      if (names.size() < kKeep) {
+        names.push_back(std::move(p));
+      } else {
+        std::error_code ec;
+        fs::remove(p, ec);
+      }
+    }
+    parked.clear();
+  }
+};
+
 // The result of one delivery, applied in memory and waiting to be made durable by settle().
 struct Queue::Outcome {
   std::shared_ptr<Entry> entry;
@@ -130,8 +168,8 @@ std::string to_crlf(std::string_view in, bool& eightbit) {
 
 // Writes `data` to a new file and starts its writeback, without waiting for it: the caller fsyncs later,
 // so the writes of several files (message and record) proceed together. Returns the open descriptor.
-Result<int> write_new_file(const fs::path& p, std::string_view data, bool exclusive) {
-  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC), 0600);
+Result<int> write_new_file(const fs::path& p, std::string_view data) {
+  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return fail_errno("create " + p.string());
   const char* c = data.data();
   std::size_t left = data.size();
@@ -174,7 +212,9 @@ Queue::Queue(QueueConfig config, fs::path spool_dir, std::string hostname, Trans
       dir_(std::move(spool_dir)),
       hostname_(std::move(hostname)),
       transport_(transport),
-      dir_sync_([this] { return fsync_directory(dir_); }) {
+      dir_sync_([this] { return fsync_directory(dir_); }),
+      free_(std::make_unique<FreeFiles>()) {
+  free_->dir = dir_ / "free";
   if (config_.retry_schedule.empty()) config_.retry_schedule = QueueConfig{}.retry_schedule;
   if (config_.per_destination < 1) config_.per_destination = 1;
   if (config_.max_connections < 1) config_.max_connections = 1;
@@ -197,7 +237,7 @@ std::int64_t Queue::now_unix() const {
 
 Status Queue::open() {
   std::error_code ec;
-  for (const auto& d : {dir_, dir_ / "tmp", dir_ / "ctl"}) {
+  for (const auto& d : {dir_, dir_ / "tmp", dir_ / "ctl", dir_ / "free"}) {
     fs::create_directories(d, ec);
     if (ec) return fail(ErrorCategory::io, fmt::format("create {}: {}", d.string(), ec.message()));
   }
@@ -212,6 +252,7 @@ Status Queue::open() {
   }
   // Half-written temp files: their enqueue never returned, nothing was acknowledged.
   for (const auto& f : fs::directory_iterator(dir_ / "tmp", ec)) fs::remove(f.path(), ec);
+  for (const auto& f : fs::directory_iterator(dir_ / "free", ec)) fs::remove(f.path(), ec);
   std::set<std::string> messages, records;
   for (const auto& f : fs::directory_iterator(dir_, ec)) {
     auto name = f.path().filename().string();
@@ -322,31 +363,33 @@ Result<std::string> Queue::spool(const MessageRecord& base, std::string_view mes
   // written under its final name. Both files are written before either is fsync'd (their I/O overlaps),
   // the record is renamed into place only once both are on disk, and the directory fsync that makes the
   // names durable is shared with every other enqueue and outcome in flight (GroupCommit).
-  const fs::path msg_path = dir_ / (rec.id + ".msg"), tmp_path = dir_ / "tmp" / (rec.id + ".env");
+  const fs::path msg_path = dir_ / (rec.id + ".msg"), env_path = dir_ / (rec.id + ".env");
+  const fs::path msg_tmp = free_->take(), env_tmp = free_->take();
   auto undo = [&](const Error& e) -> Result<std::string> {
     std::error_code ec;
     fs::remove(msg_path, ec);
-    fs::remove(tmp_path, ec);
+    fs::remove(msg_tmp, ec);
+    fs::remove(env_tmp, ec);
     return fail(e);
   };
-  auto msg_fd = write_new_file(msg_path, body, true);
-  if (!msg_fd) return fail(msg_fd.error());
-  auto env_fd = write_new_file(tmp_path, serialize_record(rec), false);
+  auto msg_fd = write_new_file(msg_tmp, body);
+  if (!msg_fd) return undo(msg_fd.error());
+  auto env_fd = write_new_file(env_tmp, serialize_record(rec));
   if (!env_fd) {
     ::close(*msg_fd);
     return undo(env_fd.error());
   }
-  auto st_msg = fsync_and_close(*msg_fd, msg_path);
-  auto st_env = fsync_and_close(*env_fd, tmp_path);
+  auto st_msg = fsync_and_close(*msg_fd, msg_tmp);
+  auto st_env = fsync_and_close(*env_fd, env_tmp);
   if (!st_msg) return undo(st_msg.error());
   if (!st_env) return undo(st_env.error());
-  if (::rename(tmp_path.c_str(), (dir_ / (rec.id + ".env")).c_str()) != 0)
-    return undo(fail_errno("rename " + tmp_path.string()).value());
+  if (::rename(msg_tmp.c_str(), msg_path.c_str()) != 0) return undo(fail_errno("rename " + msg_tmp.string()).value());
+  if (::rename(env_tmp.c_str(), env_path.c_str()) != 0) return undo(fail_errno("rename " + env_tmp.string()).value());
   if (auto st = dir_sync_.commit(); !st) {
     // Not acknowledged: take it back so it is not delivered either (a crash now may leave it: harmless,
     // the sender retries and at worst the message goes twice, which RFC 5321 6.1 accepts).
     std::error_code ec;
-    fs::remove(dir_ / (rec.id + ".env"), ec);
+    fs::remove(env_path, ec);
     return undo(st.error());
   }
   auto e = std::make_shared<Entry>();
@@ -367,8 +410,8 @@ Result<std::string> Queue::spool(const MessageRecord& base, std::string_view mes
 
 // The new record is complete on disk under its final name; durable once dir_sync_ commits after it.
 Status Queue::stage_record(const MessageRecord& rec) {
-  const fs::path tmp = dir_ / "tmp" / (rec.id + ".env");
-  auto fd = write_new_file(tmp, serialize_record(rec), false);
+  const fs::path tmp = free_->take();
+  auto fd = write_new_file(tmp, serialize_record(rec));
   if (!fd) return fail(fd.error());
   if (auto st = fsync_and_close(*fd, tmp); !st) {
     ::unlink(tmp.c_str());
@@ -743,6 +786,7 @@ void Queue::settle(std::vector<Outcome>& batch) {
     if (std::find(touched.begin(), touched.end(), o.entry) == touched.end()) touched.push_back(o.entry);
   std::vector<std::unique_lock<std::mutex>> held;  // write locks, kept until the batch is durable
   std::vector<std::string> finished;
+  std::vector<fs::path> parked_files;
   for (auto& e : touched) {
     held.emplace_back(e->write_mutex);
     MessageRecord snapshot;
@@ -752,17 +796,26 @@ void Queue::settle(std::vector<Outcome>& batch) {
       snapshot = e->rec;
     }
     if (snapshot.finished()) {
-      std::error_code ec;
-      fs::remove(dir_ / (snapshot.id + ".env"), ec);
+      // Removed from the spool by a rename into free/: the file is rewritten for a later message.
+      fs::path parked = free_->fresh();
+      if (::rename((dir_ / (snapshot.id + ".env")).c_str(), parked.c_str()) == 0) parked_files.push_back(parked);
       finished.push_back(snapshot.id);
     } else if (auto st = stage_record(snapshot); !st) {
       log::error("queue.record_write_failed", {{"id", snapshot.id}, {"error", st.error().message}});
     }
   }
-  if (auto st = dir_sync_.commit(); !st) log::error("queue.record_write_failed", {{"error", st.error().message}});
+  auto synced = dir_sync_.commit();
+  if (!synced) log::error("queue.record_write_failed", {{"error", synced.error().message}});
   for (const auto& id : finished) {
+    // Its record is gone for good: a message file left by a crash now is dropped by open().
+    fs::path parked = free_->fresh();
+    if (::rename((dir_ / (id + ".msg")).c_str(), parked.c_str()) == 0) parked_files.push_back(parked);
+  }
+  // Reusable once their removal from the spool is durable (the .msg renames need no sync: see above).
+  if (synced) free_->give(parked_files);
+  for (const auto& p : parked_files) {
     std::error_code ec;
-    fs::remove(dir_ / (id + ".msg"), ec);  // its record is gone for good: open() would drop it anyway
+    fs::remove(p, ec);
   }
   {
     std::lock_guard lock(mutex_);

@@ -478,6 +478,18 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver(const Deliv
     base.tls = smtp::TlsPolicy::required;
     base.verify = true;
   }
+  const std::string cache_key = lower(request.domain) + (request.requiretls ? " requiretls" : "");
+  if (route.kind == RouteKind::mx && config_.reuse_idle.count() > 0) {
+    std::shared_ptr<const std::vector<Target>> cached;
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = route_cache_.find(cache_key); it != route_cache_.end()) {
+        if (it->second.expires > std::chrono::steady_clock::now()) cached = it->second.targets;
+        else route_cache_.erase(it);
+      }
+    }
+    if (cached) co_return co_await deliver_to(request, *cached);
+  }
   switch (route.kind) {
     case RouteKind::mx: {
       auto mx = co_await resolver_.mx(request.domain);
@@ -523,6 +535,11 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver(const Deliv
             }
             targets = std::move(matching);
           }
+        }
+        if (config_.reuse_idle.count() > 0) {
+          std::lock_guard lock(mutex_);
+          route_cache_[cache_key] = CachedRoute{std::make_shared<const std::vector<Target>>(targets),
+                                                std::chrono::steady_clock::now() + config_.reuse_idle};
         }
       } else if (dns::is_nxdomain(mx.error())) {
         co_return all(request, Failure{550, "5.1.2", "Recipient domain " + request.domain + " does not exist (NXDOMAIN)", ""});

@@ -6,8 +6,10 @@
 //   asio::co_spawn(io, q.run(), asio::detached);  // the runner: delivers due messages, retries, bounces
 //
 // Spool layout (docs/queue.md): <spool>/<id>.msg (the message, CRLF), <spool>/<id>.env (the envelope and
-// per-recipient state, spool_record.hpp), <spool>/tmp/ (temp files), <spool>/ctl/ (requests from ternctl
-// while the owner runs), <spool>/lock (held with flock by the process that owns the spool).
+// per-recipient state, spool_record.hpp), <spool>/tmp/ (temp files), <spool>/free/ (files of finished
+// messages, rewritten for new ones: creating and deleting inodes costs more than the write; emptied by
+// open()), <spool>/ctl/ (requests from ternctl while the owner runs), <spool>/lock (held with flock by the
+// process that owns the spool).
 //
 // Threads: enqueue, flush, hold, release, remove, list and show may be called from any thread; run() and
 // run_once() run on one executor.
@@ -115,6 +117,7 @@ class Queue {
  private:
   struct Job;
   struct Outcome;
+  struct FreeFiles;
   std::int64_t now_unix() const;
   std::vector<Job*> collect_due_locked(std::int64_t now);
   bool start_entry_locked(const std::shared_ptr<Entry>& e, std::int64_t now, std::vector<Job*>& jobs);
@@ -147,6 +150,7 @@ class Queue {
 
   // One directory fsync for every rename/unlink in the spool made before it started.
   GroupCommit dir_sync_;
+  std::unique_ptr<FreeFiles> free_;
 
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Entry>> entries_;
