@@ -359,10 +359,10 @@ Result<std::string> Queue::spool(const MessageRecord& base, std::string_view mes
   std::string body = to_crlf(message, eight);
   rec.eightbit = eight;
   rec.size = body.size();
-  // The record is the commit point: open() drops a message file without a record, so the message can be
-  // written under its final name. Both files are written before either is fsync'd (their I/O overlaps),
-  // the record is renamed into place only once both are on disk, and the directory fsync that makes the
-  // names durable is shared with every other enqueue and outcome in flight (GroupCommit).
+  // The record is the commit point: open() drops a message file without a record. Both files are written
+  // (into reused files from free/) before either is fsync'd, so their I/O overlaps; both are renamed into
+  // place only once on disk, and the directory fsync that makes the names durable is shared with every
+  // other enqueue and outcome in flight (GroupCommit). Only then is the message acknowledged.
   const fs::path msg_path = dir_ / (rec.id + ".msg"), env_path = dir_ / (rec.id + ".env");
   const fs::path msg_tmp = free_->take(), env_tmp = free_->take();
   auto undo = [&](const Error& e) -> Result<std::string> {
