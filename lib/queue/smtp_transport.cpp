@@ -393,6 +393,7 @@ static asio::awaitable<Result<smtp::ClientEvent>> pump(SmtpTransport::Session& s
           auto n = static_cast<std::size_t>(in.gcount());
           if (n == 0) break;
           s.engine.write_body(std::string_view(chunk.data(), n));
+          if (!in) break;  // the last chunk leaves with the end-of-data line, in one write
           auto out = s.engine.take_output();
           if (auto st = co_await s.write(out, cfg.command_timeout); !st) co_return fail(st.error());
         }
@@ -477,6 +478,18 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver(const Deliv
     base.tls = smtp::TlsPolicy::required;
     base.verify = true;
   }
+  const std::string cache_key = lower(request.domain) + (request.requiretls ? " requiretls" : "");
+  if (route.kind == RouteKind::mx && config_.reuse_idle.count() > 0) {
+    std::shared_ptr<const std::vector<Target>> cached;
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = route_cache_.find(cache_key); it != route_cache_.end()) {
+        if (it->second.expires > std::chrono::steady_clock::now()) cached = it->second.targets;
+        else route_cache_.erase(it);
+      }
+    }
+    if (cached) co_return co_await deliver_to(request, *cached);
+  }
   switch (route.kind) {
     case RouteKind::mx: {
       auto mx = co_await resolver_.mx(request.domain);
@@ -522,6 +535,11 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver(const Deliv
             }
             targets = std::move(matching);
           }
+        }
+        if (config_.reuse_idle.count() > 0) {
+          std::lock_guard lock(mutex_);
+          route_cache_[cache_key] = CachedRoute{std::make_shared<const std::vector<Target>>(targets),
+                                                std::chrono::steady_clock::now() + config_.reuse_idle};
         }
       } else if (dns::is_nxdomain(mx.error())) {
         co_return all(request, Failure{550, "5.1.2", "Recipient domain " + request.domain + " does not exist (NXDOMAIN)", ""});
@@ -811,6 +829,12 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver_to(const De
       co_await s->sock.async_connect(ep, asio::redirect_error(asio::use_awaitable, ec));
       s->disarm();
       ++opened_;
+      // Commands are already batched by the engine (PIPELINING); Nagle would only hold back the small
+      // last segment (".\r\n", QUIT) until the peer's delayed ACK, ~40 ms per message.
+      if (!ec) {
+        std::error_code ignored;  // an optimisation only
+        s->sock.set_option(asio::ip::tcp::no_delay(true), ignored);
+      }
       if (ec) {
         all_tls_failures = false;
         last = Failure{451, "4.4.1", "Connection to " + s->peer + " failed: " + s->why(ec), t.host};
