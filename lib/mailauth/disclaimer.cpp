@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "tern/core/text.hpp"
 #include "tern/mime/codec.hpp"
 
 namespace tern::mailauth {
@@ -29,13 +30,6 @@ namespace {
 using mime::Message;
 using mime::Part;
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
 bool is_ascii(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
@@ -52,7 +46,7 @@ enum class CharsetKind {
 
 std::string charset_label(const Part& p) {
   const std::string* cs = mime::find_parameter(p.content_type.params, "charset");
-  std::string c = cs ? lower(*cs) : "us-ascii";
+  std::string c = cs ? ascii_lower(*cs) : "us-ascii";
   while (!c.empty() && (c.back() == ' ' || c.back() == '"')) c.pop_back();
   while (!c.empty() && (c.front() == ' ' || c.front() == '"')) c.erase(0, 1);
   return c.empty() ? "us-ascii" : c;
@@ -236,7 +230,7 @@ std::string html_text(std::string_view h) {
     if (c == '&') {
       std::size_t semi = h.find(';', i);
       if (semi != std::string_view::npos && semi - i <= 10) {
-        std::string ent = lower(h.substr(i + 1, semi - i - 1));
+        std::string ent = ascii_lower(h.substr(i + 1, semi - i - 1));
         std::uint32_t cp = 0;
         if (ent == "amp") cp = '&';
         else if (ent == "lt") cp = '<';
@@ -254,20 +248,7 @@ std::string html_text(std::string_view h) {
           if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0;
         }
         if (cp) {
-          if (cp < 0x80) out += static_cast<char>(cp);
-          else if (cp < 0x800) {
-            out += static_cast<char>(0xC0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-          } else if (cp < 0x10000) {
-            out += static_cast<char>(0xE0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-          } else {
-            out += static_cast<char>(0xF0 | (cp >> 18));
-            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-          }
+          append_utf8(out, static_cast<char32_t>(cp));
           i = semi;
           continue;
         }
@@ -506,7 +487,7 @@ PartRewrite rewrite_part(const Message& m, const Part& p, Kind kind, const Prepa
     r.detail = "part " + p.number + " has an invalid Content-Type";  // RFC 2045 §5.2 default; leave it be
     return r;
   }
-  const std::string cte = lower(p.transfer_encoding);
+  const std::string cte = ascii_lower(p.transfer_encoding);
   bool encoded = cte == "base64" || cte == "quoted-printable";
   if (!encoded && cte != "7bit" && cte != "8bit" && cte != "binary") {
     r.detail = "unknown Content-Transfer-Encoding " + cte;
@@ -758,7 +739,7 @@ DisclaimerOutcome add_disclaimer(std::string_view message, std::string_view doma
     return out;
   }
   // The marker, at the end of the top-level header block (RFC 5322 §3.6.8 optional field).
-  edits.push_back({root.header_end, root.header_end, std::string(kDisclaimerHeader) + ": " + lower(domain) + "\r\n", 0});
+  edits.push_back({root.header_end, root.header_end, std::string(kDisclaimerHeader) + ": " + ascii_lower(domain) + "\r\n", 0});
   std::stable_sort(edits.begin(), edits.end(),
                    [](const Edit& a, const Edit& b) { return a.begin != b.begin ? a.begin < b.begin : a.order < b.order; });
 

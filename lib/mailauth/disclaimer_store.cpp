@@ -9,6 +9,7 @@
 
 #include "tern/core/durable_file.hpp"
 #include "tern/core/log.hpp"
+#include "tern/core/text.hpp"
 #include "tern/mime/address.hpp"
 #include "tern/mime/codec.hpp"
 #include "tern/mime/message.hpp"
@@ -16,13 +17,6 @@
 namespace tern::mailauth {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 // A domain name that can name a file: LDH labels (RFC 5890 A-labels for IDNs), no "..", no "/".
 bool file_safe_domain(std::string_view d) {
@@ -77,11 +71,11 @@ Status parse_disclaimer_config(ConfigSection& s, DisclaimerConfig& out) {
 DisclaimerStore::DisclaimerStore(DisclaimerConfig config) : config_(std::move(config)) {}
 
 std::filesystem::path DisclaimerStore::text_file(const std::filesystem::path& dir, std::string_view domain) {
-  return dir / (lower(domain) + ".txt");
+  return dir / (ascii_lower(domain) + ".txt");
 }
 
 std::filesystem::path DisclaimerStore::html_file(const std::filesystem::path& dir, std::string_view domain) {
-  return dir / (lower(domain) + ".html");
+  return dir / (ascii_lower(domain) + ".html");
 }
 
 std::string DisclaimerStore::from_domain(std::string_view message) {
@@ -97,13 +91,13 @@ std::string DisclaimerStore::from_domain(std::string_view message) {
   for (const auto& mb : mime::parse_address_list(from->unfolded()).all_mailboxes()) {
     auto a = mb.address();
     auto at = a.rfind('@');
-    if (at != std::string::npos) return lower(a.substr(at + 1));
+    if (at != std::string::npos) return ascii_lower(a.substr(at + 1));
   }
   return "";
 }
 
 std::shared_ptr<const DisclaimerText> DisclaimerStore::find(std::string_view domain_in) {
-  std::string domain = lower(domain_in);
+  std::string domain = ascii_lower(domain_in);
   if (!file_safe_domain(domain) || config_.dir.empty()) return nullptr;
   auto tf = text_file(config_.dir, domain), hf = html_file(config_.dir, domain);
   FileState ts = state_of(tf), hs = state_of(hf);
@@ -174,7 +168,7 @@ std::optional<std::string> DisclaimerStore::apply(std::string_view message, std:
   if (!d) {
     auto at = mail_from.rfind('@');
     if (at == std::string_view::npos) return std::nullopt;
-    domain = lower(mail_from.substr(at + 1));
+    domain = ascii_lower(mail_from.substr(at + 1));
     d = find(domain);
   }
   if (!d) return std::nullopt;
@@ -202,7 +196,7 @@ std::optional<std::string> DisclaimerStore::apply(std::string_view message, std:
 
 Status DisclaimerStore::install(const std::filesystem::path& dir, std::string_view domain_in, std::string_view text,
                                 std::string_view html) {
-  std::string domain = lower(domain_in);
+  std::string domain = ascii_lower(domain_in);
   if (!file_safe_domain(domain)) return fail(ErrorCategory::invalid_argument, domain + ": not a domain name");
   if (auto st = check_text("the text disclaimer", text); !st) return st;
   if (auto st = check_text("the HTML disclaimer", html); !st) return st;
@@ -221,7 +215,7 @@ Status DisclaimerStore::install(const std::filesystem::path& dir, std::string_vi
 }
 
 Status DisclaimerStore::remove(const std::filesystem::path& dir, std::string_view domain_in) {
-  std::string domain = lower(domain_in);
+  std::string domain = ascii_lower(domain_in);
   if (!file_safe_domain(domain)) return fail(ErrorCategory::invalid_argument, domain + ": not a domain name");
   std::error_code ec;
   std::filesystem::remove(text_file(dir, domain), ec);
@@ -232,7 +226,7 @@ Status DisclaimerStore::remove(const std::filesystem::path& dir, std::string_vie
 }
 
 Result<std::optional<DisclaimerText>> DisclaimerStore::read(const std::filesystem::path& dir, std::string_view domain_in) {
-  std::string domain = lower(domain_in);
+  std::string domain = ascii_lower(domain_in);
   if (!file_safe_domain(domain)) return fail(ErrorCategory::invalid_argument, domain + ": not a domain name");
   std::error_code ec;
   bool has_text = std::filesystem::exists(text_file(dir, domain), ec);

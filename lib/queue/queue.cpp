@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "tern/core/log.hpp"
+#include "tern/core/text.hpp"
 
 namespace tern::queue {
 
@@ -91,21 +92,14 @@ struct Queue::Job {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
 std::string domain_of(std::string_view address) {
   auto at = address.rfind('@');
-  return at == std::string_view::npos ? std::string() : lower(address.substr(at + 1));
+  return at == std::string_view::npos ? std::string() : ascii_lower(address.substr(at + 1));
 }
 
 // RFC 3461 4.1: no NOTIFY means FAILURE (and, at the MTA's discretion, DELAY: we warn once).
 bool wants(std::string_view notify, std::string_view kind) {
-  std::string n = lower(notify);
+  std::string n = ascii_lower(notify);
   if (n.empty()) return kind != "success";
   if (n == "never") return false;
   return n.find(kind) != std::string::npos;
@@ -846,7 +840,7 @@ void Queue::send_dsn(const MessageRecord& rec, const std::vector<DsnRecipient>& 
     if (failure && !config_.postmaster_copy.empty()) to.push_back(config_.postmaster_copy);
   } else {
     to.push_back(rec.return_path);
-    if (failure && !config_.postmaster_copy.empty() && lower(config_.postmaster_copy) != lower(rec.return_path))
+    if (failure && !config_.postmaster_copy.empty() && ascii_lower(config_.postmaster_copy) != ascii_lower(rec.return_path))
       to.push_back(config_.postmaster_copy);
   }
   if (to.empty()) return;

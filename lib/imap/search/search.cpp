@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "tern/core/text.hpp"
 #include "tern/imap/collation.hpp"
 #include "tern/imap/section.hpp"
 #include "tern/mime/address.hpp"
@@ -141,13 +142,6 @@ bool MessageView::message_loaded() const { return state_->message_state == 1; }
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
 bool is_address_header(std::string_view lname) {
   static constexpr std::string_view kNames[] = {"from",        "to",        "cc",        "bcc",
                                                 "sender",      "reply-to",  "resent-from", "resent-to",
@@ -192,7 +186,7 @@ const std::string& field_text(MessageView::State::Field& f) {
   if (!f.ready) {
     f.ready = true;
     std::string value = f.header->unfolded();
-    std::string name = lower(f.header->name);
+    std::string name = ascii_lower(f.header->name);
     f.folded = casemap_fold(is_address_header(name) ? address_text(value) : mime::decode_encoded_words(value));
   }
   return f.folded;

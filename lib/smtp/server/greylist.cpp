@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tern/core/durable_file.hpp"
+#include "tern/core/text.hpp"
 #include "tern/net/address.hpp"
 
 namespace tern::smtp {
@@ -20,11 +21,6 @@ struct Triplet {
   bool passed = false;
 };
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 bool expired(const Triplet& t, const GreylistSettings& s, Greylist::Clock::time_point now) {
   return t.passed ? now - t.last_seen > s.pass_lifetime : now - t.first_seen > s.retry_window;
 }
@@ -50,9 +46,9 @@ std::chrono::seconds Greylist::check(const asio::ip::address& ip, std::string_vi
   // NUL separates the parts: it cannot occur in an SMTP path.
   std::string key = net::network_key(ip, 24, 64);
   key += '\0';
-  key += lower(sender);
+  key += ascii_lower(sender);
   key += '\0';
-  key += lower(recipient);
+  key += ascii_lower(recipient);
   std::lock_guard lock(state_->mutex);
   auto& map = state_->triplets;
   auto it = map.find(key);
@@ -127,7 +123,7 @@ Result<std::size_t> Greylist::load(const std::filesystem::path& file, Clock::tim
     if (*end) continue;
     Triplet t{steady(first), steady(last), f[5] == "1"};
     if (expired(t, settings_, now)) continue;
-    state_->triplets[f[0] + '\0' + lower(f[1]) + '\0' + lower(f[2])] = t;
+    state_->triplets[f[0] + '\0' + ascii_lower(f[1]) + '\0' + ascii_lower(f[2])] = t;
     ++taken;
   }
   return taken;
