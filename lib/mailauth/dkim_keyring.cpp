@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "tern/mime/address.hpp"
+#include "tern/mime/smtp_address.hpp"
 
 namespace tern::mailauth {
 
@@ -32,9 +33,7 @@ std::string from_domain(std::string_view msg) {
         next = e + 2;
       }
       for (const auto& m : mime::parse_address_list(value).all_mailboxes()) {
-        auto a = m.address();
-        auto at = a.rfind('@');
-        if (at != std::string::npos) return lower(a.substr(at + 1));
+        if (!m.domain.empty()) return mime::canonical_domain(m.domain);
       }
       return "";
     }
@@ -105,8 +104,7 @@ Result<std::string> DkimKeyring::sign(std::string_view message, std::string_view
   std::string domain = from_domain(message);
   auto signer = signer_for(domain);
   if (!signer) {
-    auto at = mail_from.rfind('@');
-    if (at != std::string_view::npos) signer = signer_for(mail_from.substr(at + 1));
+    if (std::string d = mime::address_domain(mail_from); !d.empty()) signer = signer_for(d);
   }
   if (!signer) return std::string(message);
   auto header = signer->sign(message, now);

@@ -16,6 +16,7 @@
 #include "tern/auth/sasl_server.hpp"
 #include "tern/mime/address.hpp"
 #include "tern/mime/date.hpp"
+#include "tern/mime/smtp_address.hpp"
 #include "tern/smtp/smtp_service.hpp"
 
 namespace tern::smtp {
@@ -76,10 +77,8 @@ std::vector<std::string> header_values(std::string_view msg, std::string_view na
   return out;
 }
 
-std::string domain_of(std::string_view address) {
-  auto at = address.rfind('@');
-  return at == std::string_view::npos ? std::string() : lower(address.substr(at + 1));
-}
+// The canonical domain (A-labels, lower case) of a stored "local@domain" address (lib/mime).
+std::string domain_of(std::string_view address) { return mime::address_domain(address); }
 
 class SmtpSession {
  public:
@@ -393,7 +392,7 @@ class SmtpSession {
 
   asio::awaitable<void> on_mail(const Event& ev) {
     reset_transaction();
-    env_.mail_from = ev.path.null ? std::string() : ev.path.address();
+    env_.mail_from = ev.path.null ? std::string() : ev.path.mailbox.address();
     env_.declared_size = ev.mail_params.size.value_or(0);
     env_.smtputf8 = ev.mail_params.smtputf8;
     env_.requiretls = ev.mail_params.requiretls;
@@ -494,7 +493,7 @@ class SmtpSession {
 
   asio::awaitable<void> on_rcpt(const Event& ev) {
     Recipient r;
-    r.address = ev.path.is_postmaster() ? "postmaster@" + d_.hostname : ev.path.address();
+    r.address = ev.path.postmaster ? "postmaster@" + d_.hostname : ev.path.mailbox.address();
     if (ev.rcpt_params.notify.set) {
       const auto& n = ev.rcpt_params.notify;
       if (n.never) r.notify = "NEVER";
@@ -510,13 +509,12 @@ class SmtpSession {
     auto* dir = d_.directory;
     std::string addr = r.address, sender = env_.mail_from;
     bool srs_bounce = false;
-    auto rcpt_at = addr.rfind('@');
-    if (d_.srs && svc_.role() != Role::lmtp && rcpt_at != std::string::npos &&
-        mailauth::SrsCodec::is_srs(std::string_view(addr).substr(0, rcpt_at))) {
+    auto rcpt_parts = mime::split_address(addr);
+    if (d_.srs && svc_.role() != Role::lmtp && rcpt_parts && mailauth::SrsCodec::is_srs(rcpt_parts->local)) {
       // A bounce to an address we rewrote with SRS: deliver it to the original sender if the hash and age
       // are right (docs/srs.md). SRS addresses are recognised at [srs] domain and at our own domains.
       std::string rcpt_domain = domain_of(addr);
-      bool ours = rcpt_domain == lower(d_.srs_domain);
+      bool ours = rcpt_domain == mime::canonical_domain(d_.srs_domain);
       if (!ours) ours = co_await served_here(rcpt_domain);
       if (ours) {
         auto reversed = d_.srs->reverse(addr, static_cast<std::int64_t>(std::time(nullptr)));
