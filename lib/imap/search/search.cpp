@@ -388,6 +388,32 @@ SearchNeeds search_needs(const SearchKey& k) {
   return n;
 }
 
+namespace {
+bool collect_header_fields(const SearchKey& k, std::vector<std::string>& out) {
+  using K = SearchKeyKind;
+  switch (k.kind) {
+    case K::body: case K::text: return false;
+    case K::bcc: out.emplace_back("Bcc"); break;
+    case K::cc: out.emplace_back("Cc"); break;
+    case K::from: out.emplace_back("From"); break;
+    case K::subject: out.emplace_back("Subject"); break;
+    case K::to: out.emplace_back("To"); break;
+    case K::header: out.push_back(k.field); break;
+    case K::sentbefore: case K::senton: case K::sentsince: out.emplace_back("Date"); break;
+    default: break;
+  }
+  for (const auto& c : k.children)
+    if (!collect_header_fields(c, out)) return false;
+  return true;
+}
+}  // namespace
+
+std::optional<std::vector<std::string>> header_fields_read(const SearchKey& k) {
+  std::vector<std::string> out;
+  if (!collect_header_fields(k, out)) return std::nullopt;
+  return out;
+}
+
 bool uses_modseq(const SearchKey& k) {
   if (k.kind == SearchKeyKind::modseq) return true;
   for (const auto& c : k.children)
