@@ -16,6 +16,7 @@
 #include "tern/auth/sasl_server.hpp"
 #include "tern/mime/address.hpp"
 #include "tern/mime/date.hpp"
+#include "tern/mime/message.hpp"
 #include "tern/mime/smtp_address.hpp"
 #include "tern/smtp/smtp_service.hpp"
 
@@ -48,32 +49,12 @@ std::size_t header_end(std::string_view msg) {
   return p == std::string_view::npos ? msg.size() : p + 4;
 }
 
-// Unfolded values of every field named `name` (case-insensitive) in the header block.
+// Unfolded values of every field named `name` (case-insensitive) in the header block (lib/mime's parser).
 std::vector<std::string> header_values(std::string_view msg, std::string_view name) {
   std::vector<std::string> out;
-  std::string_view head = msg.substr(0, header_end(msg));
-  std::size_t pos = 0;
-  std::string want = lower(name);
-  while (pos < head.size()) {
-    auto eol = head.find("\r\n", pos);
-    if (eol == std::string_view::npos) eol = head.size();
-    std::string_view line = head.substr(pos, eol - pos);
-    pos = eol + 2;
-    if (line.empty() || line[0] == ' ' || line[0] == '\t') continue;
-    auto colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string field = lower(line.substr(0, colon));
-    while (!field.empty() && (field.back() == ' ' || field.back() == '\t')) field.pop_back();
-    if (field != want) continue;
-    std::string value(line.substr(colon + 1));
-    while (pos < head.size() && (head[pos] == ' ' || head[pos] == '\t')) {  // continuation lines
-      auto e = head.find("\r\n", pos);
-      if (e == std::string_view::npos) e = head.size();
-      value += head.substr(pos, e - pos);
-      pos = e + 2;
-    }
-    out.push_back(std::move(value));
-  }
+  mime::Message m = mime::parse(msg.substr(0, header_end(msg)));
+  for (const auto& h : m.root().headers)
+    if (mime::iequals(h.name, name)) out.push_back(h.unfolded());
   return out;
 }
 
