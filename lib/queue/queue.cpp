@@ -23,6 +23,7 @@
 
 #include "tern/core/log.hpp"
 #include "tern/core/text.hpp"
+#include "tern/mime/smtp_address.hpp"
 
 namespace tern::queue {
 
@@ -92,10 +93,8 @@ struct Queue::Job {
 
 namespace {
 
-std::string domain_of(std::string_view address) {
-  auto at = address.rfind('@');
-  return at == std::string_view::npos ? std::string() : ascii_lower(address.substr(at + 1));
-}
+// The canonical domain (A-labels, lower case) to route by (lib/mime).
+std::string domain_of(std::string_view address) { return mime::address_domain(address); }
 
 // RFC 3461 4.1: no NOTIFY means FAILURE (and, at the MTA's discretion, DELAY: we warn once).
 bool wants(std::string_view notify, std::string_view kind) {

@@ -25,6 +25,7 @@
 #include "tern/queue/no_route_transport.hpp"
 #include "tern/dns/unbound_resolver.hpp"
 #include "tern/queue/smtp_transport.hpp"
+#include "tern/mime/smtp_address.hpp"
 
 namespace tern {
 
@@ -94,8 +95,8 @@ struct Server::Impl {
     route.deliver = [this](const std::string& address_in, std::string_view message) -> queue::RecipientStatus {
       using queue::RecipientOutcome;
       std::string address = address_in;
-      auto at = address.rfind('@');
-      if (srs && at != std::string::npos && mailauth::SrsCodec::is_srs(std::string_view(address).substr(0, at))) {
+      auto parts = mime::split_address(address);
+      if (srs && parts && mailauth::SrsCodec::is_srs(parts->local)) {
         // A DSN of ours for forwarded mail goes to the SRS sender: undo the rewrite (docs/srs.md) as the SMTP
         // service does for bounces that come back from outside.
         auto reversed = srs->reverse(address, static_cast<std::int64_t>(std::time(nullptr)));
@@ -103,9 +104,7 @@ struct Server::Impl {
           return {RecipientOutcome::failed, 550, "5.1.1",
                   "<" + address + "> is not a valid bounce address here: " + reversed.error().message, ""};
         address = *reversed;
-        auto rat = address.rfind('@');
-        std::string domain = rat == std::string::npos ? std::string() : address.substr(rat + 1);
-        for (auto& c : domain) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        std::string domain = mime::address_domain(address);
         auto snap = directory->snapshot();
         if (!snap) return {RecipientOutcome::deferred, 451, "4.3.0", "cannot read the directory", ""};
         if (!(*snap)->find_domain(domain)) {

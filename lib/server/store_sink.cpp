@@ -3,6 +3,8 @@
 #include <ctime>
 #include <optional>
 
+#include "tern/mime/smtp_address.hpp"
+
 namespace tern {
 
 StoreSink::StoreSink(std::shared_ptr<store::MailStore> store, directory::Directory& directory, queue::Queue* queue)
@@ -10,9 +12,9 @@ StoreSink::StoreSink(std::shared_ptr<store::MailStore> store, directory::Directo
 
 store::QuotaLimits StoreSink::limits_for(const std::string& mailbox) const {
   store::QuotaLimits limits;
-  auto at = mailbox.rfind('@');
-  if (auto snap = directory_.snapshot(); snap && at != std::string::npos) {
-    if (const auto* m = (*snap)->find_mailbox(mailbox.substr(0, at), mailbox.substr(at + 1)))
+  auto parts = mime::split_address(mailbox);
+  if (auto snap = directory_.snapshot(); snap && parts) {
+    if (const auto* m = (*snap)->find_mailbox(parts->local, parts->domain))
       limits = {m->quota.bytes, m->quota.messages};
   }
   return limits;

@@ -23,6 +23,7 @@
 #include "tern/core/log.hpp"
 #include "tern/store/mailbox_name.hpp"
 #include "tern/store/uidlist.hpp"
+#include "tern/mime/smtp_address.hpp"
 #include "mail_index.hpp"
 #include "maildir_watcher.hpp"
 
@@ -1919,9 +1920,9 @@ Status MaildirStore::reindex(std::string_view user) {
 }
 
 Result<fs::path> MaildirStore::user_dir(std::string_view user) const {
-  auto at = user.rfind('@');
-  if (at == std::string_view::npos) return fail(ErrorCategory::invalid_argument, "user must be local@domain: " + std::string(user));
-  std::string local(user.substr(0, at)), domain(user.substr(at + 1));
+  auto parts = mime::split_address(user);
+  if (!parts) return fail(ErrorCategory::invalid_argument, "user must be local@domain: " + std::string(user));
+  std::string local(parts->local), domain(parts->domain);
   std::transform(domain.begin(), domain.end(), domain.begin(), [](unsigned char c) { return std::tolower(c); });
   if (!safe_part(local) || !safe_part(domain)) return fail(ErrorCategory::invalid_argument, "unsafe user name: " + std::string(user));
   return data_dir_ / "mail" / domain / local;

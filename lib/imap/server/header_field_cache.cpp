@@ -27,7 +27,8 @@ bool field_syntax_defect(mime::DefectKind k) {
   using D = mime::DefectKind;
   switch (k) {
     case D::header_count_limit: case D::header_line_too_long: case D::first_line_is_continuation:
-    case D::missing_header_body_separator: case D::invalid_header_name: case D::nul_in_header: case D::bare_cr:
+    case D::missing_header_body_separator: case D::broken_header_line: case D::invalid_header_name:
+    case D::nul_in_header: case D::bare_cr:
       return true;
     default: return false;
   }
