@@ -16,6 +16,7 @@
 #include "tern/directory/file_directory.hpp"
 #include "tern/directory/mailbox_transfer.hpp"
 #include "tern/directory/snapshot_edit.hpp"
+#include "tern/mailauth/disclaimer_store.hpp"
 
 namespace {
 
@@ -134,13 +135,87 @@ bool flag(Args& a, std::string_view name) {
 // ---- domain ------------------------------------------------------------------------------
 constexpr const char* kDomainUsage =
     "ternctl domain add DOMAIN [--no-incoming] | del DOMAIN [--force] | list | "
-    "incoming DOMAIN on|off | catch-all DOMAIN [ADDRESS...] | max-size DOMAIN SIZE|default";
+    "incoming DOMAIN on|off | catch-all DOMAIN [ADDRESS...] | max-size DOMAIN SIZE|default | "
+    "disclaimer DOMAIN [--text FILE [--html FILE] | --off]   (FILE - reads stdin)";
+
+// ---- domain disclaimer: files in [disclaimer] dir, read by the server for outbound mail ---------------
+std::optional<std::string> read_input(const std::string& file) {
+  std::ostringstream ss;
+  if (file == "-") {
+    ss << std::cin.rdbuf();
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return std::nullopt;
+    ss << in.rdbuf();
+  }
+  return ss.str();
+}
+
+int run_domain_disclaimer(ternctl::Context& ctx, Args a) {
+  constexpr const char* kUsage = "ternctl domain disclaimer DOMAIN [--text FILE [--html FILE] | --off]";
+  auto take = [&](std::string_view name) -> std::optional<std::string> {
+    auto it = std::find(a.begin(), a.end(), name);
+    if (it == a.end() || it + 1 == a.end()) return std::nullopt;
+    std::string v = *(it + 1);
+    a.erase(it, it + 2);
+    return v;
+  };
+  auto text_file = take("--text");
+  auto html_file = take("--html");
+  bool off = flag(a, "--off");
+  if (a.size() != 1 || a[0].rfind("--", 0) == 0 || (off && (text_file || html_file)) || (html_file && !text_file))
+    return usage(kUsage);
+  std::string domain = dir::to_lower(a[0]);
+  auto data_dir = ctx.data_dir();
+  if (!data_dir) return ternctl::kFailed;
+  tern::mailauth::DisclaimerConfig cfg;
+  if (auto s = ctx.section("disclaimer")) (void)tern::mailauth::parse_disclaimer_config(*s, cfg);
+  if (!ctx.diagnostics.ok()) return failed(ctx.diagnostics.to_string());
+  if (cfg.dir.empty()) cfg.dir = *data_dir / "disclaimer";
+  using Store = tern::mailauth::DisclaimerStore;
+  if (off) {
+    if (auto st = Store::remove(cfg.dir, domain); !st) return failed(st.error().message);
+    return done(ctx, fmt::format("outbound mail of {} leaves without a disclaimer", domain));
+  }
+  if (!text_file) {
+    auto d = Store::read(cfg.dir, domain);
+    if (!d) return failed(d.error().message);
+    if (ctx.json) {
+      std::printf("{\"domain\": %s, \"enabled\": %s, \"text\": %s, \"html\": %s}\n", js(domain).c_str(),
+                  *d ? "true" : "false", js(*d ? (*d)->text : "").c_str(), js(*d ? (*d)->html : "").c_str());
+    } else if (!*d) {
+      std::printf("%s has no disclaimer\n", domain.c_str());
+    } else {
+      std::printf("text (%s):\n%s\n", Store::text_file(cfg.dir, domain).c_str(), (*d)->text.c_str());
+      if (!(*d)->html.empty())
+        std::printf("html (%s):\n%s\n", Store::html_file(cfg.dir, domain).c_str(), (*d)->html.c_str());
+    }
+    return ternctl::kOk;
+  }
+  // Only a domain of this server sends mail that could carry it.
+  Env env;
+  if (int rc = open_env(ctx, env)) return rc;
+  auto s = env.directory->snapshot();
+  if (!s) return failed(s.error().message);
+  if (!(*s)->find_domain(domain)) return failed(fmt::format("{} is not a domain of this server (ternctl domain add)", domain));
+  auto text = read_input(*text_file);
+  if (!text) return failed(*text_file + ": cannot be read");
+  std::string html;
+  if (html_file) {
+    auto h = read_input(*html_file);
+    if (!h) return failed(*html_file + ": cannot be read");
+    html = std::move(*h);
+  }
+  if (auto st = Store::install(cfg.dir, domain, *text, html); !st) return failed(st.error().message);
+  return done(ctx, fmt::format("outbound mail of {} gets the disclaimer (text{})", domain, html.empty() ? "" : " and HTML"));
+}
 
 int run_domain(ternctl::Context& ctx, const Args& args_in) {
   Args a = args_in;
   if (a.empty()) return usage(kDomainUsage);
   std::string cmd = a[0];
   a.erase(a.begin());
+  if (cmd == "disclaimer") return run_domain_disclaimer(ctx, a);
   bool no_incoming = flag(a, "--no-incoming");
   bool force = flag(a, "--force");
   for (const auto& x : a)
@@ -462,7 +537,7 @@ int run_mailbox(ternctl::Context& ctx, const Args& args_in) {
 }
 
 const bool registered = [] {
-  ternctl::register_group({"domain", "mail domains: add, del, list, incoming, catch-all", run_domain});
+  ternctl::register_group({"domain", "mail domains: add, del, list, incoming, catch-all, max-size, disclaimer", run_domain});
   ternctl::register_group({"user", "users with a mailbox: add, del, list, passwd", run_user});
   ternctl::register_group({"alias", "aliases (with * wildcards): add, del, list", run_alias});
   ternctl::register_group({"list", "mailing lists: add, del, members, list", run_list});

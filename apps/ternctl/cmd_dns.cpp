@@ -18,6 +18,7 @@
 #include "tern/directory/address.hpp"
 #include "tern/directory/directory_config.hpp"
 #include "tern/mailauth/dkim_keyring.hpp"
+#include "tern/mime/smtp_address.hpp"
 #include "tern/queue/mta_sts.hpp"
 #include "tern/server/server_config.hpp"
 
@@ -112,7 +113,8 @@ int run(ternctl::Context& ctx, const std::vector<std::string>& args) {
     std::fprintf(stderr, "ternctl dns: --mta-sts-mode is enforce, testing or none\n");
     return ternctl::kUsage;
   }
-  if (!report_address.empty() && (report_address.find('@') == std::string::npos ||
+  // One RFC 5321 mailbox (lib/mime); ',' '!' ';' have meanings in DMARC's mailto: URIs (RFC 7489 6.2).
+  if (!report_address.empty() && (!tern::mime::parse_smtp_mailbox(report_address, true) ||
                                   report_address.find_first_of(" ;,!\"") != std::string::npos)) {
     std::fprintf(stderr, "ternctl dns: --report-address must be one mail address (user@domain)\n");
     return ternctl::kUsage;

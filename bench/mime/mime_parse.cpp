@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
   std::size_t corpus_bytes = 0;
   for (const auto& m : corpus) corpus_bytes += m.size();
   std::printf("corpus: %zu messages, %zu bytes\n", corpus.size(), corpus_bytes);
-  if (!corpus.empty()) report("corpus", corpus, 50);
+  if (!corpus.empty()) report("corpus", corpus, 500);  // ~120 MB: long enough to time steadily
 
   std::vector<std::string> mailbox;
   std::size_t mailbox_bytes = 0;

@@ -1,19 +1,33 @@
 #!/usr/bin/python3
-"""bench/smtp/relay.py — outbound relay throughput: Postfix's smtp-source submits 2 KB messages (50 sessions)
-from an internal network; the server queues them durably and delivers to an smtp-sink "remote MX" over
-persistent connections. Measured from the first message in to the last one handed to the sink:
+"""bench/smtp/relay.py — outbound relay throughput (issue 7): Postfix's smtp-source submits 2 KB messages
+(50 sessions) from an internal network; the server queues each one durably and delivers it to an smtp-sink
+"remote MX" over persistent connections. Measured from the first message in to the last one handed to the
+sink (the spool is empty again), for:
 
-  1. tern-maild with DKIM RSA-2048 signing on, and off;
-  2. Postfix (relayhost to the same sink), no signing (OpenDKIM is not packaged here: the issue's
-     reference figure for Postfix + OpenDKIM milter is ~110 msg/s).
+  1. tern-maild with DKIM RSA-2048 signing on, and off (default configuration);
+  2. tern-maild with signing and [server] worker_threads = 16 (--tuned-workers): every enqueue holds a
+     worker thread while its fsyncs run, so the default 4 workers bound the sessions that commit at once;
+  3. Postfix + OpenDKIM milter (Mode s, RSA-2048 key), relayhost = the same sink;
+  4. Postfix alone.
 
-Not a test: figures only. Needs root (Postfix). Usage: sudo bench/smtp/relay.py [--messages 5000]
+Before each timed run one probe message goes to a second sink that keeps what it receives, and the probe
+must (not) carry a DKIM-Signature: a side that silently stopped signing cannot win the table.
+
+Not a test: figures only. Needs root (Postfix, OpenDKIM). The machine is shared: each side runs --rounds
+times, interleaved, and the table shows the median and the range.
+
+    bench/smtp/relay.py [--messages 3000] [--rounds 3] [--build build]
 """
 import argparse
 import glob
 import os
+import shutil
+import smtplib
+import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -22,10 +36,15 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
 import ternlib  # noqa: E402
 from postfix_peer import PostfixPeer, free_port  # noqa: E402
 
+PROBE = "probe@probe.test"
 
-def sink(port):
-    return subprocess.Popen(["/usr/sbin/smtp-sink", "-u", "nobody", "-c", "127.0.0.1:%d" % port, "256"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+def sink(port, dump_dir=None):
+    args = ["/usr/sbin/smtp-sink", "-u", "nobody"]
+    if dump_dir:
+        args += ["-d", os.path.join(dump_dir, "%H%M%S.")]  # one file per message (smtp-sink(1))
+    return subprocess.Popen(args + ["127.0.0.1:%d" % port, "256"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
 
 
 def source(port, messages, sessions):
@@ -36,78 +55,191 @@ def source(port, messages, sessions):
         raise RuntimeError("smtp-source: " + r.stderr[-2000:])
 
 
-def wait_empty(count, timeout=900):
+def wait_empty(count, timeout=300):
     deadline = time.time() + timeout
     while count() > 0 and time.time() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.02)
     return count()
 
 
-def bench_tern(build, messages, sessions, sign, sink_port):
+class ProbeSink:
+    """A second smtp-sink that keeps every message, for the one probe message before each timed run."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="tern-relay-probe-")
+        shutil.chown(self.dir, "nobody")
+        self.port = free_port()
+        self.proc = sink(self.port, self.dir)
+        time.sleep(0.2)
+
+    def check(self, smtp_port, signed, what):
+        for f in glob.glob(os.path.join(self.dir, "*")):
+            os.unlink(f)
+        with smtplib.SMTP("127.0.0.1", smtp_port, local_hostname="app.example.test") as c:
+            c.sendmail("app@example.test", [PROBE],
+                       "From: App <app@example.test>\r\nTo: <%s>\r\nSubject: probe\r\nMessage-ID: <probe@example.test>\r\n"
+                       "\r\nprobe\r\n" % PROBE)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            files = glob.glob(os.path.join(self.dir, "*"))
+            if files:
+                time.sleep(0.1)
+                text = open(files[0], "rb").read().decode("latin-1")
+                has = "\nDKIM-Signature:" in text.replace("\r\n", "\n")
+                if has != signed:
+                    raise RuntimeError("%s: the probe message %s a DKIM-Signature" % (what, "has" if has else "lacks"))
+                return
+            time.sleep(0.05)
+        raise RuntimeError("%s: the probe message never reached the probe sink" % what)
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def bench_tern(build, messages, sessions, sign, sink_port, probe, extra_server=""):
     ternlib.BUILD = build
     d = ternlib.Daemon('[[listen]]\nservice = "smtp"\naddress = "127.0.0.1:0"\n\n[limits]\nmax_connections_per_ip = 500\n'
                        '\n[smtp.rate_limit]\nip_messages_per_minute = 0\nip_recipients_per_minute = 0\n'
                        '\n[dns]\nlocal_only = true\nlocal_data = ["remote.test. MX 10 mx.remote.test.", '
-                       '"mx.remote.test. A 127.0.0.1"]\n[delivery]\nmx_port = %d\n[dkim]\nsign = %s\n'
-                       % (sink_port, "true" if sign else "false"), tls=False)
+                       '"mx.remote.test. A 127.0.0.1"]\n[delivery]\nmx_port = %d\n[transport]\n"probe.test" = "smtp:127.0.0.1:%d"\n'
+                       '[dkim]\nsign = %s\n' % (sink_port, probe.port, "true" if sign else "false"), tls=False)
     # internal_networks lives in [server]: patch the generated file.
-    text = open(d.config).read().replace('data_dir = "data"\n', 'data_dir = "data"\ninternal_networks = ["127.0.0.0/8"]\n', 1)
+    text = open(d.config).read().replace('data_dir = "data"\n',
+                                         'data_dir = "data"\ninternal_networks = ["127.0.0.0/8"]\n' + extra_server, 1)
     open(d.config, "w").write(text)
-    for args in (("domain", "add", "example.test"),):
+    for args in (("domain", "add", "example.test"), ("dkim", "keygen", "example.test")):  # keygen: RSA-2048
         r = ternlib.ternctl(d.config, *args)
         if r.returncode != 0:
             raise RuntimeError(r.stderr)
-    r = ternlib.ternctl(d.config, "dkim", "keygen", "example.test")
-    if r.returncode != 0:
-        raise RuntimeError(r.stderr)
     d.start()
     spool = os.path.join(d.tmp, "data", "queue")
+
+    def queued():
+        return len(glob.glob(os.path.join(spool, "*.env")))
     try:
+        probe.check(d.port("smtp"), sign, "tern-maild")
+        wait_empty(queued, 30)
         t0 = time.perf_counter()
         source(d.port("smtp"), messages, sessions)
-        left = wait_empty(lambda: len(glob.glob(os.path.join(spool, "**", "*.env"), recursive=True)))
+        left = wait_empty(queued)
         return time.perf_counter() - t0, left
     finally:
         d.stop()
 
 
-def bench_postfix(messages, sessions, sink_port):
-    with PostfixPeer(relayhost="[127.0.0.1]:%d" % sink_port,
-                     extra_main="smtp_tls_security_level = none\nsmtpd_client_connection_count_limit = 0\n") as pf:
-        t0 = time.perf_counter()
-        source(pf.port, messages, sessions)
+class OpenDkim:
+    """OpenDKIM as a signing milter (Mode s) for example.test with a fresh RSA-2048 key."""
 
-        def queued():
-            return sum(len(files) for sub in ("incoming", "active", "deferred", "maildrop")
-                       for _, _, files in os.walk(os.path.join(pf.spool, sub)))
-        time.sleep(0.5)
-        left = wait_empty(queued)
-        return time.perf_counter() - t0, left
+    def __init__(self):
+        # OpenDKIM refuses a configuration under a directory others can write (/tmp): keep it under /run.
+        self.tmp = tempfile.mkdtemp(prefix="tern-opendkim-", dir="/run")
+        self.port = free_port()
+        r = subprocess.run(["opendkim-genkey", "-b", "2048", "-d", "example.test", "-s", "bench", "-D", self.tmp],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("opendkim-genkey: " + r.stderr)
+        key = os.path.join(self.tmp, "bench.private")
+        os.chmod(key, 0o600)
+        self.conf = os.path.join(self.tmp, "opendkim.conf")
+        with open(self.conf, "w") as f:
+            f.write("Mode s\nDomain example.test\nSelector bench\nKeyFile %s\nCanonicalization relaxed/relaxed\n"
+                    "SignatureAlgorithm rsa-sha256\nInternalHosts 127.0.0.0/8\nSocket inet:%d@127.0.0.1\n"
+                    "PidFile %s/opendkim.pid\nSyslog no\nUMask 007\nRequireSafeKeys yes\n" % (key, self.port, self.tmp))
+        self.proc = subprocess.Popen(["/usr/sbin/opendkim", "-f", "-x", self.conf], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("opendkim exited: " + self.proc.stderr.read())
+                time.sleep(0.1)
+        raise RuntimeError("opendkim did not listen on %d" % self.port)
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def bench_postfix(messages, sessions, sink_port, probe, dkim):
+    extra = "smtp_tls_security_level = none\nsmtpd_client_connection_count_limit = 0\n"
+    milter = OpenDkim() if dkim else None
+    if milter:
+        extra += "smtpd_milters = inet:127.0.0.1:%d\nmilter_default_action = tempfail\n" % milter.port
+    try:
+        with PostfixPeer(relayhost="[127.0.0.1]:%d" % sink_port, transport={"probe.test": "smtp:[127.0.0.1]:%d" % probe.port},
+                         extra_main=extra) as pf:
+            def queued():
+                return sum(len(files) for sub in ("incoming", "active", "deferred", "maildrop", "hold")
+                           for _, _, files in os.walk(os.path.join(pf.spool, sub)))
+            probe.check(pf.port, dkim, "postfix" + (" + opendkim" if dkim else ""))
+            wait_empty(queued, 30)
+            t0 = time.perf_counter()
+            source(pf.port, messages, sessions)
+            left = wait_empty(queued)
+            return time.perf_counter() - t0, left
+    finally:
+        if milter:
+            milter.close()
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(HERE, "..", "..", "build"))
-    ap.add_argument("--messages", type=int, default=5000)
+    ap.add_argument("--messages", type=int, default=3000)
     ap.add_argument("--sessions", type=int, default=50)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--tern-server", default="", help="extra [server] lines for tern-maild, e.g. 'io_threads = 2'")
+    ap.add_argument("--tuned-workers", type=int, default=16, help="worker_threads of the tuned tern row (0: no such row)")
     a = ap.parse_args()
     if os.getuid() != 0:
         sys.exit("relay: run as root")
+    build = os.path.abspath(a.build)
+    extra = a.tern_server.replace("\\n", "\n")
+    if extra and not extra.endswith("\n"):
+        extra += "\n"
     port = free_port()
     s = sink(port)
+    probe = ProbeSink()
     time.sleep(0.3)
+    sides = [("tern-maild, DKIM rsa-2048", lambda: bench_tern(build, a.messages, a.sessions, True, port, probe, extra)),
+             ("tern-maild, no DKIM", lambda: bench_tern(build, a.messages, a.sessions, False, port, probe, extra)),
+             ("tern-maild, DKIM, %d workers" % a.tuned_workers,
+              lambda: bench_tern(build, a.messages, a.sessions, True, port, probe,
+                                 extra + "worker_threads = %d\n" % a.tuned_workers)),
+             ("postfix + opendkim rsa-2048", lambda: bench_postfix(a.messages, a.sessions, port, probe, True)),
+             ("postfix, no DKIM", lambda: bench_postfix(a.messages, a.sessions, port, probe, False))]
+    if a.tuned_workers <= 0:
+        del sides[2]
+    rates = {name: [] for name, _ in sides}
     try:
-        print("relay: %d messages of 2 KB, %d sessions in, smtp-sink as the remote MX" % (a.messages, a.sessions))
-        rows = []
-        for name, fn in (("tern-maild, DKIM rsa-2048", lambda: bench_tern(os.path.abspath(a.build), a.messages, a.sessions, True, port)),
-                         ("tern-maild, no DKIM", lambda: bench_tern(os.path.abspath(a.build), a.messages, a.sessions, False, port)),
-                         ("postfix, no DKIM", lambda: bench_postfix(a.messages, a.sessions, port))):
-            t, left = fn()
-            rows.append((name, a.messages / t))
-            print("%-28s %8.0f msgs/s%s" % (name, a.messages / t, "" if not left else "  (%d still queued at timeout)" % left))
-        print("ratio tern+DKIM / postfix without DKIM: %.2fx; vs the issue's Postfix+OpenDKIM reference (110 msg/s): %.1fx"
-              % (rows[0][1] / rows[2][1], rows[0][1] / 110.0))
+        print("relay: %d messages of 2 KB, %d sessions in, smtp-sink as the remote MX, %d rounds%s"
+              % (a.messages, a.sessions, a.rounds, (" (tern [server] " + extra.strip() + ")") if extra else ""))
+        for r in range(a.rounds):
+            for name, fn in sides:  # interleaved, so a noisy neighbour hurts every side alike
+                t, left = fn()
+                rate = (a.messages - left) / t
+                rates[name].append(rate)
+                print("  round %d  %-28s %7.0f msgs/s%s" % (r + 1, name, rate,
+                                                           "" if not left else "  (%d still queued at timeout)" % left),
+                      flush=True)
+        print("\n| %-28s | %8s | %15s |" % ("side", "msgs/s", "range"))
+        print("| %s | %s | %s |" % ("-" * 28, "-" * 8, "-" * 15))
+        med = {}
+        for name, _ in sides:
+            med[name] = statistics.median(rates[name])
+            print("| %-28s | %8.0f | %6.0f - %6.0f |" % (name, med[name], min(rates[name]), max(rates[name])))
+        pf_dkim = med["postfix + opendkim rsa-2048"]
+        print("\nratio tern signed / postfix + opendkim: %.2fx (goal: 10x)" % (med[sides[0][0]] / pf_dkim))
+        if a.tuned_workers > 0:
+            print("ratio tern signed, %d workers / postfix + opendkim: %.2fx" % (a.tuned_workers, med[sides[2][0]] / pf_dkim))
     finally:
+        probe.close()
         s.terminate()
 
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "tern/mime/smtp_address.hpp"
+
 namespace tern::directory {
 
 namespace {
@@ -16,29 +18,59 @@ std::string to_lower(std::string_view s) {
   return out;
 }
 
-Result<Address> parse_address(std::string_view text) {
+namespace {
+// RFC 5321 4.1.2 mailbox through lib/mime's parser (quoted local parts, address literals, RFC 6531 UTF-8);
+// "<...>" around it and one trailing dot of an absolute domain name are tolerated.
+Result<mime::SmtpMailbox> parse_mailbox(std::string_view text) {
   if (text.size() >= 2 && text.front() == '<' && text.back() == '>') text = text.substr(1, text.size() - 2);
   if (text.empty()) return bad("the address is empty");
   if (text.size() > kMaxAddressLength)
     return bad(fmt::format("the address is longer than {} characters", kMaxAddressLength));
-  for (unsigned char c : text)
-    if (c <= ' ' || c == 0x7f || c == '"' || c == '<' || c == '>' || c == ',' || c == ';' || c == '\\')
-      return bad(fmt::format("the address '{}' contains a character that is not allowed", text));
-  auto at = text.rfind('@');
-  if (at == std::string_view::npos) return bad(fmt::format("'{}' is not an address: it has no '@'", text));
-  if (at == 0) return bad(fmt::format("'{}' has an empty local part", text));
-  if (at + 1 == text.size()) return bad(fmt::format("'{}' has an empty domain", text));
-  Address a{to_lower(text.substr(0, at)), to_lower(text.substr(at + 1))};
-  if (a.local.find('@') != std::string::npos) return bad(fmt::format("'{}' has more than one '@'", text));
-  if (a.domain.back() == '.') a.domain.pop_back();
-  return a;
+  if (text.size() > 2 && text.back() == '.' && text[text.size() - 2] != '.' && text[text.size() - 2] != '@')
+    text.remove_suffix(1);
+  auto m = mime::parse_smtp_mailbox(text, /*allow_utf8=*/true);
+  if (m) return std::move(m.value);
+  auto parts = mime::split_address(text);
+  if (text.find('@') == std::string_view::npos) return bad(fmt::format("'{}' is not an address: it has no '@'", text));
+  if (text.front() == '@') return bad(fmt::format("'{}' has an empty local part", text));
+  if (text.back() == '@') return bad(fmt::format("'{}' has an empty domain", text));
+  if (parts && parts->domain.find('@') != std::string_view::npos && parts->domain.front() != '[')
+    return bad(fmt::format("'{}' has more than one '@'", text));
+  switch (m.error) {
+    case mime::AddressError::too_long:
+      return bad(fmt::format("'{}' is too long (RFC 5321 4.5.3.1: local part 64, domain 255 octets)", text));
+    case mime::AddressError::bad_literal:
+      return bad(fmt::format("'{}' has an address literal that is no IPv4 or IPv6 address", text));
+    default:
+      return bad(fmt::format("'{}' is not an address (RFC 5321 4.1.2: a dot-atom or quoted local part, '@', a "
+                             "domain or address literal)",
+                             text));
+  }
 }
+}  // namespace
+
+Result<Address> parse_address(std::string_view text) {
+  auto m = parse_mailbox(text);
+  if (!m) return tl::unexpected(m.error());
+  // Lookup keys: the local part lower-cased (this host treats local parts case-insensitively, as RFC 5321
+  // 2.4 lets the receiving host decide), the domain in canonical form (A-labels, lower case).
+  return Address{to_lower(m->local_part), mime::canonical_domain(m->domain)};
+}
+
+Result<std::string> forward_address(std::string_view text) {
+  auto m = parse_mailbox(text);
+  if (!m) return tl::unexpected(m.error());
+  m->domain = mime::canonical_domain(m->domain);
+  return m->address();
+}
+
+std::string Address::str() const { return mime::SmtpMailbox{local, domain, mime::DomainKind::name}.address(); }
 
 std::optional<Subaddress> split_subaddress(std::string_view local, char separator) {
   if (separator == '\0') return std::nullopt;
-  auto pos = local.find(separator);
-  if (pos == std::string_view::npos || pos == 0) return std::nullopt;
-  return Subaddress{std::string(local.substr(0, pos)), std::string(local.substr(pos + 1))};
+  auto s = mime::split_subaddress(local, std::string_view(&separator, 1));
+  if (!s.has_detail) return std::nullopt;
+  return Subaddress{std::move(s.base), std::move(s.detail)};
 }
 
 namespace {

@@ -5,6 +5,7 @@
 
 #include "tern/directory/address.hpp"
 #include "tern/directory/file_directory.hpp"
+#include "tern/mime/smtp_address.hpp"
 
 namespace tern::directory {
 
@@ -97,7 +98,7 @@ void parse_postfix_virtual(std::string_view text, const std::string& file, DmsDa
       return;
     }
     if (key.size() > 1 && key.front() == '@') {
-      out.catch_alls.emplace_back(to_lower(key.substr(1)), std::move(targets));
+      out.catch_alls.emplace_back(mime::canonical_domain(key.substr(1)), std::move(targets));  // as parse_address keys it
       return;
     }
     auto a = parse_address(key);

@@ -8,6 +8,7 @@
 
 #include "tern/directory/address.hpp"
 #include "tern/directory/snapshot_edit.hpp"
+#include "tern/mime/smtp_address.hpp"
 #include "lib/directory/json_reader.hpp"
 
 namespace tern::directory {
@@ -119,9 +120,10 @@ std::string render_mailboxes(const std::vector<MailboxRecord>& records, Transfer
     o += fmt::format(R"({{"name": {}, "domain": {}, "owner": {}, "ownerType": {}, "aliases": [)", json_string(r.name),
                      json_string(r.domain), json_string(r.owner), json_string(to_string(r.owner_type)));
     for (std::size_t k = 0; k < r.aliases.size(); ++k) {
-      auto at = r.aliases[k].rfind('@');
-      o += fmt::format(R"({}{{"name": {}, "domain": {}}})", k ? ", " : "", json_string(r.aliases[k].substr(0, at)),
-                       json_string(at == std::string::npos ? "" : r.aliases[k].substr(at + 1)));
+      auto parts = mime::split_address(r.aliases[k]);
+      o += fmt::format(R"({}{{"name": {}, "domain": {}}})", k ? ", " : "",
+                       json_string(parts ? std::string(parts->local) : r.aliases[k]),
+                       json_string(parts ? std::string(parts->domain) : std::string()));
     }
     o += fmt::format("], \"active\": {}}}", r.active ? "true" : "false");
   }

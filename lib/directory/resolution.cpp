@@ -136,7 +136,8 @@ struct Expander {
     if (!addr) return;  // validate_snapshot refuses these; a live backend may still hand one over
     auto key = addr->str();
     if (!dir.find_domain(addr->domain)) {
-      add({key, false, via_list});
+      auto written = forward_address(target);  // leaves this host: the local part's case is kept
+      add({written ? *written : key, false, via_list});
       return;
     }
     if (!visited.insert(key).second) return;  // loop or already expanded

@@ -4,42 +4,22 @@
 #include <cctype>
 #include <system_error>
 
+#include "tern/core/text.hpp"
 #include "tern/mime/address.hpp"
+#include "tern/mime/message.hpp"
+#include "tern/mime/smtp_address.hpp"
 
 namespace tern::mailauth {
 
 namespace {
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// The first From: address's domain in the header block (RFC 5322 §3.6.2), "" if none.
+// The first From: address's domain in the header block (RFC 5322 §3.6.2), "" if none (lib/mime's parsers).
 std::string from_domain(std::string_view msg) {
   std::size_t end = msg.find("\r\n\r\n");
-  std::string_view head = msg.substr(0, end == std::string_view::npos ? msg.size() : end + 2);
-  std::size_t pos = 0;
-  while (pos < head.size()) {
-    std::size_t eol = head.find("\r\n", pos);
-    if (eol == std::string_view::npos) eol = head.size();
-    if (eol - pos >= 5 && lower(head.substr(pos, 5)) == "from:") {
-      std::string value(head.substr(pos + 5, eol - pos - 5));
-      for (std::size_t next = eol + 2; next < head.size() && (head[next] == ' ' || head[next] == '\t');) {
-        std::size_t e = head.find("\r\n", next);
-        if (e == std::string_view::npos) e = head.size();
-        value += " " + std::string(head.substr(next, e - next));
-        next = e + 2;
-      }
-      for (const auto& m : mime::parse_address_list(value).all_mailboxes()) {
-        auto a = m.address();
-        auto at = a.rfind('@');
-        if (at != std::string::npos) return lower(a.substr(at + 1));
-      }
-      return "";
-    }
-    pos = eol + 2;
-  }
+  mime::Message m = mime::parse(msg.substr(0, end == std::string_view::npos ? msg.size() : end + 4));
+  const mime::Header* from = m.root().header("From");
+  if (!from) return "";
+  for (const auto& mb : mime::parse_address_list(from->unfolded()).all_mailboxes())
+    if (!mb.domain.empty()) return mime::canonical_domain(mb.domain);
   return "";
 }
 }  // namespace
@@ -59,12 +39,12 @@ DkimKeyring::DkimKeyring(DkimConfig config) : config_(std::move(config)) {}
 
 std::filesystem::path DkimKeyring::key_file(const std::filesystem::path& dir, std::string_view domain,
                                             std::string_view selector) {
-  return dir / (lower(domain) + "." + std::string(selector) + ".key");
+  return dir / (ascii_lower(domain) + "." + std::string(selector) + ".key");
 }
 
 std::shared_ptr<const DkimSigner> DkimKeyring::signer_for(std::string_view domain_in) {
   if (!config_.sign || domain_in.empty()) return nullptr;
-  std::string domain = lower(domain_in);
+  std::string domain = ascii_lower(domain_in);
   auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(mutex_);
@@ -78,7 +58,7 @@ std::shared_ptr<const DkimSigner> DkimKeyring::signer_for(std::string_view domai
   std::filesystem::file_time_type best_time{};
   for (const auto& e : std::filesystem::directory_iterator(config_.key_dir, ec)) {
     auto name = e.path().filename().string();
-    if (name.size() <= domain.size() + 5 || lower(name.substr(0, domain.size() + 1)) != domain + "." ||
+    if (name.size() <= domain.size() + 5 || ascii_lower(name.substr(0, domain.size() + 1)) != domain + "." ||
         !name.ends_with(".key"))
       continue;
     std::string selector = name.substr(domain.size() + 1, name.size() - domain.size() - 5);
@@ -105,8 +85,7 @@ Result<std::string> DkimKeyring::sign(std::string_view message, std::string_view
   std::string domain = from_domain(message);
   auto signer = signer_for(domain);
   if (!signer) {
-    auto at = mail_from.rfind('@');
-    if (at != std::string_view::npos) signer = signer_for(mail_from.substr(at + 1));
+    if (std::string d = mime::address_domain(mail_from); !d.empty()) signer = signer_for(d);
   }
   if (!signer) return std::string(message);
   auto header = signer->sign(message, now);

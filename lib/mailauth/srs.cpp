@@ -13,6 +13,8 @@
 #include <fstream>
 #include <system_error>
 
+#include "tern/mime/smtp_address.hpp"
+
 namespace tern::mailauth {
 
 namespace {
@@ -151,12 +153,11 @@ bool SrsCodec::hash_ok(std::string_view given, const std::vector<std::string_vie
 Result<std::string> SrsCodec::forward(std::string_view sender, std::string_view srs_domain, std::int64_t now) const {
   if (secrets_.empty()) return fail(ErrorCategory::config, "SRS has no secret");
   if (sender.size() > kMaxAddress) return fail(ErrorCategory::invalid_argument, "the sender address is too long for SRS");
-  auto at = sender.rfind('@');
-  if (at == std::string_view::npos || at == 0 || at + 1 == sender.size())
-    return fail(ErrorCategory::invalid_argument, "SRS rewrites only addresses of the form local@domain");
+  auto parts = mime::split_address(sender);
+  if (!parts) return fail(ErrorCategory::invalid_argument, "SRS rewrites only addresses of the form local@domain");
   if (srs_domain.empty() || srs_domain.find_first_of("@=") != std::string_view::npos)
     return fail(ErrorCategory::invalid_argument, "the SRS domain is not a domain name");
-  std::string_view local = sender.substr(0, at), domain = sender.substr(at + 1);
+  std::string_view local = parts->local, domain = parts->domain;
   std::string out;
   if (is_tag(local, "SRS1")) {
     // SRS1=HHHH=first.example=<rest of the SRS0>: keep pointing at the first forwarder (libsrs2).
@@ -189,8 +190,8 @@ Result<std::string> SrsCodec::forward(std::string_view sender, std::string_view 
 
 Result<std::string> SrsCodec::reverse(std::string_view address, std::int64_t now) const {
   if (address.size() > kMaxAddress) return refuse(SrsFailure::malformed, "the SRS address is too long");
-  auto at = address.rfind('@');
-  std::string_view local = at == std::string_view::npos ? address : address.substr(0, at);
+  auto parts = mime::split_address(address);
+  std::string_view local = parts ? parts->local : address;
   bool srs0 = is_tag(local, "SRS0"), srs1 = is_tag(local, "SRS1");
   if (!srs0 && !srs1) return refuse(SrsFailure::not_srs, "the address is not an SRS address");
   if (secrets_.empty()) return fail(ErrorCategory::config, "SRS has no secret");

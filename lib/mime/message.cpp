@@ -18,6 +18,7 @@ std::string_view to_string(DefectKind k) noexcept {
     case DefectKind::part_count_limit: return "part_count_limit";
     case DefectKind::first_line_is_continuation: return "first_line_is_continuation";
     case DefectKind::missing_header_body_separator: return "missing_header_body_separator";
+    case DefectKind::broken_header_line: return "broken_header_line";
     case DefectKind::invalid_header_name: return "invalid_header_name";
     case DefectKind::nul_in_header: return "nul_in_header";
     case DefectKind::bare_cr: return "bare_cr";

@@ -124,6 +124,20 @@ struct MessageParser::Impl {
     std::size_t content_len = 0;
   } prev;
 
+  // A header line that is no field ("quite Delivered-To: x", a line without colon). RFC 5322 has no such
+  // line; the next line decides: more header (a field, a folded line or the empty line) makes it a broken
+  // field that is skipped (broken_header_line, as Dovecot and Thunderbird read on to the empty line);
+  // anything else (text, a delimiter, the end) makes the body start with it (missing_header_body_separator,
+  // as Python's email does). It is kept (its first `cap` bytes) to be looked at again as a body line.
+  struct Pending {
+    bool exists = false;
+    std::string data;
+    std::uint64_t start = 0, len = 0;
+    bool has_nl = false, cr = false, tail_ok = true;
+    Prev prev_before;
+    std::uint64_t nl_before = 0;
+  } pending;
+
   std::string carry;  // the current partial line (first `cap` bytes)
   bool carrying = false;
   std::uint64_t carry_start = 0, carry_len = 0;
@@ -143,7 +157,7 @@ struct MessageParser::Impl {
     stack.push_back(f);
   }
 
-  std::size_t buffered() const { return carry.size() + store.size(); }
+  std::size_t buffered() const { return carry.size() + store.size() + pending.data.size(); }
 
   void defect(DefectKind k, std::uint64_t off) {
     if (msg.defects.size() < 10000) msg.defects.push_back({k, static_cast<std::size_t>(off)});
@@ -252,7 +266,60 @@ struct MessageParser::Impl {
     return l.tail_ok();
   }
 
+  // RFC 5322 §2.2 / §3.6.8: "name:" with a name of printable ASCII but ':' (white space before the colon is
+  // obs-optional, RFC 5322 §4.5). `colon` and `name` describe it when true.
+  static bool field_start(std::string_view content, std::size_t& colon, std::string_view& name) {
+    colon = content.find(':');
+    name = colon == std::string_view::npos ? std::string_view{} : content.substr(0, colon);
+    while (!name.empty() && is_wsp(name.back())) name.remove_suffix(1);
+    if (name.empty()) return false;
+    for (char c : name)
+      if (static_cast<unsigned char>(c) < 33 || static_cast<unsigned char>(c) > 126) return false;
+    return true;
+  }
+
+  bool any_delimiter(const Line& l) const {
+    if (active == 0 || l.visible < 2 || l.data[0] != '-' || l.data[1] != '-') return false;
+    for (const Frame& f : stack) {
+      bool close = false;
+      if ((f.state == State::preamble || f.state == State::children) && is_delimiter(l, f.boundary, close)) return true;
+    }
+    return false;
+  }
+
+  // Decides the pending line by the line after it (`next`, nullptr at the end of the message).
+  void resolve_pending(const Line* next) {
+    bool header_goes_on = false;
+    if (next && !any_delimiter(*next)) {
+      const std::size_t content_len = next->content_len();
+      if (content_len == 0 || is_wsp(next->data[0])) {
+        header_goes_on = true;
+      } else {
+        std::size_t colon = 0;
+        std::string_view name;
+        header_goes_on = field_start(std::string_view(next->data, std::min(content_len, next->visible)), colon, name);
+      }
+    }
+    Pending p = std::move(pending);
+    pending = Pending{};
+    if (header_goes_on) {
+      defect(DefectKind::broken_header_line, p.start);
+      return;
+    }
+    // The body starts with the pending line: end the header block before it and look at it again.
+    Frame& f = stack.back();
+    defect(DefectKind::missing_header_body_separator, p.start);
+    msg.parts[static_cast<std::size_t>(f.part)].header_end = static_cast<std::size_t>(p.start);
+    prev = p.prev_before;
+    nl = p.nl_before;
+    end_headers(Pos{p.start, nl, false});
+    Line again{p.data.data(), p.data.size(), p.start, p.len, p.has_nl, p.cr, nullptr, p.tail_ok};
+    line(again);
+  }
+
   void line(const Line& l) {
+    // (Replaying a pending line may leave the embedded message it starts with a pending line of its own.)
+    while (pending.exists) resolve_pending(&l);
     for (;;) {
       if (active > 0 && l.visible >= 2 && l.data[0] == '-' && l.data[1] == '-' && delimiter(l)) break;
       Frame& top = stack.back();
@@ -410,19 +477,22 @@ struct MessageParser::Impl {
     const bool first = f.first;
     f.first = false;
     std::string_view content(l.data, l.visible >= l.len ? content_len : l.visible);
-    std::size_t colon = content.find(':');
-    std::string_view name = colon == std::string_view::npos ? std::string_view{} : content.substr(0, colon);
-    while (!name.empty() && is_wsp(name.back())) name.remove_suffix(1);  // obs-optional (RFC 5322 §4.5)
-    bool valid_name = !name.empty();
-    for (char c : name)
-      if (static_cast<unsigned char>(c) < 33 || static_cast<unsigned char>(c) > 126) valid_name = false;
-    if (!valid_name) {
+    std::size_t colon = 0;
+    std::string_view name;
+    if (!field_start(content, colon, name)) {
       if (first && content.substr(0, 5) == "From ") return true;  // mbox separator line
-      // Not a header: the body starts here (as Python's email and most clients do).
-      defect(DefectKind::missing_header_body_separator, l.start);
-      msg.parts[static_cast<std::size_t>(f.part)].header_end = static_cast<std::size_t>(l.start);
-      end_headers(Pos{l.start, nl, false});
-      return false;
+      // Not a field: the next line decides whether it is a broken field or the start of the body.
+      pending.exists = true;
+      pending.data.assign(l.data, l.visible);
+      pending.start = l.start;
+      pending.len = l.len;
+      pending.has_nl = l.has_nl;
+      pending.cr = l.cr;
+      pending.tail_ok = l.tail_ok();
+      pending.prev_before = prev;
+      pending.nl_before = nl;
+      peak = std::max(peak, buffered());
+      return true;
     }
     open = Field{};
     open.offset = l.start;
@@ -550,6 +620,7 @@ struct MessageParser::Impl {
       line(l);
       carrying = false;
     }
+    while (pending.exists) resolve_pending(nullptr);
     if (pending_cr && !bare_cr_found) { bare_cr_found = true; bare_cr_off = offset - 1; }
     const Pos end{offset, nl, last_byte != '\n'};
     while (!stack.empty()) close_top(end);
@@ -583,6 +654,8 @@ struct MessageParser::Impl {
     msg.size = static_cast<std::size_t>(offset);
     if (stable) msg.source = stable_src;
     fields.clear();
+    pending.data.clear();
+    pending.data.shrink_to_fit();
     carry.clear();
     carry.shrink_to_fit();
     return std::move(msg);

@@ -15,6 +15,7 @@ namespace {
 constexpr std::size_t kMaxLocal = 64;    // RFC 5321 §4.5.3.1.1
 constexpr std::size_t kMaxDomain = 255;  // RFC 5321 §4.5.3.1.2
 constexpr std::size_t kMaxPath = 256;    // RFC 5321 §4.5.3.1.3
+constexpr std::size_t kMaxLabel = 63;    // RFC 1035 §2.3.4
 
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -136,16 +137,21 @@ AddressError parse_domain(std::string_view s, std::size_t& i, std::size_t end, b
   }
   // sub-domain = Let-dig [Ldh-str], or a U-label (RFC 6531 §3.3)
   std::size_t label = 0;
+  bool label_high = false;
   for (std::size_t k = 0; k <= d.size(); ++k) {
     if (k == d.size() || d[k] == '.') {
       if (label == 0 || d[k - 1] == '-') return AddressError::syntax;
       if (d[k - label] == '-') return AddressError::syntax;
+      // RFC 1035 §2.3.4: a label has at most 63 octets (a U-label's limit applies to its A-label).
+      if (!label_high && label > kMaxLabel) return AddressError::syntax;
       label = 0;
+      label_high = false;
       continue;
     }
     char c = d[k];
     if (is_high(c)) {
       if (!utf8) return AddressError::utf8_not_allowed;
+      label_high = true;
     } else if (!is_alpha(c) && !is_digit(c) && c != '-') {
       return AddressError::syntax;
     }
@@ -277,16 +283,19 @@ AddressParse<SmtpPath> parse_smtp_path(std::string_view in, const PathOptions& o
     if (!o.allow_route) return fail(AddressError::syntax);
     std::size_t colon = inner.find(':');
     if (colon == std::string_view::npos) return fail(AddressError::syntax);
+    // A-d-l = At-domain *( "," At-domain ); At-domain = "@" Domain (a name: no address literal here).
     std::string_view route = inner.substr(0, colon);
     std::size_t p = 0;
-    while (p < route.size()) {
-      if (route[p] != '@') return fail(AddressError::syntax);
+    for (;;) {
+      if (p >= route.size() || route[p] != '@') return fail(AddressError::syntax);
       std::size_t comma = route.find(',', p);
       if (comma == std::string_view::npos) comma = route.size();
+      if (p + 1 < comma && route[p + 1] == '[') return fail(AddressError::syntax);
       SmtpMailbox tmp;
       std::size_t q = p + 1;
       if (AddressError e = parse_domain(route, q, comma, o.allow_utf8, tmp); e != AddressError::none) return fail(e);
-      p = comma + (comma < route.size() ? 1 : 0);
+      if (comma == route.size()) break;
+      p = comma + 1;
     }
     inner = inner.substr(colon + 1);
   }
@@ -346,6 +355,29 @@ Result<SmtpMailbox> to_ascii_domain(const SmtpMailbox& m) {
   SmtpMailbox r = m;
   r.domain = *d;
   return r;
+}
+
+std::optional<AddressParts> split_address(std::string_view address) {
+  std::size_t at = std::string_view::npos;
+  if (!address.empty() && address.front() == '"') {
+    // Quoted-string: the '@' that ends the local part follows the closing quote (quoted-pairs skipped).
+    for (std::size_t k = 1; k < address.size(); ++k) {
+      if (address[k] == '\\') { ++k; continue; }
+      if (address[k] == '"') {
+        if (k + 1 < address.size() && address[k + 1] == '@') at = k + 1;
+        break;
+      }
+    }
+  } else {
+    at = address.find('@');  // a Dot-string holds no '@'; an address literal may (RFC 5321 §4.1.3 dcontent)
+  }
+  if (at == std::string_view::npos || at == 0 || at + 1 >= address.size()) return std::nullopt;
+  return AddressParts{address.substr(0, at), address.substr(at + 1)};
+}
+
+std::string address_domain(std::string_view address) {
+  auto parts = split_address(address);
+  return parts ? canonical_domain(parts->domain) : std::string();
 }
 
 Subaddress split_subaddress(std::string_view local_part, std::string_view separators) {

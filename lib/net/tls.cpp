@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "tern/core/text.hpp"
+
 namespace tern::net {
 namespace {
 
@@ -22,12 +24,6 @@ std::string openssl_error() {
   ERR_error_string_n(e, buf, sizeof buf);
   ERR_clear_error();
   return buf;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 Result<std::shared_ptr<asio::ssl::context>> make_context(const std::filesystem::path& cert,
@@ -79,7 +75,7 @@ Result<std::shared_ptr<TlsContextSet>> TlsContextSet::load(const TlsSettings& se
   for (const auto& c : settings.sni) {
     auto ctx = make_context(c.cert, c.key, min_version);
     if (!ctx) return fail(ctx.error());
-    for (const auto& n : c.names) set->entries_.push_back(Entry{lower(n), *ctx});
+    for (const auto& n : c.names) set->entries_.push_back(Entry{ascii_lower(n), *ctx});
   }
   if (!set->entries_.empty()) {
     SSL_CTX_set_tlsext_servername_callback(set->default_->native_handle(), on_servername);
@@ -90,7 +86,7 @@ Result<std::shared_ptr<TlsContextSet>> TlsContextSet::load(const TlsSettings& se
 }
 
 asio::ssl::context& TlsContextSet::context_for(std::string_view host_name) noexcept {
-  std::string name = lower(host_name);
+  std::string name = ascii_lower(host_name);
   for (auto& e : entries_)
     if (e.name == name) return *e.ctx;
   auto dot = name.find('.');

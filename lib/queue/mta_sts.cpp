@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "tern/core/text.hpp"
+
 namespace tern::queue {
 namespace {
 
@@ -9,12 +11,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
   return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 }  // namespace
@@ -76,7 +72,7 @@ Result<MtaStsPolicy> parse_mta_sts_policy(std::string_view body) {
     } else if (key == "mx") {
       if (value.empty() || value.size() > 255) return fail(ErrorCategory::protocol, "MTA-STS policy mx pattern invalid");
       if (p.mx.size() >= 64) return fail(ErrorCategory::limit, "MTA-STS policy has more than 64 mx lines");
-      p.mx.push_back(lower(value));
+      p.mx.push_back(ascii_lower(value));
     } else if (key == "max_age") {
       if (value.empty() || value.size() > 10) return fail(ErrorCategory::protocol, "MTA-STS policy max_age invalid");
       long long v = 0;
@@ -95,7 +91,7 @@ Result<MtaStsPolicy> parse_mta_sts_policy(std::string_view body) {
 }
 
 bool mta_sts_mx_matches(std::string_view pattern_in, std::string_view host_in) {
-  auto pattern = lower(pattern_in), host = lower(host_in);
+  auto pattern = ascii_lower(pattern_in), host = ascii_lower(host_in);
   if (!pattern.empty() && pattern.back() == '.') pattern.pop_back();
   if (!host.empty() && host.back() == '.') host.pop_back();
   if (pattern.rfind("*.", 0) == 0) {

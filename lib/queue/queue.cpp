@@ -22,6 +22,8 @@
 #include <fmt/format.h>
 
 #include "tern/core/log.hpp"
+#include "tern/core/text.hpp"
+#include "tern/mime/smtp_address.hpp"
 
 namespace tern::queue {
 
@@ -34,6 +36,53 @@ struct Queue::Entry {
   std::mutex write_mutex;  // serialises record writes of this message (taken before Queue::mutex_)
 };
 
+// Files of finished messages, kept in <spool>/free/ and rewritten for new messages and records: on ext4
+// (without a journal especially) allocating an inode scans the recently freed ones, and fsync of a new
+// directory entry also syncs its directory; a rewritten old file costs neither. A file comes back here only
+// once its removal from the spool is durable, so a reused file can never still be some message's record
+// after a crash; open() empties free/ (a crash may leave a free name linked to a live message too).
+struct Queue::FreeFiles {
+  static constexpr std::size_t kKeep = 1024;
+  fs::path dir;
+  std::mutex mutex;
+  std::vector<fs::path> names;
+  std::uint64_t next = 0;
+
+  fs::path take() {
+    std::lock_guard lock(mutex);
+    if (names.empty()) return dir / std::to_string(next++);  // created on first use
+    fs::path p = std::move(names.back());
+    names.pop_back();
+    return p;
+  }
+  // A name for a file about to be parked here (rename target).
+  fs::path fresh() {
+    std::lock_guard lock(mutex);
+    return dir / std::to_string(next++);
+  }
+  void give(std::vector<fs::path>& parked) {
+    std::lock_guard lock(mutex);
+    for (auto& p : parked) {
+      if (names.size() < kKeep) {
+        names.push_back(std::move(p));
+      } else {
+        std::error_code ec;
+        fs::remove(p, ec);
+      }
+    }
+    parked.clear();
+  }
+};
+
+// The result of one delivery, applied in memory and waiting to be made durable by settle().
+struct Queue::Outcome {
+  std::shared_ptr<Entry> entry;
+  MessageRecord snapshot;  // the record right after this outcome (what DSNs quote)
+  std::int64_t now = 0;
+  std::vector<DsnRecipient> failures, delays, successes;
+  std::vector<QueueEvent> events;
+};
+
 struct Queue::Job {
   std::shared_ptr<Entry> entry;
   std::string domain;
@@ -44,21 +93,12 @@ struct Queue::Job {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
-std::string domain_of(std::string_view address) {
-  auto at = address.rfind('@');
-  return at == std::string_view::npos ? std::string() : lower(address.substr(at + 1));
-}
+// The canonical domain (A-labels, lower case) to route by (lib/mime).
+std::string domain_of(std::string_view address) { return mime::address_domain(address); }
 
 // RFC 3461 4.1: no NOTIFY means FAILURE (and, at the MTA's discretion, DELAY: we warn once).
 bool wants(std::string_view notify, std::string_view kind) {
-  std::string n = lower(notify);
+  std::string n = ascii_lower(notify);
   if (n.empty()) return kind != "success";
   if (n == "never") return false;
   return n.find(kind) != std::string::npos;
@@ -119,6 +159,37 @@ std::string to_crlf(std::string_view in, bool& eightbit) {
   return out;
 }
 
+// Writes `data` to a new file and starts its writeback, without waiting for it: the caller fsyncs later,
+// so the writes of several files (message and record) proceed together. Returns the open descriptor.
+Result<int> write_new_file(const fs::path& p, std::string_view data) {
+  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return fail_errno("create " + p.string());
+  const char* c = data.data();
+  std::size_t left = data.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, c, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      ::unlink(p.c_str());
+      return fail_errno("write " + p.string(), err);
+    }
+    c += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  (void)::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);  // a hint: start the I/O now
+  return fd;
+}
+
+Status fsync_and_close(int fd, const fs::path& p) {
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return fail_errno("fsync " + p.string(), err);
+  return {};
+}
+
 template <class F>
 asio::awaitable<std::invoke_result_t<F&>> run_blocking(net::WorkerPool* workers, F& fn) {
   if (workers) co_return co_await workers->run(fn);
@@ -130,7 +201,13 @@ asio::awaitable<std::invoke_result_t<F&>> run_blocking(net::WorkerPool* workers,
 // ---- lifecycle -------------------------------------------------------------------------------------------
 
 Queue::Queue(QueueConfig config, fs::path spool_dir, std::string hostname, Transport& transport)
-    : config_(std::move(config)), dir_(std::move(spool_dir)), hostname_(std::move(hostname)), transport_(transport) {
+    : config_(std::move(config)),
+      dir_(std::move(spool_dir)),
+      hostname_(std::move(hostname)),
+      transport_(transport),
+      dir_sync_([this] { return fsync_directory(dir_); }),
+      free_(std::make_unique<FreeFiles>()) {
+  free_->dir = dir_ / "free";
   if (config_.retry_schedule.empty()) config_.retry_schedule = QueueConfig{}.retry_schedule;
   if (config_.per_destination < 1) config_.per_destination = 1;
   if (config_.max_connections < 1) config_.max_connections = 1;
@@ -153,7 +230,7 @@ std::int64_t Queue::now_unix() const {
 
 Status Queue::open() {
   std::error_code ec;
-  for (const auto& d : {dir_, dir_ / "tmp", dir_ / "ctl"}) {
+  for (const auto& d : {dir_, dir_ / "tmp", dir_ / "ctl", dir_ / "free"}) {
     fs::create_directories(d, ec);
     if (ec) return fail(ErrorCategory::io, fmt::format("create {}: {}", d.string(), ec.message()));
   }
@@ -168,6 +245,7 @@ Status Queue::open() {
   }
   // Half-written temp files: their enqueue never returned, nothing was acknowledged.
   for (const auto& f : fs::directory_iterator(dir_ / "tmp", ec)) fs::remove(f.path(), ec);
+  for (const auto& f : fs::directory_iterator(dir_ / "free", ec)) fs::remove(f.path(), ec);
   std::set<std::string> messages, records;
   for (const auto& f : fs::directory_iterator(dir_, ec)) {
     auto name = f.path().filename().string();
@@ -192,6 +270,10 @@ Status Queue::open() {
     auto e = std::make_shared<Entry>();
     e->rec = std::move(*rec);
     e->in_flight.assign(e->rec.recipients.size(), 0);
+    std::int64_t due = INT64_MAX;
+    for (const auto& r : e->rec.recipients)
+      if (r.state == RecipientState::pending || r.state == RecipientState::deferred) due = std::min(due, r.next_attempt);
+    if (due != INT64_MAX) timers_.emplace(due, id);
     entries_[id] = std::move(e);
     ++loaded;
   }
@@ -270,13 +352,38 @@ Result<std::string> Queue::spool(const MessageRecord& base, std::string_view mes
   std::string body = to_crlf(message, eight);
   rec.eightbit = eight;
   rec.size = body.size();
-  // The message first, then the record: the record is the commit point (open() drops a message without one).
-  if (auto st = write_file_durably(dir_ / (rec.id + ".msg"), body, 0600, dir_ / "tmp" / (rec.id + ".msg")); !st)
-    return fail(st.error());
-  if (auto st = write_record(rec); !st) {
+  // The record is the commit point: open() drops a message file without a record. Both files are written
+  // (into reused files from free/) before either is fsync'd, so their I/O overlaps; both are renamed into
+  // place only once on disk, and the directory fsync that makes the names durable is shared with every
+  // other enqueue and outcome in flight (GroupCommit). Only then is the message acknowledged.
+  const fs::path msg_path = dir_ / (rec.id + ".msg"), env_path = dir_ / (rec.id + ".env");
+  const fs::path msg_tmp = free_->take(), env_tmp = free_->take();
+  auto undo = [&](const Error& e) -> Result<std::string> {
     std::error_code ec;
-    fs::remove(dir_ / (rec.id + ".msg"), ec);
-    return fail(st.error());
+    fs::remove(msg_path, ec);
+    fs::remove(msg_tmp, ec);
+    fs::remove(env_tmp, ec);
+    return fail(e);
+  };
+  auto msg_fd = write_new_file(msg_tmp, body);
+  if (!msg_fd) return undo(msg_fd.error());
+  auto env_fd = write_new_file(env_tmp, serialize_record(rec));
+  if (!env_fd) {
+    ::close(*msg_fd);
+    return undo(env_fd.error());
+  }
+  auto st_msg = fsync_and_close(*msg_fd, msg_tmp);
+  auto st_env = fsync_and_close(*env_fd, env_tmp);
+  if (!st_msg) return undo(st_msg.error());
+  if (!st_env) return undo(st_env.error());
+  if (::rename(msg_tmp.c_str(), msg_path.c_str()) != 0) return undo(fail_errno("rename " + msg_tmp.string()).value());
+  if (::rename(env_tmp.c_str(), env_path.c_str()) != 0) return undo(fail_errno("rename " + env_tmp.string()).value());
+  if (auto st = dir_sync_.commit(); !st) {
+    // Not acknowledged: take it back so it is not delivered either (a crash now may leave it: harmless,
+    // the sender retries and at worst the message goes twice, which RFC 5321 6.1 accepts).
+    std::error_code ec;
+    fs::remove(env_path, ec);
+    return undo(st.error());
   }
   auto e = std::make_shared<Entry>();
   e->rec = rec;
@@ -284,6 +391,7 @@ Result<std::string> Queue::spool(const MessageRecord& base, std::string_view mes
   {
     std::lock_guard lock(mutex_);
     entries_[rec.id] = std::move(e);
+    ready_.push_back(rec.id);  // handed to the runner now, not found by a later scan
   }
   QueueEvent ev{"queued", rec.id, "<" + rec.return_path + ">", {}};
   ev.attempt = static_cast<int>(rec.recipients.size());
@@ -293,46 +401,102 @@ Result<std::string> Queue::spool(const MessageRecord& base, std::string_view mes
   return rec.id;
 }
 
+// The new record is complete on disk under its final name; durable once dir_sync_ commits after it.
+Status Queue::stage_record(const MessageRecord& rec) {
+  const fs::path tmp = free_->take();
+  auto fd = write_new_file(tmp, serialize_record(rec));
+  if (!fd) return fail(fd.error());
+  if (auto st = fsync_and_close(*fd, tmp); !st) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  if (::rename(tmp.c_str(), (dir_ / (rec.id + ".env")).c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return fail_errno("rename " + tmp.string(), err);
+  }
+  return {};
+}
+
 Status Queue::write_record(const MessageRecord& rec) {
-  return write_file_durably(dir_ / (rec.id + ".env"), serialize_record(rec), 0600, dir_ / "tmp" / (rec.id + ".env"));
+  if (auto st = stage_record(rec); !st) return st;
+  return dir_sync_.commit();
 }
 
 void Queue::erase_files(const std::string& id) {
   std::error_code ec;
   fs::remove(dir_ / (id + ".env"), ec);
-  (void)fsync_directory(dir_);  // the record is gone for good before the message goes
+  (void)dir_sync_.commit();  // the record is gone for good before the message goes
   fs::remove(dir_ / (id + ".msg"), ec);
 }
 
 // ---- scheduling ------------------------------------------------------------------------------------------
 
+void Queue::schedule_locked(const std::string& id, std::int64_t when) { timers_.emplace(when, id); }
+
 std::vector<Queue::Job*> Queue::collect_due_locked(std::int64_t now) {
+  // Timers that are due make their messages ready; then ready messages start while the caps allow.
+  while (!timers_.empty() && timers_.begin()->first <= now) {
+    ready_.push_back(std::move(timers_.begin()->second));
+    timers_.erase(timers_.begin());
+  }
   std::vector<Job*> jobs;
-  for (auto& [id, e] : entries_) {
-    if (e->deleted || e->rec.held) continue;
-    std::map<std::string, std::vector<std::size_t>> by_domain;
-    for (std::size_t i = 0; i < e->rec.recipients.size(); ++i) {
-      const auto& r = e->rec.recipients[i];
-      if ((r.state == RecipientState::pending || r.state == RecipientState::deferred) && !e->in_flight[i] &&
-          r.next_attempt <= now)
-        by_domain[domain_of(r.address)].push_back(i);
+  for (;;) {
+    while (!ready_.empty() && active_total_ < config_.max_connections) {
+      std::string id = std::move(ready_.front());
+      ready_.pop_front();
+      auto it = entries_.find(id);
+      if (it == entries_.end()) continue;  // delivered, removed: a stale hand-off
+      if (!start_entry_locked(it->second, now, jobs)) {
+        ready_.push_front(std::move(id));  // the global cap stopped it half-way: first in line next time
+        break;
+      }
     }
-    std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
-    auto chunk = static_cast<std::size_t>(config_.recipients_per_delivery);
-    for (auto& [domain, all] : by_domain)
-      for (std::size_t k = 0; k < all.size(); k += chunk)
-        groups.emplace_back(domain, std::vector<std::size_t>(all.begin() + static_cast<std::ptrdiff_t>(k),
-                                                             all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), k + chunk))));
-    for (auto& [domain, index] : groups) {
-      if (active_total_ >= config_.max_connections) return jobs;
+    // Parked messages of destinations with a free slot become ready (as many as there are slots; again if
+    // some of them had nothing left to send). Only destinations with parked mail are looked at.
+    bool moved = false;
+    for (auto it = waiting_.begin(); it != waiting_.end() && active_total_ < config_.max_connections;) {
+      auto a = active_per_domain_.find(it->first);
+      int active = a == active_per_domain_.end() ? 0 : a->second;
+      for (; active < config_.per_destination && !it->second.empty(); ++active) {
+        ready_.push_back(std::move(it->second.front()));
+        it->second.pop_front();
+        moved = true;
+      }
+      it = it->second.empty() ? waiting_.erase(it) : std::next(it);
+    }
+    if (!moved) return jobs;
+  }
+}
+
+// Starts the due recipients of one message, grouped by destination. A destination at its cap parks the
+// message in waiting_ (released when a delivery to that destination ends). Returns false when the global
+// cap stopped it before every group started.
+bool Queue::start_entry_locked(const std::shared_ptr<Entry>& e, std::int64_t now, std::vector<Job*>& jobs) {
+  if (e->deleted || e->rec.held) return true;  // release() hands it over again
+  std::map<std::string, std::vector<std::size_t>> by_domain;
+  for (std::size_t i = 0; i < e->rec.recipients.size(); ++i) {
+    const auto& r = e->rec.recipients[i];
+    if ((r.state == RecipientState::pending || r.state == RecipientState::deferred) && !e->in_flight[i] &&
+        r.next_attempt <= now)
+      by_domain[domain_of(r.address)].push_back(i);
+  }
+  auto chunk = static_cast<std::size_t>(config_.recipients_per_delivery);
+  for (auto& [domain, all] : by_domain) {
+    for (std::size_t k = 0; k < all.size(); k += chunk) {
+      if (active_total_ >= config_.max_connections) return false;
       int& active = active_per_domain_[domain];
-      if (active >= config_.per_destination) continue;
+      if (active >= config_.per_destination) {
+        waiting_[domain].push_back(e->rec.id);
+        break;
+      }
       ++active;
       ++active_total_;
       auto* job = new Job;
       job->entry = e;
       job->domain = domain;
-      job->index = index;
+      job->index.assign(all.begin() + static_cast<std::ptrdiff_t>(k),
+                        all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), k + chunk)));
       auto& q = job->request;
       q.queue_id = e->rec.id;
       q.return_path = e->rec.return_path;
@@ -344,7 +508,7 @@ std::vector<Queue::Job*> Queue::collect_due_locked(std::int64_t now) {
       q.domain = domain;
       q.message_file = dir_ / (e->rec.id + ".msg");
       q.message_size = e->rec.size;
-      for (auto i : index) {
+      for (auto i : job->index) {
         const auto& r = e->rec.recipients[i];
         q.recipients.push_back({r.address, r.notify, r.orcpt});
         e->in_flight[i] = 1;
@@ -352,20 +516,17 @@ std::vector<Queue::Job*> Queue::collect_due_locked(std::int64_t now) {
       jobs.push_back(job);
     }
   }
-  return jobs;
+  return true;
 }
 
 std::int64_t Queue::next_due_locked() const {
-  std::int64_t next = INT64_MAX;
-  for (const auto& [id, e] : entries_) {
-    if (e->deleted || e->rec.held) continue;
-    for (std::size_t i = 0; i < e->rec.recipients.size(); ++i) {
-      const auto& r = e->rec.recipients[i];
-      if ((r.state == RecipientState::pending || r.state == RecipientState::deferred) && !e->in_flight[i])
-        next = std::min(next, r.next_attempt);
-    }
-  }
-  return next;
+  if (!ready_.empty()) return 0;
+  return timers_.empty() ? INT64_MAX : timers_.begin()->first;
+}
+
+// Nothing running, nothing waiting to be made durable.
+bool Queue::idle_locked() const {
+  return active_total_ == 0 && unsettled_.empty() && settling_count_ == 0 && !settler_running_;
 }
 
 asio::awaitable<void> Queue::sleep_for(std::chrono::milliseconds d) {
@@ -422,6 +583,7 @@ asio::awaitable<void> Queue::run() {
     for (auto* j : jobs) asio::co_spawn(ex, deliver_job(j), asio::detached);
     auto wait = config_.control_poll;
     if (next != INT64_MAX && next > now) wait = std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(next - now));
+    // Ready work held back only by the caps: a finishing delivery wakes us.
     co_await sleep_for(wait);
   }
 }
@@ -434,7 +596,7 @@ asio::awaitable<void> Queue::run_once() {
     {
       std::lock_guard lock(mutex_);
       jobs = collect_due_locked(now_unix());
-      idle = jobs.empty() && active_total_ == 0;
+      idle = jobs.empty() && idle_locked();
     }
     if (idle) break;
     for (auto* j : jobs) asio::co_spawn(ex, deliver_job(j), asio::detached);
@@ -471,110 +633,197 @@ asio::awaitable<void> Queue::deliver_job(Job* raw) {
     statuses.assign(job->index.size(), RecipientStatus{RecipientOutcome::deferred, 451, "4.3.0",
                                                       "Local error in delivery: " + error, ""});
   }
-  bool finished = false;
-  auto fn = [&]() -> Status {
-    finish_job(*job, statuses);
-    finished = true;
-    return {};
-  };
-  (void)co_await run_blocking(workers_, fn);
-  if (!finished) fn();  // the worker pool refused the job (saturated): record the outcome here, never drop it
+  // The outcome is applied in memory at once (so nothing is sent twice and the connection slot is free for
+  // the next message), and made durable by the settler together with the outcomes that finish meanwhile.
+  bool lead = false;
   {
+    auto outcome = apply_outcome(*job, statuses);
     std::lock_guard lock(mutex_);
+    unsettled_.push_back(std::move(outcome));
     if (--active_per_domain_[job->domain] <= 0) active_per_domain_.erase(job->domain);
-    --active_total_;
+    --active_total_;  // a message parked for this destination may start now (collect_due_locked)
+    if (!settler_running_) lead = settler_running_ = true;
   }
   wake();
+  if (lead) co_await settle_outcomes();
 }
 
-void Queue::finish_job(Job& job, const std::vector<RecipientStatus>& statuses) {
+// The settler: writes what finished deliveries changed, a batch at a time (one directory fsync each), and
+// reports their events once durable. Runs until no outcome is left; deliver_job starts it when needed.
+asio::awaitable<void> Queue::settle_outcomes() {
+  for (;;) {
+    std::vector<Outcome> batch;
+    {
+      std::lock_guard lock(mutex_);
+      if (unsettled_.empty()) {
+        settler_running_ = false;
+        break;
+      }
+      batch.swap(unsettled_);
+      settling_count_ = batch.size();
+    }
+    bool done = false;
+    auto fn = [&]() -> Status {
+      settle(batch);
+      done = true;
+      return {};
+    };
+    (void)co_await run_blocking(workers_, fn);
+    if (!done) fn();  // the worker pool refused the job (saturated): record the outcome here, never drop it
+    {
+      std::lock_guard lock(mutex_);
+      settling_count_ = 0;
+    }
+    wake();
+  }
+}
+
+Queue::Outcome Queue::apply_outcome(Job& job, const std::vector<RecipientStatus>& statuses) {
   auto& e = *job.entry;
-  std::lock_guard write_lock(e.write_mutex);
-  std::int64_t now = now_unix();
-  std::vector<DsnRecipient> failures, delays, successes;
-  std::vector<QueueEvent> events;
-  MessageRecord snapshot;
-  bool deleted = false;
+  Outcome out;
+  out.entry = job.entry;
+  std::int64_t now = out.now = now_unix();
+  auto& failures = out.failures;
+  auto& delays = out.delays;
+  auto& successes = out.successes;
+  auto& events = out.events;
+  std::lock_guard lock(mutex_);
+  auto& rec = e.rec;
+  std::int64_t expiry = rec.arrival + config_.max_age.count();
+  std::int64_t retry_at = INT64_MAX;
+  for (std::size_t k = 0; k < job.index.size(); ++k) {
+    std::size_t i = job.index[k];
+    auto& r = rec.recipients[i];
+    const auto& st = statuses[k];
+    e.in_flight[i] = 0;
+    ++r.attempts;
+    r.last_code = st.code;
+    r.last_enhanced = st.enhanced;
+    r.last_remote_mta = st.remote_mta;
+    r.last_text = st.text;
+    QueueEvent ev{"", rec.id, r.address, st};
+    ev.attempt = r.attempts;
+    std::string said = st.enhanced.empty() ? st.text : st.enhanced + " " + st.text;
+    DsnRecipient d{r.address, r.orcpt, DsnAction::failed, st.enhanced, st.remote_mta, st.code, said, now, 0};
+    if (st.outcome == RecipientOutcome::delivered) {
+      r.state = RecipientState::delivered;
+      ev.kind = "delivered";
+      d.action = job.local ? DsnAction::delivered : DsnAction::relayed;
+      if (d.status.empty() || d.status[0] != '2') d.status = "2.0.0";
+      if (wants(r.notify, "success")) successes.push_back(d);
+    } else if (st.outcome == RecipientOutcome::failed) {
+      r.state = RecipientState::failed;
+      ev.kind = "failed";
+      if (d.status.empty() || d.status[0] != '5') d.status = "5.0.0";
+      if (wants(r.notify, "failure")) failures.push_back(d);
+    } else if (now >= expiry) {
+      r.state = RecipientState::failed;  // RFC 3463 4.4.7: delivery time expired
+      ev.kind = "expired";
+      d.status = "4.4.7";
+      if (d.diagnostic.empty()) d.diagnostic = "delivery time expired";
+      if (wants(r.notify, "failure")) failures.push_back(d);
+    } else {
+      r.state = RecipientState::deferred;
+      const auto& s = config_.retry_schedule;
+      auto delay = s[std::min<std::size_t>(static_cast<std::size_t>(r.attempts) - 1, s.size() - 1)].count();
+      r.next_attempt = std::min(now + delay, expiry);  // one last try at the expiry time
+      retry_at = std::min(retry_at, r.next_attempt);
+      ev.kind = "deferred";
+      ev.next_attempt = r.next_attempt;
+    }
+    events.push_back(std::move(ev));
+  }
+  if (retry_at != INT64_MAX && !e.deleted) schedule_locked(rec.id, retry_at);
+  // One delay warning per message (RFC 3461 4.1 DELAY), for everyone still waiting.
+  if (config_.delay_warning.count() > 0 && !rec.delay_warned && now - rec.arrival >= config_.delay_warning.count()) {
+    bool any_deferred = false;
+    for (const auto& r : rec.recipients) {
+      if (r.state != RecipientState::deferred) continue;
+      any_deferred = true;
+      if (!wants(r.notify, "delay")) continue;
+      delays.push_back({r.address, r.orcpt, DsnAction::delayed, r.last_enhanced.empty() ? "4.0.0" : r.last_enhanced,
+                        r.last_remote_mta, r.last_code,
+                        r.last_enhanced.empty() ? r.last_text : r.last_enhanced + " " + r.last_text, now, expiry});
+      if (delays.back().status[0] != '4') delays.back().status = "4.0.0";
+    }
+    if (any_deferred) rec.delay_warned = true;
+  }
+  if (!failures.empty() || !delays.empty() || !successes.empty()) out.snapshot = rec;
+  return out;
+}
+
+// BLOCKING. Makes a batch of outcomes durable: DSNs are spooled first (each its own commit, as any enqueue),
+// then every touched record is rewritten or, once finished, removed — all renames and unlinks of the batch
+// made durable by one directory fsync — and only then are the events reported. A crash before that
+// repeats the attempts of the batch (RFC 5321 6.1 allows a duplicate, never a loss).
+void Queue::settle(std::vector<Outcome>& batch) {
+  std::vector<char> removed(batch.size(), 0);  // by the operator while in flight: no DSN, no event
+  for (std::size_t k = 0; k < batch.size(); ++k) {
+    auto& o = batch[k];
+    {
+      std::lock_guard lock(mutex_);
+      removed[k] = o.entry->deleted;
+    }
+    if (removed[k]) continue;
+    if (config_.bounces) {
+      send_dsn(o.snapshot, o.failures, o.now);
+      send_dsn(o.snapshot, o.delays, o.now);
+      send_dsn(o.snapshot, o.successes, o.now);
+    } else if (!o.failures.empty()) {
+      log::info("queue.bounce_disabled", {{"id", o.entry->rec.id}, {"recipients", o.failures.size()}});
+    }
+  }
+  // Each message once, in its latest state (several outcomes of one message may be in the batch).
+  std::vector<std::shared_ptr<Entry>> touched;
+  for (auto& o : batch)
+    if (std::find(touched.begin(), touched.end(), o.entry) == touched.end()) touched.push_back(o.entry);
+  std::vector<std::unique_lock<std::mutex>> held;  // write locks, kept until the batch is durable
+  std::vector<std::string> finished;
+  std::vector<fs::path> parked_files;
+  for (auto& e : touched) {
+    held.emplace_back(e->write_mutex);
+    MessageRecord snapshot;
+    {
+      std::lock_guard lock(mutex_);
+      if (e->deleted) continue;
+      snapshot = e->rec;
+    }
+    if (snapshot.finished()) {
+      // Removed from the spool by a rename into free/: the file is rewritten for a later message.
+      fs::path parked = free_->fresh();
+      if (::rename((dir_ / (snapshot.id + ".env")).c_str(), parked.c_str()) == 0) parked_files.push_back(parked);
+      finished.push_back(snapshot.id);
+    } else if (auto st = stage_record(snapshot); !st) {
+      log::error("queue.record_write_failed", {{"id", snapshot.id}, {"error", st.error().message}});
+    }
+  }
+  auto synced = dir_sync_.commit();
+  if (!synced) log::error("queue.record_write_failed", {{"error", synced.error().message}});
+  for (const auto& id : finished) {
+    // Its record is gone for good: a message file left by a crash now is dropped by open().
+    fs::path parked = free_->fresh();
+    if (::rename((dir_ / (id + ".msg")).c_str(), parked.c_str()) == 0) parked_files.push_back(parked);
+  }
+  // Reusable once their removal from the spool is durable (the .msg renames need no sync: see above).
+  if (synced) free_->give(parked_files);
+  for (const auto& p : parked_files) {
+    std::error_code ec;
+    fs::remove(p, ec);
+  }
   {
     std::lock_guard lock(mutex_);
-    auto& rec = e.rec;
-    std::int64_t expiry = rec.arrival + config_.max_age.count();
-    for (std::size_t k = 0; k < job.index.size(); ++k) {
-      std::size_t i = job.index[k];
-      auto& r = rec.recipients[i];
-      const auto& st = statuses[k];
-      e.in_flight[i] = 0;
-      ++r.attempts;
-      r.last_code = st.code;
-      r.last_enhanced = st.enhanced;
-      r.last_remote_mta = st.remote_mta;
-      r.last_text = st.text;
-      QueueEvent ev{"", rec.id, r.address, st};
-      ev.attempt = r.attempts;
-      std::string said = st.enhanced.empty() ? st.text : st.enhanced + " " + st.text;
-      DsnRecipient d{r.address, r.orcpt, DsnAction::failed, st.enhanced, st.remote_mta, st.code, said, now, 0};
-      if (st.outcome == RecipientOutcome::delivered) {
-        r.state = RecipientState::delivered;
-        ev.kind = "delivered";
-        d.action = job.local ? DsnAction::delivered : DsnAction::relayed;
-        if (d.status.empty() || d.status[0] != '2') d.status = "2.0.0";
-        if (wants(r.notify, "success")) successes.push_back(d);
-      } else if (st.outcome == RecipientOutcome::failed) {
-        r.state = RecipientState::failed;
-        ev.kind = "failed";
-        if (d.status.empty() || d.status[0] != '5') d.status = "5.0.0";
-        if (wants(r.notify, "failure")) failures.push_back(d);
-      } else if (now >= expiry) {
-        r.state = RecipientState::failed;  // RFC 3463 4.4.7: delivery time expired
-        ev.kind = "expired";
-        d.status = "4.4.7";
-        if (d.diagnostic.empty()) d.diagnostic = "delivery time expired";
-        if (wants(r.notify, "failure")) failures.push_back(d);
-      } else {
-        r.state = RecipientState::deferred;
-        const auto& s = config_.retry_schedule;
-        auto delay = s[std::min<std::size_t>(static_cast<std::size_t>(r.attempts) - 1, s.size() - 1)].count();
-        r.next_attempt = std::min(now + delay, expiry);  // one last try at the expiry time
-        ev.kind = "deferred";
-        ev.next_attempt = r.next_attempt;
-      }
-      events.push_back(std::move(ev));
+    for (const auto& id : finished) {
+      auto it = entries_.find(id);
+      if (it == entries_.end()) continue;
+      it->second->deleted = true;
+      entries_.erase(it);
     }
-    // One delay warning per message (RFC 3461 4.1 DELAY), for everyone still waiting.
-    if (config_.delay_warning.count() > 0 && !rec.delay_warned && now - rec.arrival >= config_.delay_warning.count()) {
-      bool any_deferred = false;
-      for (const auto& r : rec.recipients) {
-        if (r.state != RecipientState::deferred) continue;
-        any_deferred = true;
-        if (!wants(r.notify, "delay")) continue;
-        delays.push_back({r.address, r.orcpt, DsnAction::delayed, r.last_enhanced.empty() ? "4.0.0" : r.last_enhanced,
-                          r.last_remote_mta, r.last_code,
-                          r.last_enhanced.empty() ? r.last_text : r.last_enhanced + " " + r.last_text, now, expiry});
-        if (delays.back().status[0] != '4') delays.back().status = "4.0.0";
-      }
-      if (any_deferred) rec.delay_warned = true;
-    }
-    snapshot = rec;
-    deleted = e.deleted;
   }
-  if (deleted) return;
-  if (config_.bounces) {
-    send_dsn(snapshot, failures, now);
-    send_dsn(snapshot, delays, now);
-    send_dsn(snapshot, successes, now);
-  } else if (!failures.empty()) {
-    log::info("queue.bounce_disabled", {{"id", snapshot.id}, {"recipients", failures.size()}});
-  }
-  if (snapshot.finished()) {
-    erase_files(snapshot.id);
-    std::lock_guard lock(mutex_);
-    e.deleted = true;
-    entries_.erase(snapshot.id);
-  } else if (auto st = write_record(snapshot); !st) {
-    log::error("queue.record_write_failed", {{"id", snapshot.id}, {"error", st.error().message}});
-  }
+  held.clear();
   // Reported once the outcome is durable: a crash before this point may repeat the attempt (RFC 5321 6.1).
-  for (const auto& ev : events) emit(ev);
+  for (std::size_t k = 0; k < batch.size(); ++k)
+    if (!removed[k])
+      for (const auto& ev : batch[k].events) emit(ev);
 }
 
 void Queue::send_dsn(const MessageRecord& rec, const std::vector<DsnRecipient>& recipients, std::int64_t now) {
@@ -590,7 +839,7 @@ void Queue::send_dsn(const MessageRecord& rec, const std::vector<DsnRecipient>& 
     if (failure && !config_.postmaster_copy.empty()) to.push_back(config_.postmaster_copy);
   } else {
     to.push_back(rec.return_path);
-    if (failure && !config_.postmaster_copy.empty() && lower(config_.postmaster_copy) != lower(rec.return_path))
+    if (failure && !config_.postmaster_copy.empty() && ascii_lower(config_.postmaster_copy) != ascii_lower(rec.return_path))
       to.push_back(config_.postmaster_copy);
   }
   if (to.empty()) return;
@@ -671,7 +920,14 @@ Status Queue::release(std::string_view id) {
       if (p.state == RecipientState::pending || p.state == RecipientState::deferred) p.next_attempt = std::min(p.next_attempt, now);
     return {};
   });
-  if (st) log::info("queue.released", {{"id", id}});
+  if (st) {
+    {
+      std::lock_guard lock(mutex_);
+      ready_.emplace_back(id);
+    }
+    wake();
+    log::info("queue.released", {{"id", id}});
+  }
   return st;
 }
 
@@ -715,6 +971,10 @@ void Queue::flush() {
           p.next_attempt = now;
       return {};
     });
+  {
+    std::lock_guard lock(mutex_);
+    ready_.insert(ready_.end(), ids.begin(), ids.end());
+  }
   log::info("queue.flush", {{"messages", ids.size()}});
   wake();
 }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "tern/mime/smtp_address.hpp"
+
 namespace tern::queue {
 
 Status parse_queue_config(ConfigSection& s, QueueConfig& out) {
@@ -34,8 +36,8 @@ Status parse_queue_config(ConfigSection& s, QueueConfig& out) {
   s.get("recipients_per_delivery", out.recipients_per_delivery, 1, 100000);
   s.get("bounces", out.bounces);
   if (s.get("postmaster_copy", out.postmaster_copy) && !out.postmaster_copy.empty() &&
-      out.postmaster_copy.find('@') == std::string::npos)
-    s.error("postmaster_copy", "must be an address (\"postmaster@example.org\")");
+      !mime::parse_smtp_mailbox(out.postmaster_copy, true))
+    s.error("postmaster_copy", "must be an address (\"postmaster@example.org\", RFC 5321 4.1.2)");
   if (s.get_duration("control_poll", d)) {
     if (d.count() <= 0) s.error("control_poll", "must be positive");
     else out.control_poll = d;

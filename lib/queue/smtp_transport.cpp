@@ -19,17 +19,12 @@
 #include <asio/write.hpp>
 
 #include "tern/core/log.hpp"
+#include "tern/core/text.hpp"
 #include "tern/queue/dane.hpp"
 #include "tern/smtp/client_engine.hpp"
 
 namespace tern::queue {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool parse_port(std::string_view s, std::uint16_t& out) {
   if (s.empty() || s.size() > 5) return false;
@@ -95,7 +90,7 @@ Result<Route> parse_route(std::string_view v) {
     }
   }
   if (!valid_host(host)) return bad("invalid host");
-  r.host = lower(host);
+  r.host = ascii_lower(host);
   if (!port.empty() && !parse_port(port, r.port)) return bad("invalid port");
   if (r.kind == RouteKind::lmtp && r.port == 0) return bad("lmtp needs a port (lmtp:host:port)");
   return r;
@@ -156,7 +151,7 @@ Status parse_delivery_config(ConfigSection& root, DeliveryConfig& out) {
       if (route->kind == RouteKind::relay &&
           std::none_of(out.relays.begin(), out.relays.end(), [&](const RelayConfig& r) { return r.name == route->relay; }))
         t->error(key, "no [[relay]] named \"" + route->relay + "\"");
-      out.transport[lower(key)] = *route;
+      out.transport[ascii_lower(key)] = *route;
     }
     t->finish();
   }
@@ -165,7 +160,7 @@ Status parse_delivery_config(ConfigSection& root, DeliveryConfig& out) {
 }
 
 Route route_for(const DeliveryConfig& config, std::string_view domain_in) {
-  std::string domain = lower(domain_in);
+  std::string domain = ascii_lower(domain_in);
   if (!domain.empty() && domain.back() == '.') domain.pop_back();
   if (auto it = config.transport.find(domain); it != config.transport.end()) return it->second;
   for (auto dot = domain.find('.'); dot != std::string::npos; dot = domain.find('.', dot + 1))
@@ -335,7 +330,7 @@ smtp::DsnNotify parse_notify(std::string_view s) {
   smtp::DsnNotify n;
   if (s.empty()) return n;
   n.set = true;
-  std::string u = lower(s);
+  std::string u = ascii_lower(s);
   n.never = u.find("never") != std::string::npos;
   n.success = u.find("success") != std::string::npos;
   n.failure = u.find("failure") != std::string::npos;
@@ -393,6 +388,7 @@ static asio::awaitable<Result<smtp::ClientEvent>> pump(SmtpTransport::Session& s
           auto n = static_cast<std::size_t>(in.gcount());
           if (n == 0) break;
           s.engine.write_body(std::string_view(chunk.data(), n));
+          if (!in) break;  // the last chunk leaves with the end-of-data line, in one write
           auto out = s.engine.take_output();
           if (auto st = co_await s.write(out, cfg.command_timeout); !st) co_return fail(st.error());
         }
@@ -477,6 +473,18 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver(const Deliv
     base.tls = smtp::TlsPolicy::required;
     base.verify = true;
   }
+  const std::string cache_key = ascii_lower(request.domain) + (request.requiretls ? " requiretls" : "");
+  if (route.kind == RouteKind::mx && config_.reuse_idle.count() > 0) {
+    std::shared_ptr<const std::vector<Target>> cached;
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = route_cache_.find(cache_key); it != route_cache_.end()) {
+        if (it->second.expires > std::chrono::steady_clock::now()) cached = it->second.targets;
+        else route_cache_.erase(it);
+      }
+    }
+    if (cached) co_return co_await deliver_to(request, *cached);
+  }
   switch (route.kind) {
     case RouteKind::mx: {
       auto mx = co_await resolver_.mx(request.domain);
@@ -499,7 +507,7 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver(const Deliv
         if (targets.empty())
           co_return all(request, Failure{451, "4.4.4", "No usable MX host for " + request.domain, ""});
         if (config_.mta_sts) {
-          const std::string sts_domain = lower(request.domain);  // named: no temporaries in co_await (GCC 12)
+          const std::string sts_domain = ascii_lower(request.domain);  // named: no temporaries in co_await (GCC 12)
           auto policy = co_await mta_sts_policy(sts_domain);
           if (policy && policy->mode != MtaStsMode::none) {
             // RFC 8461 4.1/5: only MX hosts matching the policy, with TLS verified against the MX name.
@@ -523,11 +531,16 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver(const Deliv
             targets = std::move(matching);
           }
         }
+        if (config_.reuse_idle.count() > 0) {
+          std::lock_guard lock(mutex_);
+          route_cache_[cache_key] = CachedRoute{std::make_shared<const std::vector<Target>>(targets),
+                                                std::chrono::steady_clock::now() + config_.reuse_idle};
+        }
       } else if (dns::is_nxdomain(mx.error())) {
         co_return all(request, Failure{550, "5.1.2", "Recipient domain " + request.domain + " does not exist (NXDOMAIN)", ""});
       } else if (dns::is_no_data(mx.error())) {
         Target t = base;  // RFC 5321 5.1: no MX, the domain itself is the implicit MX
-        t.host = lower(request.domain);
+        t.host = ascii_lower(request.domain);
         targets.push_back(std::move(t));
       } else {
         co_return all(request, Failure{451, "4.4.3", "MX lookup for " + request.domain + " failed: " + mx.error().message, ""});
@@ -633,7 +646,7 @@ asio::awaitable<Result<std::string>> SmtpTransport::fetch_mta_sts(const std::str
     if (!ok) continue;
     auto head_end = resp.find("\r\n\r\n");
     if (head_end == std::string::npos) co_return fail(ErrorCategory::protocol, "malformed HTTP response from " + host);
-    std::string head = lower(resp.substr(0, head_end));
+    std::string head = ascii_lower(resp.substr(0, head_end));
     if (head.rfind("http/1.", 0) != 0 || head.size() < 12 || head.compare(9, 3, "200") != 0)
       co_return fail(ErrorCategory::protocol, "MTA-STS policy fetch from " + host + ": " + resp.substr(0, resp.find('\r')));
     if (head.find("\r\ncontent-type: text/plain") == std::string::npos)
@@ -785,7 +798,7 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver_to(const De
         last = Failure{451, temp ? "4.4.3" : "4.4.4",
                        "No address for " + t.host + (temp ? ": DNS lookup failed temporarily" : ""), ""};
         // RFC 5321 5.1: no MX and the domain has no address either: nothing can ever be delivered.
-        if (no_such_host && targets.size() == 1 && t.host == lower(request.domain) && !t.lmtp)
+        if (no_such_host && targets.size() == 1 && t.host == ascii_lower(request.domain) && !t.lmtp)
           last = Failure{550, "5.1.2", "Recipient domain " + request.domain + " has no MX and no address", ""};
         continue;
       }
@@ -811,6 +824,12 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver_to(const De
       co_await s->sock.async_connect(ep, asio::redirect_error(asio::use_awaitable, ec));
       s->disarm();
       ++opened_;
+      // Commands are already batched by the engine (PIPELINING); Nagle would only hold back the small
+      // last segment (".\r\n", QUIT) until the peer's delayed ACK, ~40 ms per message.
+      if (!ec) {
+        std::error_code ignored;  // an optimisation only
+        s->sock.set_option(asio::ip::tcp::no_delay(true), ignored);
+      }
       if (ec) {
         all_tls_failures = false;
         last = Failure{451, "4.4.1", "Connection to " + s->peer + " failed: " + s->why(ec), t.host};

@@ -25,6 +25,7 @@
 #include "tern/queue/no_route_transport.hpp"
 #include "tern/dns/unbound_resolver.hpp"
 #include "tern/queue/smtp_transport.hpp"
+#include "tern/mime/smtp_address.hpp"
 
 namespace tern {
 
@@ -48,6 +49,7 @@ struct Server::Impl {
   std::unique_ptr<auth::AuthThrottle> auth_throttle;
   std::unique_ptr<smtp::RateLimiter> smtp_rate_limiter;
   std::unique_ptr<mailauth::DkimKeyring> dkim;
+  std::unique_ptr<mailauth::DisclaimerStore> disclaimers;
   std::shared_ptr<const mailauth::SrsCodec> srs;  // when [srs] enabled and mail is accepted
   std::unique_ptr<smtp::Greylist> smtp_greylist;
   std::shared_ptr<smtp::MessageSink> message_sink;
@@ -65,6 +67,23 @@ struct Server::Impl {
   bool stopping = false;
   bool stopped = false;
 
+  std::filesystem::path greylist_file() const { return config.data_dir / "greylist.state"; }
+  void save_greylist() {
+    if (!smtp_greylist || !config.smtp.greylist.enabled) return;
+    if (auto st = smtp_greylist->save(greylist_file(), smtp::Greylist::Clock::now(), std::chrono::system_clock::now()); !st)
+      log::warn("greylist.save_failed", {{"file", greylist_file().string()}, {"error", st.error().message}});
+  }
+  asio::awaitable<void> save_greylist_periodically() {
+    asio::steady_timer timer(control);
+    for (;;) {
+      timer.expires_after(std::chrono::minutes(5));
+      asio::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+      save_greylist();
+    }
+  }
+
   // Queued mail for domains served here (bounces to local senders) goes to the store, not the Transport.
   queue::LocalRoute local_route() {
     queue::LocalRoute route;
@@ -76,8 +95,8 @@ struct Server::Impl {
     route.deliver = [this](const std::string& address_in, std::string_view message) -> queue::RecipientStatus {
       using queue::RecipientOutcome;
       std::string address = address_in;
-      auto at = address.rfind('@');
-      if (srs && at != std::string::npos && mailauth::SrsCodec::is_srs(std::string_view(address).substr(0, at))) {
+      auto parts = mime::split_address(address);
+      if (srs && parts && mailauth::SrsCodec::is_srs(parts->local)) {
         // A DSN of ours for forwarded mail goes to the SRS sender: undo the rewrite (docs/srs.md) as the SMTP
         // service does for bounces that come back from outside.
         auto reversed = srs->reverse(address, static_cast<std::int64_t>(std::time(nullptr)));
@@ -85,9 +104,7 @@ struct Server::Impl {
           return {RecipientOutcome::failed, 550, "5.1.1",
                   "<" + address + "> is not a valid bounce address here: " + reversed.error().message, ""};
         address = *reversed;
-        auto rat = address.rfind('@');
-        std::string domain = rat == std::string::npos ? std::string() : address.substr(rat + 1);
-        for (auto& c : domain) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        std::string domain = mime::address_domain(address);
         auto snap = directory->snapshot();
         if (!snap) return {RecipientOutcome::deferred, 451, "4.3.0", "cannot read the directory", ""};
         if (!(*snap)->find_domain(domain)) {
@@ -204,6 +221,7 @@ struct Server::Impl {
       signals->cancel(ignored);
     }
     if (queue) queue->stop();
+    save_greylist();
     control.stop();
   }
 };
@@ -253,6 +271,13 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, ServerOption
   impl->auth_throttle = std::make_unique<auth::AuthThrottle>(impl->config.auth.throttle);
   impl->smtp_rate_limiter = std::make_unique<smtp::RateLimiter>(impl->config.smtp.rate_limit);
   impl->smtp_greylist = std::make_unique<smtp::Greylist>(impl->config.smtp.greylist);
+  if (impl->config.smtp.greylist.enabled) {
+    // What senders already proved survives a restart (saved every few minutes and at shutdown).
+    auto loaded = impl->smtp_greylist->load(impl->greylist_file(), smtp::Greylist::Clock::now(),
+                                            std::chrono::system_clock::now());
+    if (loaded) log::info("greylist.loaded", {{"triplets", *loaded}, {"file", impl->greylist_file().string()}});
+    else log::warn("greylist.load_failed", {{"file", impl->greylist_file().string()}, {"error", loaded.error().message}});
+  }
   // The outbound queue belongs to the process that accepts mail (one owner per spool: tern-imapd running
   // beside tern-smtpd on the same data_dir must not take it).
   bool accepts_mail = std::any_of(impl->config.listen.begin(), impl->config.listen.end(), [](const ListenConfig& l) {
@@ -293,6 +318,10 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, ServerOption
     auto sink = std::make_shared<StoreSink>(impl->mail_store,
                                             *impl->directory, impl->queue.get());
     sink->set_dkim(impl->dkim.get());
+    auto disclaimer_config = impl->config.disclaimer;
+    if (disclaimer_config.dir.empty()) disclaimer_config.dir = impl->config.data_dir / "disclaimer";  // built in code
+    impl->disclaimers = std::make_unique<mailauth::DisclaimerStore>(std::move(disclaimer_config));
+    sink->set_disclaimers(impl->disclaimers.get());
     impl->message_sink = std::move(sink);
   }
   if (impl->queue) impl->queue->set_local_route(impl->local_route());
@@ -343,6 +372,7 @@ Status Server::start() {
     log::info("listener.started", {{"service", l->service().name()}, {"address", l->bound().to_string()},
                                    {"tls", l->service().implicit_tls() ? "implicit" : "starttls"}});
   }
+  if (d.config.smtp.greylist.enabled) asio::co_spawn(d.control, d.save_greylist_periodically(), asio::detached);
   if (d.queue) {
     d.queue->set_workers(d.workers.get());
     asio::co_spawn(d.io->at(0), d.queue->run(), asio::detached);

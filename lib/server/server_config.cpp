@@ -123,9 +123,11 @@ ServerConfig parse_document(const std::shared_ptr<ConfigDocument>& doc, ConfigDi
   if (auto s = root->table("queue")) (void)queue::parse_queue_config(*s, c.queue);
   if (auto s = root->table("dns")) (void)dns::parse_dns_config(*s, c.dns);
   if (auto s = root->table("dkim")) (void)mailauth::parse_dkim_config(*s, c.dkim);
+  if (auto s = root->table("disclaimer")) (void)mailauth::parse_disclaimer_config(*s, c.disclaimer);
   if (auto s = root->table("srs")) (void)mailauth::parse_srs_config(*s, c.srs);
   if (auto s = root->table("imap")) (void)imap::parse_imap_config(*s, c.imap);
   if (c.dkim.key_dir.empty()) c.dkim.key_dir = c.data_dir / "dkim";
+  if (c.disclaimer.dir.empty()) c.disclaimer.dir = c.data_dir / "disclaimer";
   if (c.srs.secret_file.empty()) c.srs.secret_file = c.data_dir / "srs.secret";
   (void)queue::parse_delivery_config(*root, c.delivery);
   root->finish();

@@ -1,6 +1,9 @@
 #include "tern/server/store_sink.hpp"
 
 #include <ctime>
+#include <optional>
+
+#include "tern/mime/smtp_address.hpp"
 
 namespace tern {
 
@@ -9,9 +12,9 @@ StoreSink::StoreSink(std::shared_ptr<store::MailStore> store, directory::Directo
 
 store::QuotaLimits StoreSink::limits_for(const std::string& mailbox) const {
   store::QuotaLimits limits;
-  auto at = mailbox.rfind('@');
-  if (auto snap = directory_.snapshot(); snap && at != std::string::npos) {
-    if (const auto* m = (*snap)->find_mailbox(mailbox.substr(0, at), mailbox.substr(at + 1)))
+  auto parts = mime::split_address(mailbox);
+  if (auto snap = directory_.snapshot(); snap && parts) {
+    if (const auto* m = (*snap)->find_mailbox(parts->local, parts->domain))
       limits = {m->quota.bytes, m->quota.messages};
   }
   return limits;
@@ -60,6 +63,10 @@ Status StoreSink::deliver_local(const smtp::LocalDelivery& target, std::string_v
 
 Result<std::string> StoreSink::enqueue(const smtp::QueuedEnvelope& envelope, std::string_view message) {
   if (!queue_) return fail(ErrorCategory::temporary, "outbound delivery is not available in this build yet");
+  // The disclaimer first, so the DKIM body hash covers it (RFC 6376 §3.7); the original when it declines.
+  std::optional<std::string> stamped;
+  if (disclaimers_ && !envelope.return_path.empty()) stamped = disclaimers_->apply(message, envelope.return_path);
+  if (stamped) message = *stamped;
   if (dkim_) {
     auto signed_message = dkim_->sign(message, envelope.return_path, std::time(nullptr));
     if (!signed_message) return fail(ErrorCategory::temporary, "DKIM signing failed: " + signed_message.error().message);

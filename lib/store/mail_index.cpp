@@ -14,6 +14,9 @@ constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS message(mailbox TEXT, uid INTEGER, base TEXT, info TEXT, in_new INTEGER,"
     " size INTEGER, internal_date INTEGER, modseq INTEGER, flags INTEGER, keywords TEXT,"
     " PRIMARY KEY(mailbox, uid)) WITHOUT ROWID;"
+    // Derived data per message (e.g. the header fields IMAP reads), dropped with the message row.
+    "CREATE TABLE IF NOT EXISTS cache(mailbox TEXT, uid INTEGER, field TEXT, value BLOB,"
+    " PRIMARY KEY(mailbox, uid, field)) WITHOUT ROWID;"
     "INSERT OR IGNORE INTO meta VALUES('schema', '1');";
 
 std::string text(sqlite3_stmt* s, int i) {
@@ -61,7 +64,8 @@ MailIndex::~MailIndex() {
 }
 
 void MailIndex::finalize() {
-  for (auto** s : {&get_mb_, &get_msgs_, &put_mb_, &put_msg_, &del_msg_, &del_msgs_}) {
+  for (auto** s : {&get_mb_, &get_msgs_, &put_mb_, &put_msg_, &del_msg_, &del_msgs_, &get_cache_, &put_cache_,
+                   &del_cache_, &del_caches_}) {
     sqlite3_finalize(*s);
     *s = nullptr;
   }
@@ -85,7 +89,11 @@ bool MailIndex::prepare() {
            &get_msgs_) &&
          p("INSERT OR REPLACE INTO mailbox VALUES(?,?,?,?,?,?,?,?,?,?,?)", &put_mb_) &&
          p("INSERT OR REPLACE INTO message VALUES(?,?,?,?,?,?,?,?,?,?)", &put_msg_) &&
-         p("DELETE FROM message WHERE mailbox = ? AND uid = ?", &del_msg_) && p("DELETE FROM message WHERE mailbox = ?", &del_msgs_);
+         p("DELETE FROM message WHERE mailbox = ? AND uid = ?", &del_msg_) && p("DELETE FROM message WHERE mailbox = ?", &del_msgs_) &&
+         p("SELECT value FROM cache WHERE mailbox = ? AND uid = ? AND field = ?", &get_cache_) &&
+         p("INSERT OR REPLACE INTO cache VALUES(?,?,?,?)", &put_cache_) &&
+         p("DELETE FROM cache WHERE mailbox = ? AND uid = ?", &del_cache_) &&
+         p("DELETE FROM cache WHERE mailbox = ?", &del_caches_);
 }
 
 std::optional<IndexedMailbox> MailIndex::mailbox(const std::string& name) {
@@ -183,23 +191,56 @@ void MailIndex::put_message(const std::string& name, const IndexedMessage& m) {
 }
 
 void MailIndex::delete_message(const std::string& name, std::uint32_t uid) {
-  sqlite3_reset(del_msg_);
-  bind(del_msg_, 1, name);
-  bind(del_msg_, 2, static_cast<std::int64_t>(uid));
-  if (sqlite3_step(del_msg_) != SQLITE_DONE) failed_ = true;
-  sqlite3_reset(del_msg_);
+  for (auto* s : {del_msg_, del_cache_}) {
+    sqlite3_reset(s);
+    bind(s, 1, name);
+    bind(s, 2, static_cast<std::int64_t>(uid));
+    if (sqlite3_step(s) != SQLITE_DONE) failed_ = true;
+    sqlite3_reset(s);
+  }
 }
 
 void MailIndex::delete_messages(const std::string& name) {
-  sqlite3_reset(del_msgs_);
-  bind(del_msgs_, 1, name);
-  if (sqlite3_step(del_msgs_) != SQLITE_DONE) failed_ = true;
-  sqlite3_reset(del_msgs_);
+  for (auto* s : {del_msgs_, del_caches_}) {
+    sqlite3_reset(s);
+    bind(s, 1, name);
+    if (sqlite3_step(s) != SQLITE_DONE) failed_ = true;
+    sqlite3_reset(s);
+  }
+}
+
+void MailIndex::cached(const std::string& name, const std::vector<std::uint32_t>& uids, std::string_view field,
+                       std::vector<std::optional<std::string>>& out) {
+  bool txn = uids.size() > 1 && sqlite3_get_autocommit(db_) && exec("BEGIN");
+  for (std::size_t i = 0; i < uids.size(); ++i) {
+    if (!uids[i]) continue;
+    sqlite3_reset(get_cache_);
+    bind(get_cache_, 1, name);
+    bind(get_cache_, 2, static_cast<std::int64_t>(uids[i]));
+    sqlite3_bind_text(get_cache_, 3, field.data(), static_cast<int>(field.size()), SQLITE_STATIC);
+    if (sqlite3_step(get_cache_) == SQLITE_ROW) {
+      auto* p = static_cast<const char*>(sqlite3_column_blob(get_cache_, 0));
+      out[i].emplace(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(get_cache_, 0)));
+    }
+  }
+  sqlite3_reset(get_cache_);
+  if (txn) exec("COMMIT");
+}
+
+void MailIndex::put_cached(const std::string& name, std::uint32_t uid, std::string_view field, std::string_view value) {
+  sqlite3_reset(put_cache_);
+  bind(put_cache_, 1, name);
+  bind(put_cache_, 2, static_cast<std::int64_t>(uid));
+  sqlite3_bind_text(put_cache_, 3, field.data(), static_cast<int>(field.size()), SQLITE_STATIC);
+  sqlite3_bind_blob(put_cache_, 4, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+  if (sqlite3_step(put_cache_) != SQLITE_DONE) failed_ = true;
+  sqlite3_reset(put_cache_);
 }
 
 void MailIndex::delete_mailbox(const std::string& name) {
   sqlite3_stmt* s = nullptr;
   for (const char* sql : {"DELETE FROM message WHERE mailbox = ?1 OR substr(mailbox, 1, length(?1) + 1) = ?1 || '/'",
+                          "DELETE FROM cache WHERE mailbox = ?1 OR substr(mailbox, 1, length(?1) + 1) = ?1 || '/'",
                           "DELETE FROM mailbox WHERE name = ?1 OR substr(name, 1, length(?1) + 1) = ?1 || '/'"}) {
     if (sqlite3_prepare_v2(db_, sql, -1, &s, nullptr) != SQLITE_OK) { failed_ = true; return; }
     bind(s, 1, name);
@@ -211,6 +252,7 @@ void MailIndex::delete_mailbox(const std::string& name) {
 void MailIndex::rename_mailbox(const std::string& from, const std::string& to) {
   sqlite3_stmt* s = nullptr;
   for (const char* sql : {"UPDATE message SET mailbox = ?2 || substr(mailbox, length(?1) + 1) WHERE mailbox = ?1 OR substr(mailbox, 1, length(?1) + 1) = ?1 || '/'",
+                          "UPDATE cache SET mailbox = ?2 || substr(mailbox, length(?1) + 1) WHERE mailbox = ?1 OR substr(mailbox, 1, length(?1) + 1) = ?1 || '/'",
                           "UPDATE mailbox SET name = ?2 || substr(name, length(?1) + 1) WHERE name = ?1 OR substr(name, 1, length(?1) + 1) = ?1 || '/'"}) {
     if (sqlite3_prepare_v2(db_, sql, -1, &s, nullptr) != SQLITE_OK) { failed_ = true; return; }
     bind(s, 1, from);

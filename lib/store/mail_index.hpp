@@ -64,8 +64,13 @@ class MailIndex {
   void rollback();
   void put_mailbox(const std::string& name, const IndexedMailbox& m);
   void put_message(const std::string& name, const IndexedMessage& m);
-  void delete_message(const std::string& name, std::uint32_t uid);
-  void delete_messages(const std::string& name);  // every message of the mailbox
+  void delete_message(const std::string& name, std::uint32_t uid);  // with its cached data
+  void delete_messages(const std::string& name);  // every message of the mailbox, with cached data
+  // Derived data cached per message (UserMailbox::cached); put_cached belongs in a write transaction.
+  // Fills out[i] for uids[i] (0: skipped), all in one read transaction (one lock, not one per row).
+  void cached(const std::string& name, const std::vector<std::uint32_t>& uids, std::string_view field,
+              std::vector<std::optional<std::string>>& out);
+  void put_cached(const std::string& name, std::uint32_t uid, std::string_view field, std::string_view value);
   void delete_mailbox(const std::string& name);   // the mailbox and its children ("name/...")
   void rename_mailbox(const std::string& from, const std::string& to);  // with its children
   bool failed() const { return failed_; }
@@ -77,7 +82,8 @@ class MailIndex {
   bool exec(const char* sql);
   sqlite3* db_ = nullptr;
   sqlite3_stmt *get_mb_ = nullptr, *get_msgs_ = nullptr, *put_mb_ = nullptr, *put_msg_ = nullptr, *del_msg_ = nullptr,
-               *del_msgs_ = nullptr;
+               *del_msgs_ = nullptr, *get_cache_ = nullptr, *put_cache_ = nullptr, *del_cache_ = nullptr,
+               *del_caches_ = nullptr;
   bool failed_ = false;
 };
 

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -19,10 +20,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "tern/core/durable_file.hpp"
 #include "tern/core/log.hpp"
 #include "tern/store/mailbox_name.hpp"
 #include "tern/store/uidlist.hpp"
+#include "tern/mime/smtp_address.hpp"
 #include "mail_index.hpp"
+#include "maildir_watcher.hpp"
 
 namespace fs = std::filesystem;
 
@@ -479,10 +483,37 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     if (auto s = load_keywords(); !s) return s;
     index_ = detail::MailIndex::open(root_ / kIndexFile);
     if (!index_) log::warn("store.index_unavailable", {{"user", user_}});
+    modseq_floor_ = modseq_reserved_ = read_modseq_reservation();
     return load_quota();
   }
 
   static constexpr const char* kIndexFile = "tern-index.sqlite";
+  // MODSEQs handed out stay below the number in this file, which is written durably ahead of them
+  // (kModseqReserve at a time, so one fsync per that many changes). The index commits without fsync
+  // (synchronous=NORMAL): after a power loss its last transactions may be gone, and the MODSEQs they
+  // held could otherwise be handed out again. Every folder starts above the reservation found at
+  // open, so MODSEQs never go backwards (RFC 7162 §3.1.1: they only increase).
+  static constexpr const char* kModseqFile = "tern-modseq";
+  static constexpr std::uint64_t kModseqReserve = 4096;
+
+  std::uint64_t read_modseq_reservation() {
+    std::ifstream in(root_ / kModseqFile);
+    std::uint64_t v = 0;
+    return in >> v ? v : 0;
+  }
+
+  // Raises the durable reservation above `modseq` before a MODSEQ up to it is given out. Several
+  // processes may share the user: under an flock of the Maildir, never lower what another wrote.
+  void reserve_modseqs(std::uint64_t modseq) {
+    if (modseq <= modseq_reserved_) return;
+    std::uint64_t want = modseq + kModseqReserve;
+    int dir = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir >= 0) ::flock(dir, LOCK_EX);
+    want = std::max(want, read_modseq_reservation());
+    if (auto st = write_file_durably(root_ / kModseqFile, std::to_string(want) + "\n"); st) modseq_reserved_ = want;
+    else log::warn("store.modseq_reserve_failed", {{"user", user_}, {"error", st.error().message}});
+    if (dir >= 0) ::close(dir);  // releases the flock
+  }
 
   Result<std::vector<MailboxInfo>> list() override {
     std::lock_guard lk(m_);
@@ -884,6 +915,34 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     return parser->parse(*m);
   }
 
+  std::vector<std::optional<std::string>> cached(std::string_view mailbox, const std::vector<std::uint32_t>& uids,
+                                                 std::string_view field) override {
+    std::vector<std::optional<std::string>> out(uids.size());
+    std::lock_guard lk(m_);
+    if (!index_) return out;
+    auto f = folder(mailbox);
+    if (!f) return out;
+    if (!(*f)->loaded && !refresh(**f, nullptr, false)) return out;
+    std::vector<std::uint32_t> present(uids.size(), 0);  // rows of expunged UIDs are gone: ask for none
+    for (std::size_t i = 0; i < uids.size(); ++i)
+      if (find(**f, uids[i])) present[i] = uids[i];
+    index_->cached((*f)->name, present, field, out);
+    return out;
+  }
+
+  void cache(std::string_view mailbox, std::string_view field, const std::vector<CacheEntry>& entries) override {
+    std::lock_guard lk(m_);
+    if (!index_ || entries.empty()) return;
+    auto f = folder(mailbox);
+    if (!f) return;
+    if (!(*f)->loaded && !refresh(**f, nullptr, false)) return;
+    // A cache: no fsync of its own (WAL, synchronous=NORMAL) and a failed write only costs a re-read.
+    if (!index_->begin()) return;
+    for (const auto& e : entries)
+      if (find(**f, e.uid)) index_->put_cached((*f)->name, e.uid, field, e.value);
+    (void)index_->commit();
+  }
+
   Result<FlagChangeResult> change_flags(std::string_view mailbox, const std::vector<std::uint32_t>& uids, const FlagChange& ch) override {
     FlagChangeResult res;
     std::uint64_t modseq = 0;
@@ -1055,14 +1114,77 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   };
 
   std::unique_ptr<ChangeSubscription> subscribe_changes(ChangeCallback cb) override {
-    std::lock_guard lk(subs_m_);
-    auto id = ++next_sub_;
-    subs_[id] = std::make_shared<ChangeCallback>(std::move(cb));
+    std::uint64_t id;
+    {
+      std::lock_guard lk(subs_m_);
+      id = ++next_sub_;
+      subs_[id] = std::make_shared<ChangeCallback>(std::move(cb));
+    }
+    update_watches();
     return std::make_unique<Sub>(weak_from_this(), id);
   }
   void unsubscribe(std::uint64_t id) {
-    std::lock_guard lk(subs_m_);
-    subs_.erase(id);
+    {
+      std::lock_guard lk(subs_m_);
+      subs_.erase(id);
+    }
+    update_watches();
+  }
+
+  // While anyone listens, the Maildir's directories are watched (MaildirWatcher) so that changes made
+  // by other programs are announced too: the root for folders coming and going, new/ and cur/ of each
+  // folder for messages.
+  void update_watches(bool rewatch = false) {
+    std::lock_guard wl(watch_m_);
+    bool want;
+    {
+      std::lock_guard lk(subs_m_);
+      want = !subs_.empty();
+    }
+    if (!want || rewatch) watches_.clear();
+    if (!want || !watches_.empty()) return;
+    auto watcher = detail::MaildirWatcher::shared();
+    std::weak_ptr<MaildirUser> self = weak_from_this();
+    auto add = [&](const fs::path& dir, std::string folder) {
+      bool root = folder.empty();  // INBOX's files live there too: only folder directories matter
+      if (auto t = watcher->watch(
+              dir, [self, folder] {
+                if (auto u = self.lock()) u->changed_elsewhere(folder);
+              },
+              root))
+        watches_.push_back(std::move(t));
+    };
+    add(root_, std::string());
+    auto boxes = list();
+    if (!boxes) return;
+    for (const auto& b : *boxes) {
+      auto dir = folder_path(b.name);
+      if (!dir) continue;
+      add(*dir / "new", b.name);
+      add(*dir / "cur", b.name);
+    }
+  }
+
+  // A watched directory changed: bring the folder up to date and announce what another program did. Our
+  // own changes were announced when made and left nothing for refresh() to find.
+  void changed_elsewhere(const std::string& box) {
+    if (box.empty()) {  // the root: a folder may have been created, renamed or deleted
+      update_watches(true);
+      notify({ChangeEvent::Kind::mailbox_list_changed, {}, {}, 0});
+      return;
+    }
+    std::uint64_t before = 0, after = 0;
+    std::string name;
+    {
+      std::lock_guard lk(m_);
+      auto f = folder(box);
+      if (!f || !(*f)->loaded) return;  // nobody has read it yet: nothing to announce
+      before = (*f)->highest_modseq;
+      if (!refresh(**f)) return;
+      after = (*f)->highest_modseq;
+      name = (*f)->name;
+    }
+    if (after != before) notify({ChangeEvent::Kind::message_added, name, {}, after});
   }
 
   // Rebuilds every mailbox's index rows from the Maildir (uidlist re-read, new/ and cur/ listed, every file
@@ -1376,6 +1498,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   void load(Folder& f) {
     if (f.loaded) return;
     f.loaded = true;
+    f.highest_modseq = std::max(f.highest_modseq, modseq_floor_);
     if (!index_) return;
     auto mb = index_->mailbox(f.name);
     if (!mb) return;
@@ -1401,7 +1524,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     f.uid_validity = mb->uid_validity;
     f.uid_next = mb->uid_next;
     f.guid = mb->guid;
-    f.highest_modseq = std::max<std::uint64_t>(mb->highest_modseq, 1);
+    f.highest_modseq = std::max<std::uint64_t>({mb->highest_modseq, 1, modseq_floor_});
     f.ul_known = mb->ul_ino != 0;
     f.ul_ino = mb->ul_ino;
     f.ul_size = mb->ul_size;
@@ -1415,6 +1538,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   // recorded uidlist/directory state is then cleared so the next open reconciles from the Maildir.
   void persist(Folder& f, const FolderChanges& ch) {
     if (!index_) return;
+    reserve_modseqs(f.highest_modseq);
     if (!index_->begin()) return;
     if (ch.reset) index_->delete_messages(f.name);
     for (auto uid : ch.removed) index_->delete_message(f.name, uid);
@@ -1944,6 +2068,8 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   std::uint64_t usage_bytes_ = 0, usage_msgs_ = 0;
   std::map<std::string, std::shared_ptr<Folder>> folders_;
   std::unique_ptr<detail::MailIndex> index_;
+  std::uint64_t modseq_floor_ = 0;     // the reservation found at open: every folder starts above it
+  std::uint64_t modseq_reserved_ = 0;  // MODSEQs up to this are durably reserved
   std::set<std::string> subscriptions_;
   std::vector<std::string> keywords_ = std::vector<std::string>(26);
   bool keywords_dirty_ = false;
@@ -1951,6 +2077,8 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   std::shared_ptr<StructureParser> parser_;
   std::mutex subs_m_;
   std::map<std::uint64_t, std::shared_ptr<ChangeCallback>> subs_;
+  std::mutex watch_m_;  // taken before m_ and subs_m_
+  std::vector<detail::MaildirWatcher::Token> watches_;
   std::uint64_t next_sub_ = 0;
 };
 
@@ -1973,9 +2101,9 @@ Status MaildirStore::reindex(std::string_view user) {
 }
 
 Result<fs::path> MaildirStore::user_dir(std::string_view user) const {
-  auto at = user.rfind('@');
-  if (at == std::string_view::npos) return fail(ErrorCategory::invalid_argument, "user must be local@domain: " + std::string(user));
-  std::string local(user.substr(0, at)), domain(user.substr(at + 1));
+  auto parts = mime::split_address(user);
+  if (!parts) return fail(ErrorCategory::invalid_argument, "user must be local@domain: " + std::string(user));
+  std::string local(parts->local), domain(parts->domain);
   std::transform(domain.begin(), domain.end(), domain.begin(), [](unsigned char c) { return std::tolower(c); });
   if (!safe_part(local) || !safe_part(domain)) return fail(ErrorCategory::invalid_argument, "unsafe user name: " + std::string(user));
   return data_dir_ / "mail" / domain / local;

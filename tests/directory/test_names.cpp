@@ -72,6 +72,40 @@ BOOST_AUTO_TEST_CASE(addresses_are_normalised) {
   BOOST_TEST(!parse_address(std::string(250, 'a') + "@x.com"));
 }
 
+// parse_address is lib/mime's RFC 5321 mailbox parser plus the directory's lookup-key rules.
+BOOST_AUTO_TEST_CASE(addresses_through_the_shared_parser) {
+  // Quoted local parts are unquoted; a needlessly quoted one is the same key as the dot-atom.
+  auto q = parse_address("\"Alice\"@example.com");
+  BOOST_REQUIRE(q.has_value());
+  BOOST_TEST(q->str() == "alice@example.com");
+  auto sp = parse_address("\"john smith\"@example.com");
+  BOOST_REQUIRE(sp.has_value());
+  BOOST_TEST(sp->local == "john smith");
+  BOOST_TEST(sp->str() == "\"john smith\"@example.com");  // written back quoted
+  // IDNA: U-label and A-label domains are one key (A-labels, lower case).
+  auto u = parse_address("J\xC3\xB6rg@B\xC3\xBC" "cher.Example");
+  BOOST_REQUIRE(u.has_value());
+  BOOST_TEST(u->domain == "xn--bcher-kva.example");
+  BOOST_TEST(u->local == "j\xC3\xB6rg");
+  BOOST_TEST(parse_address("j\xC3\xB6rg@xn--bcher-kva.example")->str() == u->str());
+  // Address literals, a trailing dot of an absolute domain.
+  BOOST_TEST(parse_address("postmaster@[192.0.2.1]")->domain == "[192.0.2.1]");
+  BOOST_TEST(parse_address("alice@example.com.")->domain == "example.com");
+  // RFC 5321 4.1.2 syntax and 4.5.3.1 lengths.
+  for (const char* bad : {"a..b@example.com", ".a@example.com", "a.@example.com", "a@-example.com",
+                          "a@[300.1.1.1]", "a@example..com", "\"open@example.com", "a@exa_mple.com"})
+    BOOST_TEST(!parse_address(bad), bad);
+  BOOST_TEST(parse_address(std::string(64, 'a') + "@example.com").has_value());
+  auto long_local = parse_address(std::string(65, 'a') + "@example.com");
+  BOOST_REQUIRE(!long_local);
+  BOOST_TEST(long_local.error().message.find("too long") != std::string::npos, long_local.error().message);
+  BOOST_TEST(parse_address("no-at-sign").error().message.find("no '@'") != std::string::npos);
+  // Targets that leave this host keep the local part's case (RFC 5321 2.4), the domain is canonical.
+  BOOST_TEST(forward_address("<Bob.Smith@Example.NET>").value() == "Bob.Smith@example.net");
+  BOOST_TEST(forward_address("\"Bob\"@B\xC3\xBC" "cher.example").value() == "Bob@xn--bcher-kva.example");
+  BOOST_TEST(!forward_address("bob@"));
+}
+
 BOOST_AUTO_TEST_CASE(subaddress_split) {
   auto s = split_subaddress("alice+shop+x", '+');
   BOOST_REQUIRE(s.has_value());

@@ -95,6 +95,22 @@ BOOST_AUTO_TEST_CASE(aliases_same_and_other_domain) {
   BOOST_TEST(mailboxes(f) == V{"bob@example.com"});
 }
 
+// Addresses go through lib/mime's RFC 5321 parser: quoted, IDNA and case forms of one address are one key;
+// targets on other hosts keep their local part's case (RFC 5321 2.4), their domain canonical.
+BOOST_AUTO_TEST_CASE(quoted_idna_and_case_of_forward_targets) {
+  auto d = sample();
+  d.domains.push_back({"xn--bcher-kva.example", true, {}});
+  d.mailboxes.push_back({"jorg", "xn--bcher-kva.example", "alice", OwnerType::user, true, {}, ""});
+  d.aliases.push_back({"out", "example.com", {"Bob.Smith@Partner.NET", "\"Team Lead\"@B\xC3\xBC" "cher.example"}});
+  BOOST_TEST(mailboxes(res(d, "\"Alice\"@example.com")) == V{"alice@example.com"});
+  BOOST_TEST(mailboxes(res(d, "Jorg@B\xC3\xBC" "cher.Example")) == V{"jorg@xn--bcher-kva.example"});
+  auto o = res(d, "out@example.com");
+  BOOST_TEST(o.status == ResolveStatus::deliver);
+  // The second target is in a domain served here (U-label = A-label) but has no mailbox: not forwarded.
+  BOOST_TEST(o.forwards() == V{"Bob.Smith@partner.net"});
+  BOOST_TEST(res(d, "\"no body\"@example.com").status == ResolveStatus::unknown);
+}
+
 BOOST_AUTO_TEST_CASE(wildcard_aliases_most_specific_wins) {
   BOOST_TEST(mailboxes(res(sample(), "sales-us@example.com")) == V{"bob@example.com"});
   BOOST_TEST(mailboxes(res(sample(), "sales-eu-de@example.com")) == V{"alice@example.com"});

@@ -1,5 +1,6 @@
 // Fuzz target: RFC 5321 paths and mailboxes. Whatever parses formats back to text that parses to the same
-// mailbox; IDNA conversions of a parsed domain never crash and round-trip for valid U-labels.
+// mailbox; IDNA conversions of a parsed domain never crash and round-trip for valid U-labels; split_address
+// (the split of stored addresses every module uses) gives back the parsed domain.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -31,8 +32,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (auto u = domain_to_unicode(*a); u && canonical_domain(*u) != *a) std::abort();
       }
       (void)split_subaddress(m.local_part, "+-");
+      // What address() writes (and SMTP, the queue and the directory store) splits back at the right '@'.
+      const std::string written = m.address();
+      auto parts = split_address(written);  // views into `written`
+      if (!parts || parts->domain != m.domain) std::abort();
+      if (address_domain(written) != canonical_domain(m.domain)) std::abort();
     }
   }
+  // Stored addresses of any shape: a split covers the input around one '@'.
+  if (auto parts = split_address(in)) {
+    if (parts->local.empty() || parts->domain.empty() || parts->local.size() + 1 + parts->domain.size() != in.size())
+      std::abort();
+  }
+  (void)address_domain(in);
   auto mb = parse_smtp_mailbox(in, o.allow_utf8);
   if (mb && parse_smtp_mailbox(mb.value.address(), o.allow_utf8).value.local_part != mb.value.local_part) std::abort();
   return 0;

@@ -166,6 +166,93 @@ def modseq(line):
     check(m, "MODSEQ missing: %r" % line)
     return int(m.group(1))
 
+def test_cached_header_fields_answer_like_the_message():
+    """ENVELOPE, HEADER.FIELDS, SEARCH and SORT are answered from the header fields the store caches after
+    the first read: the same bytes before and after caching and after a restart; fields outside the
+    cached set and a header with a malformed line still come from the message itself."""
+    import sqlite3
+    msgs = [
+        mk("=?UTF-8?Q?Caf=C3=A9?= order", extra="X-Priority: 1\r\nX-Mailer: Tern test\r\nCc: Bob\r\n <bob@remote.test>\r\n"),
+        mk("Second", sender="Zed <zed@remote.test>", extra="References: <a@remote.test>\r\n"),
+        # A line that is not a field: this header is never cut, always read whole.
+        b"From: Amy <amy@remote.test>\r\nSubject: Broken\r\nnot a header line\r\nTo: x@y\r\n\r\nbody\r\n",
+    ]
+    items = "(ENVELOPE BODY.PEEK[HEADER.FIELDS (From Subject X-Priority Cc)])"
+    with daemon() as d:
+        r = Raw(d)
+        for m in msgs:
+            r.append("INBOX", m)
+        r.ok("SELECT INBOX")
+        cold = fetches(r.ok("FETCH 1:* " + items))
+        index = os.path.join(d.tmp, "data", "mail", "example.test", "alice", "tern-index.sqlite")
+        db = sqlite3.connect(index)
+        rows = db.execute("SELECT uid, length(value) FROM cache WHERE mailbox = 'INBOX' ORDER BY uid").fetchall()
+        db.close()
+        check([u for u, _ in rows] == [1, 2, 3] and rows[2][1] == 0 and rows[0][1] > 0,
+              "one cache row per message, the malformed header marked uncut: %r" % rows)
+        warm = fetches(r.ok("FETCH 1:* " + items))
+        check(warm == cold, "cached answers differ:\n%r\n%r" % (cold, warm))
+        check(b'"=?UTF-8?Q?Caf=C3=A9?= order"' in cold[1] and b"X-Priority: 1\r\nCc: Bob\r\n <bob@remote.test>\r\n"
+              in cold[1], cold[1])
+        check(b"Subject: Broken\r\n" in cold[3], cold[3])
+        mailer = fetches(r.ok("FETCH 1 BODY.PEEK[HEADER.FIELDS (X-Mailer)]"))
+        check(b"X-Mailer: Tern test\r\n" in mailer[1], "a field outside the cache: %r" % mailer)
+        check(search(r, "SEARCH SUBJECT ORDER") == [1], "SEARCH SUBJECT from the cache")
+        check(search(r, "SEARCH FROM zed") == [2], "SEARCH FROM from the cache")
+        check(search(r, "SEARCH HEADER X-Priority 1") == [1], "SEARCH HEADER from the cache")
+        check(search(r, "SEARCH HEADER X-Mailer tern") == [1], "SEARCH HEADER outside the cache")
+        check(search(r, "SORT (FROM) UTF-8 ALL", b"* SORT") == [3, 1, 2], "SORT FROM")
+        r.close()
+        d.stop()
+        d.log_lines, d.ports = [], {}
+        d.start()
+        r = Raw(d)
+        r.ok("EXAMINE INBOX")
+        again = fetches(r.ok("FETCH 1:* " + items))
+        check(again == cold, "after a restart:\n%r\n%r" % (cold, again))
+        r.close()
+
+
+def test_idle_sees_changes_made_by_another_program():
+    """Another program writes the Maildir (an MDA delivering into new/, a client flagging and deleting in
+    cur/): a session in IDLE is told within a second, without sending anything."""
+    with daemon() as d:
+        r = Raw(d)
+        r.append("INBOX", mk("First"))
+        r.ok("SELECT INBOX")
+        inbox = os.path.join(d.tmp, "data", "mail", "example.test", "alice")
+        tag = r.tag()
+        r.send(tag + b" IDLE\r\n")
+        check(r.readline().startswith(b"+"), "IDLE continuation")
+        r.s.settimeout(1.5)  # the wait this test allows for each push
+        name = "1800000000.M1P4242.other-mda"
+        with open(os.path.join(inbox, "tmp", name), "wb") as f:
+            f.write(mk("From another MDA"))
+        t0 = time.time()
+        os.rename(os.path.join(inbox, "tmp", name), os.path.join(inbox, "new", name))
+        pushed = [r.readline()]
+        while not pushed[-1].endswith(b"EXISTS\r\n"):
+            pushed.append(r.readline())
+        check(pushed[-1] == b"* 2 EXISTS\r\n", "delivery by another MDA pushed in IDLE: %r" % pushed)
+        check(time.time() - t0 < 1.0, "pushed after %.2f s" % (time.time() - t0))
+        def until(pattern):
+            lines = [r.readline()]
+            while not re.match(pattern, lines[-1]):
+                lines.append(r.readline())
+            return lines
+        until(rb"\* \d+ RECENT")  # follows EXISTS
+        os.rename(os.path.join(inbox, "new", name), os.path.join(inbox, "cur", name + ":2,F"))
+        line = r.readline()
+        check(re.match(rb"\* 2 FETCH \(.*\\Flagged", line), "flag change by another client pushed: %r" % line)
+        os.unlink(os.path.join(inbox, "cur", name + ":2,F"))
+        line = r.readline()
+        check(line == b"* 2 EXPUNGE\r\n", "expunge by another client pushed: %r" % line)
+        r.s.settimeout(20)
+        r.send(b"DONE\r\n")
+        _, tagged = r.collect(tag)
+        check(b" OK " in tagged, tagged)
+        r.close()
+
 
 # --- CONDSTORE / QRESYNC -------------------------------------------------------------------------------
 
@@ -982,4 +1069,6 @@ run_tests([
     test_imap4rev2_select_has_list_and_no_recent,
     test_scram_sha256_login_with_scram_credentials,
     test_scram_not_offered_with_the_default_scheme,
+    test_cached_header_fields_answer_like_the_message,
+    test_idle_sees_changes_made_by_another_program,
 ])

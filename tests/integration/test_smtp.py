@@ -211,6 +211,29 @@ def test_bdat_chunking_and_smtputf8():
         check("with UTF8ESMTP" in msgs[0], "Received must record UTF8ESMTP (RFC 6531): " + msgs[0][:300])
 
 
+def test_envelope_paths_quoted_routed_and_over_long():
+    # The paths go through lib/mime's RFC 5321 parser and on to the directory: a needlessly quoted local
+    # part and a source route reach the same mailbox, an unknown quoted one is unknown (not a lookup
+    # failure), over-long and malformed paths are refused before the directory sees them.
+    with daemon() as d:
+        r = Raw(d.port("smtp"))
+        r.reply()
+        expect(r.cmd("EHLO client.test"), 250)
+        expect(r.cmd("MAIL FROM:<carol@remote.test>"), 250)
+        expect(r.cmd('RCPT TO:<"alice"@example.test>'), 250)
+        expect(r.cmd("RCPT TO:<@relay.remote.test,@hop.remote.test:Alice@EXAMPLE.test>"), 250)
+        expect(r.cmd('RCPT TO:<"no body"@example.test>'), 550, "5.1.1")
+        expect(r.cmd("RCPT TO:<%s@example.test>" % ("a" * 65)), 501, "5.1.3")
+        expect(r.cmd("RCPT TO:<a@[IPv6:2001:db8::g]>"), 501, "5.1.3")
+        expect(r.cmd("RCPT TO:<@relay.remote.test,:alice@example.test>"), 501, "5.1.3")
+        expect(r.cmd("RCPT TO:<jörg@example.test>"), 553, "5.6.7")
+        expect(r.cmd("DATA"), 354)
+        expect(r.cmd("Subject: paths\r\n\r\nrouted and quoted\r\n."), 250)
+        r.cmd("QUIT")
+        msgs = inbox(d, "alice")
+        check(len(msgs) == 1 and "routed and quoted" in msgs[0], "alice must get one copy: %r" % msgs)
+
+
 def test_lmtp_replies_per_recipient():
     with daemon() as d:
         r = Raw(d.port("lmtp"))
@@ -257,5 +280,6 @@ run_tests([test_inbound_delivery_to_a_local_mailbox, test_aliases_subaddress_and
            test_unknown_recipient_and_open_relay_are_refused, test_submission_requires_tls_and_auth,
            test_smtps_with_auth_login, test_wrong_password_costs_the_attacker_time, test_spoofing_after_auth_is_refused,
            test_smuggling_payloads_never_make_a_second_message, test_starttls_injection_is_discarded,
-           test_limits_size_recipients_and_line_length, test_bdat_chunking_and_smtputf8, test_lmtp_replies_per_recipient,
+           test_limits_size_recipients_and_line_length, test_bdat_chunking_and_smtputf8, test_envelope_paths_quoted_routed_and_over_long,
+           test_lmtp_replies_per_recipient,
            test_idle_clients_are_timed_out, test_swaks_pipelining_tls_and_auth])

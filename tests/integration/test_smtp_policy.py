@@ -74,6 +74,34 @@ def test_greylisting_defers_first_attempt_then_accepts_the_retry():
         check(len(inbox(d, "alice")) == 2, "submission is not greylisted")
 
 
+def test_greylisting_remembers_passed_senders_across_a_restart():
+    with daemon('\n[smtp.greylist]\nenabled = true\ndelay = "1s"\n') as d:
+        raw = session(d.port("smtp"))
+        expect(mail_from(raw), 451, "4.7.1")
+        time.sleep(1.2)
+        expect(raw.cmd("RSET"), 250)
+        expect(mail_from(raw), 250)  # passed
+        raw.cmd("QUIT")
+        # A sender seen once and not yet retried stays pending too.
+        raw = session(d.port("smtp"))
+        expect(mail_from(raw, sender="pending@remote.test"), 451, "4.7.1")
+        raw.cmd("QUIT")
+        check(d.stop() == 0, "clean stop")
+        time.sleep(1.1)  # down for longer than the delay
+        d.log_lines, d.ports = [], {}
+        d.start()
+        check(any("greylist.loaded" in l and "triplets=2" in l for l in d.log_lines), "state loaded: %s" % d.logs())
+        raw = session(d.port("smtp"))
+        try:
+            expect(mail_from(raw), 250)  # not greylisted again after the restart
+            expect(raw.cmd("RSET"), 250)
+            expect(mail_from(raw, sender="pending@remote.test"), 250)  # its delay ran out while the server was down
+            expect(raw.cmd("RSET"), 250)
+            expect(mail_from(raw, sender="new@remote.test"), 451, "4.7.1")
+        finally:
+            raw.cmd("QUIT")
+
+
 def test_pregreet_talkers_are_refused():
     with daemon('\n[smtp]\npregreet_wait = "700ms"\n') as d:
         raw = Raw(d.port("smtp"))
@@ -136,5 +164,6 @@ def test_full_mailbox_is_refused_at_rcpt():
 
 
 run_tests([test_rate_limit_per_client_ip, test_rate_limit_per_login_on_submission,
-           test_greylisting_defers_first_attempt_then_accepts_the_retry, test_pregreet_talkers_are_refused,
+           test_greylisting_defers_first_attempt_then_accepts_the_retry,
+           test_greylisting_remembers_passed_senders_across_a_restart, test_pregreet_talkers_are_refused,
            test_per_domain_size_limit, test_full_mailbox_is_refused_at_rcpt])

@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "tern/mime/message.hpp"
+#include "tern/mime/message_parser.hpp"
 
 using namespace tern::mime;
 
@@ -120,6 +121,80 @@ BOOST_AUTO_TEST_CASE(missing_final_boundary_and_missing_separator) {
   BOOST_REQUIRE(p2);
   BOOST_TEST(m.body(*p2) == "this line is not a header\r\ntwo\r\n");
   BOOST_TEST(serialize(m) == src);
+}
+
+// A header line that is no field: a broken field when more header follows (Dovecot reads on to the empty
+// line), else the start of the body (Python's email). Streamed and whole-buffer parses agree.
+namespace {
+Message parse_bytewise(std::string_view src) {
+  MessageParser p;
+  for (char c : src) p.feed(std::string_view(&c, 1));
+  Message m = p.finish();
+  m.source = src;
+  return m;
+}
+std::size_t count_defects(const Message& m, DefectKind k) {
+  return static_cast<std::size_t>(std::count_if(m.defects.begin(), m.defects.end(), [&](const Defect& d) { return d.kind == k; }));
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(broken_header_line_followed_by_more_header_is_skipped) {
+  const std::string src =
+      "Received: from a\r\n by b\r\n"
+      "quite Delivered-To: x@example.org\r\n"  // white space in the name
+      "Subject: still the header\r\n"
+      "no colon at all\r\n"
+      "\tfolded under the broken line\r\n"
+      "From: a@example.org\r\n"
+      "another broken line\r\n"
+      "\r\n"
+      "body\r\n";
+  for (const Message& m : {parse(src), parse_bytewise(src)}) {
+    BOOST_TEST(count_defects(m, DefectKind::broken_header_line) == 3u);
+    BOOST_TEST(!has_defect(m, DefectKind::missing_header_body_separator));
+    BOOST_REQUIRE(m.root().headers.size() == 3u);
+    BOOST_TEST(m.root().headers[1].name == "Subject");
+    BOOST_TEST(m.root().header("From")->unfolded() == " a@example.org");
+    BOOST_TEST(m.body(m.root()) == "body\r\n");
+    BOOST_TEST(m.root().header_lines == 9u);
+    BOOST_TEST(m.root().body_lines == 1u);
+    BOOST_TEST(serialize(m) == src);
+    BOOST_TEST(m.defects.front().offset == src.find("quite"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(line_without_colon_before_text_a_delimiter_or_the_end_starts_the_body) {
+  const std::string at_end = "Subject: a\r\nno colon";
+  const std::string in_part =
+      "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\nlone line\r\n--b--\r\n";
+  // message/rfc822 whose header has no empty line: the body (the embedded message) starts with the line,
+  // and the embedded message has no header either.
+  const std::string embedded = "Content-Type: message/rfc822\r\nline one\r\nline two\r\n";
+  for (bool bytewise : {false, true}) {
+    Message a = bytewise ? parse_bytewise(at_end) : parse(at_end);
+    BOOST_TEST(has_defect(a, DefectKind::missing_header_body_separator));
+    BOOST_TEST(a.root().headers.size() == 1u);
+    BOOST_TEST(a.body(a.root()) == "no colon");
+    BOOST_TEST(serialize(a) == at_end);
+
+    Message b = bytewise ? parse_bytewise(in_part) : parse(in_part);
+    const Part* p1 = b.find("1");
+    BOOST_REQUIRE(p1);
+    BOOST_TEST(b.body(*p1) == "lone line");
+    BOOST_TEST(p1->content_type.present);
+    BOOST_TEST(!has_defect(b, DefectKind::broken_header_line));
+    BOOST_TEST(serialize(b) == in_part);
+
+    Message c = bytewise ? parse_bytewise(embedded) : parse(embedded);
+    BOOST_REQUIRE(c.root().children.size() == 1u);
+    const Part& inner = c.parts[static_cast<std::size_t>(c.root().children[0])];
+    BOOST_TEST(inner.is_message);
+    BOOST_TEST(inner.headers.empty());
+    BOOST_TEST(c.body(inner) == "line one\r\nline two\r\n");
+    BOOST_TEST(inner.body_lines == 2u);
+    BOOST_TEST(count_defects(c, DefectKind::missing_header_body_separator) == 2u);
+    BOOST_TEST(serialize(c) == embedded);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(multipart_without_boundary_or_delimiters_is_a_leaf) {

@@ -121,3 +121,61 @@ BOOST_AUTO_TEST_CASE(subaddress_split) {
   BOOST_TEST(e.has_detail);
   BOOST_TEST(e.detail.empty());
 }
+
+BOOST_AUTO_TEST_CASE(source_routes_and_label_lengths) {
+  // A-d-l = At-domain *( "," At-domain ) ":"; At-domain = "@" Domain (RFC 5321 §4.1.2), dropped (appendix C).
+  auto r = parse_smtp_path("<@a.example,@b.example,@c.example:User@D.example>");
+  BOOST_TEST_REQUIRE(bool(r));
+  BOOST_TEST(r.value.mailbox.address() == "User@D.example");
+  BOOST_TEST(r.value.format() == "<User@D.example>");
+  for (const char* bad : {"<@a.example,:u@d.example>", "<@a.example,,@b.example:u@d.example>", "<@:u@d.example>",
+                          "<@[192.0.2.1]:u@d.example>", "<@a.example@b.example:u@d.example>", "<,@a.example:u@d.example>",
+                          "<@a_b.example:u@d.example>"})
+    BOOST_TEST(!parse_smtp_path(bad), bad);
+  // RFC 1035 §2.3.4: labels of at most 63 octets; a U-label's limit is its A-label's.
+  BOOST_TEST(bool(parse_smtp_mailbox("a@" + std::string(63, 'b') + ".example")));
+  BOOST_TEST((parse_smtp_mailbox("a@" + std::string(64, 'b') + ".example").error == AddressError::syntax));
+  std::string u_label;
+  for (int i = 0; i < 20; ++i) u_label += "\xC3\xBC";  // 40 octets, "xn--" A-label of 28 characters
+  u_label += std::string(30, 'b');                     // 70 octets
+  BOOST_TEST(bool(parse_smtp_mailbox("a@" + u_label + ".example", true)));
+  // The path limit counts the brackets and any route: 256 octets in all (RFC 5321 §4.5.3.1.3).
+  std::string d = std::string(63, 'd') + "." + std::string(63, 'd') + "." + std::string(63, 'd') + ".";
+  std::string path_256 = "<" + std::string(64 - 5, 'l') + "@" + d + std::string(256 - 2 - 59 - 1 - 192, 'e') + ">";
+  BOOST_TEST(path_256.size() == 256u);
+  BOOST_TEST(bool(parse_smtp_path(path_256)));
+  std::string path_257 = "<l" + path_256.substr(1);
+  BOOST_TEST((parse_smtp_path(path_257).error == AddressError::too_long));
+}
+
+BOOST_AUTO_TEST_CASE(split_stored_addresses) {
+  auto p = split_address("user@Example.ORG");
+  BOOST_TEST_REQUIRE(p.has_value());
+  BOOST_TEST(p->local == "user");
+  BOOST_TEST(p->domain == "Example.ORG");
+  // A quoted local part may hold '@' (and quoted-pairs); so may a general address literal.
+  auto q = split_address(R"("a@b\"c"@example.org)");
+  BOOST_TEST_REQUIRE(q.has_value());
+  BOOST_TEST(q->local == R"("a@b\"c")");
+  BOOST_TEST(q->domain == "example.org");
+  auto g = split_address("a@[x-tag:b@c]");
+  BOOST_TEST_REQUIRE(g.has_value());
+  BOOST_TEST(g->domain == "[x-tag:b@c]");
+  for (const char* bad : {"", "user", "@example.org", "user@", R"("a@b")", R"("a@b"x@example.org)"})
+    BOOST_TEST(!split_address(bad).has_value(), bad);
+  // What every module routes and compares by: the canonical domain.
+  BOOST_TEST(address_domain("User@Bücher.Example") == "xn--bcher-kva.example");
+  BOOST_TEST(address_domain(R"("x@y"@EXAMPLE.org)") == "example.org");
+  BOOST_TEST(address_domain("postmaster@[192.0.2.1]") == "[192.0.2.1]");
+  BOOST_TEST(address_domain("no-domain").empty());
+  // Round trip: what SmtpMailbox::address() writes splits back into the parsed parts.
+  auto m = parse_smtp_mailbox(R"("john@home smith"@example.org)");
+  BOOST_TEST_REQUIRE(bool(m));
+  const std::string written = m.value.address();
+  BOOST_TEST(written == R"("john@home smith"@example.org)");
+  auto back = split_address(written);  // views into `written`
+  BOOST_TEST_REQUIRE(back.has_value());
+  BOOST_TEST(back->local == R"("john@home smith")");
+  BOOST_TEST(back->domain == "example.org");
+  BOOST_TEST(parse_smtp_mailbox(written).value.local_part == "john@home smith");
+}

@@ -716,4 +716,51 @@ BOOST_AUTO_TEST_CASE(mta_sts_enforce_from_a_loopback_https_policy_server) {
   }
 }
 
+// Counts the lookups the transport makes (and answers them with the real resolver).
+struct CountingResolver : dns::Resolver {
+  dns::Resolver& inner;
+  int mx_calls = 0, txt_calls = 0;
+  explicit CountingResolver(dns::Resolver& r) : inner(r) {}
+  asio::awaitable<Result<dns::Answer<dns::MxRecord>>> mx(const std::string& d) override {
+    ++mx_calls;
+    co_return co_await inner.mx(d);
+  }
+  asio::awaitable<Result<dns::Answer<asio::ip::address>>> a(const std::string& h) override { co_return co_await inner.a(h); }
+  asio::awaitable<Result<dns::Answer<asio::ip::address>>> aaaa(const std::string& h) override {
+    co_return co_await inner.aaaa(h);
+  }
+  asio::awaitable<Result<dns::Answer<std::string>>> txt(const std::string& n) override {
+    ++txt_calls;
+    co_return co_await inner.txt(n);
+  }
+  asio::awaitable<Result<dns::Answer<dns::TlsaRecord>>> tlsa(const std::string& n) override {
+    co_return co_await inner.tlsa(n);
+  }
+};
+
+BOOST_AUTO_TEST_CASE(a_stream_to_one_destination_resolves_its_route_once_while_connections_are_reused) {
+  TempDir dir;
+  auto sink = smtp_sink(dir.path);
+  auto real = resolver();
+  {
+    CountingResolver res(*real);
+    SmtpTransport t(config(sink->port), res);
+    Runner r;
+    for (const char* m : {"one", "two", "three"})
+      BOOST_TEST((r.run(t, request(dir.path, {"a@remote.test"}, "remote.test", m)).at(0).outcome == RecipientOutcome::delivered));
+    BOOST_TEST(res.mx_calls == 1);   // MX and the MTA-STS TXT record: once for the stream
+    BOOST_TEST(res.txt_calls == 1);
+    BOOST_TEST(t.sessions_opened() == 1u);
+  }
+  {
+    CountingResolver res(*real);
+    auto c = config(sink->port);
+    c.reuse_idle = std::chrono::milliseconds(0);  // no reuse: every message looks its route up again
+    SmtpTransport t(c, res);
+    Runner r;
+    for (const char* m : {"one", "two"}) r.run(t, request(dir.path, {"a@remote.test"}, "remote.test", m));
+    BOOST_TEST(res.mx_calls == 2);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

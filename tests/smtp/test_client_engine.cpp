@@ -458,7 +458,7 @@ BOOST_AUTO_TEST_CASE(in_memory_lmtp_per_recipient) {
   Wire w(sc, cc);
   int n = 0;
   w.server.policy = [&](const Event& e) -> std::optional<Reply> {
-    if (e.kind == EventKind::rcpt && e.path.local_part == "unknown") return Reply{550, "5.1.1", "No such user"};
+    if (e.kind == EventKind::rcpt && e.path.mailbox.local_part == "unknown") return Reply{550, "5.1.1", "No such user"};
     if (e.kind == EventKind::message_end) return ++n == 1 ? Reply{250, "2.0.0", "saved"} : Reply{552, "5.2.2", "Over quota"};
     return accept_all(e);
   };
@@ -479,7 +479,7 @@ BOOST_AUTO_TEST_CASE(in_memory_all_recipients_refused_and_next_message) {
   cc.tls = TlsPolicy::none;
   Wire w(ServerConfig{}, cc);
   w.server.policy = [](const Event& e) -> std::optional<Reply> {
-    if (e.kind == EventKind::rcpt && e.path.local_part == "x") return Reply{550, "5.1.1", "No"};
+    if (e.kind == EventKind::rcpt && e.path.mailbox.local_part == "x") return Reply{550, "5.1.1", "No"};
     return accept_all(e);
   };
   int sent = 0;

@@ -1,6 +1,11 @@
 // RateLimiter and Greylist: the arithmetic users rely on (bursts, refill, per-network keys, expiry).
 #include <boost/test/unit_test.hpp>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include "tern/net/address.hpp"
 #include "tern/smtp/greylist.hpp"
 #include "tern/smtp/rate_limiter.hpp"
@@ -88,4 +93,38 @@ BOOST_AUTO_TEST_CASE(greylist_off_by_default_and_bounded) {
   auto t = smtp::Greylist::Clock::time_point{} + 100000s;
   for (int i = 0; i < 500; ++i) g.check(ip("192.0.2.10"), "s" + std::to_string(i) + "@remote.test", "bob@example.test", t);
   BOOST_TEST(g.entries() <= 50u);
+}
+
+// A restart keeps what senders proved: save() then load() into a fresh Greylist (another steady-clock
+// epoch, as after a reboot) keeps passed and pending triplets with their ages; expired ones and damaged
+// lines are dropped.
+BOOST_AUTO_TEST_CASE(greylist_state_survives_a_restart) {
+  smtp::GreylistSettings s;
+  s.enabled = true;
+  s.delay = 300s;
+  s.retry_window = 3600s;
+  s.pass_lifetime = 86400s;
+  auto file = std::filesystem::temp_directory_path() / ("tern-greylist-" + std::to_string(::getpid()));
+  auto wall = std::chrono::system_clock::time_point{} + 1800000000s;
+  {
+    smtp::Greylist g(s);
+    auto t = smtp::Greylist::Clock::time_point{} + 100000s;
+    g.check(ip("192.0.2.10"), "passed@remote.test", "bob@example.test", t);
+    BOOST_TEST(g.check(ip("192.0.2.10"), "passed@remote.test", "bob@example.test", t + 400s).count() == 0);
+    g.check(ip("192.0.2.10"), "pending@remote.test", "bob@example.test", t + 500s);
+    g.check(ip("192.0.2.10"), "stale@remote.test", "bob@example.test", t - 5000s);  // past its retry window
+    BOOST_REQUIRE(g.save(file, t + 600s, wall));
+  }
+  { std::ofstream(file, std::ios::app) << "garbage line\n198.51.100.0\ta@b\tc@d\tnot-a-time\t1\t1\n"; }
+  smtp::Greylist g(s);
+  auto t2 = smtp::Greylist::Clock::time_point{} + 7s;  // the new process's clock; 60 s of wall time later
+  auto loaded = g.load(file, t2, wall + 60s);
+  BOOST_REQUIRE(loaded);
+  BOOST_TEST(*loaded == 2u);
+  BOOST_TEST(g.check(ip("192.0.2.10"), "passed@remote.test", "bob@example.test", t2).count() == 0);
+  // Seen 160 s (wall) before: 140 s of its 300 s delay left.
+  BOOST_TEST(g.check(ip("192.0.2.10"), "pending@remote.test", "bob@example.test", t2).count() == 140);
+  BOOST_TEST(g.check(ip("192.0.2.10"), "stale@remote.test", "bob@example.test", t2).count() == 300);
+  std::filesystem::remove(file);
+  BOOST_TEST(*smtp::Greylist(s).load(file, t2, wall) == 0u);  // no file yet: nothing, no error
 }

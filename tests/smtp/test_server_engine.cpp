@@ -88,8 +88,8 @@ BOOST_AUTO_TEST_CASE(full_transaction_dot_unstuffing_and_crlf) {
   BOOST_TEST(end->size == h.body.size());
   BOOST_TEST(end->recipients == 1u);
   BOOST_TEST(!end->bdat);
-  BOOST_TEST(h.last(EventKind::mail)->path.address() == "a@example.com");
-  BOOST_TEST(h.last(EventKind::rcpt)->path.address() == "b@example.org");
+  BOOST_TEST(h.last(EventKind::mail)->path.mailbox.address() == "a@example.com");
+  BOOST_TEST(h.last(EventKind::rcpt)->path.mailbox.address() == "b@example.org");
   // A second transaction on the same session, then QUIT.
   out = h.run(std::string(txn) + "x\r\n.\r\nQUIT\r\n");
   BOOST_TEST((codes_of(out) == std::vector<std::string>{"250", "250", "354", "250", "221"}));
@@ -445,11 +445,11 @@ BOOST_AUTO_TEST_CASE(rcpt_parameters_and_paths) {
   BOOST_TEST(*r->rcpt_params.orcpt_type == "rfc822");
   BOOST_TEST(*r->rcpt_params.orcpt == "b+x@example.org");
   h.run("RCPT TO:<@hop.example:c@example.org>\r\n");
-  BOOST_TEST(h.last(EventKind::rcpt)->path.address() == "c@example.org");
+  BOOST_TEST(h.last(EventKind::rcpt)->path.mailbox.address() == "c@example.org");
   h.run("RCPT TO:<Postmaster>\r\n");
-  BOOST_TEST(h.last(EventKind::rcpt)->path.is_postmaster());
+  BOOST_TEST(h.last(EventKind::rcpt)->path.postmaster);
   h.run("RCPT TO:<\"odd name\"@[192.0.2.7]>\r\n");
-  BOOST_TEST(h.last(EventKind::rcpt)->path.address() == "\"odd name\"@[192.0.2.7]");
+  BOOST_TEST(h.last(EventKind::rcpt)->path.mailbox.address() == "\"odd name\"@[192.0.2.7]");
   struct Case { const char* cmd; const char* want; };
   for (Case k : {Case{"RCPT TO:<b@example.org> NOTIFY=NEVER,SUCCESS", "501 5.5.4"},
                  Case{"RCPT TO:<b@example.org> NOTIFY=FAILURE,FAILURE", "501 5.5.4"},
@@ -463,6 +463,71 @@ BOOST_AUTO_TEST_CASE(rcpt_parameters_and_paths) {
     BOOST_TEST_INFO(k.cmd);
     BOOST_TEST(h.run(std::string(k.cmd) + "\r\n").substr(0, 9) == k.want);
   }
+}
+
+// The paths MAIL and RCPT take are lib/mime's (mime::parse_smtp_path): what the client sees of it.
+BOOST_AUTO_TEST_CASE(paths_through_the_shared_parser) {
+  ServerConfig c;
+  c.max_errors = 100;
+  Harness h(c);
+  h.open();
+  // Quoted local parts: unquoted in the event, written back minimally quoted (RFC 5321 4.1.2).
+  BOOST_TEST(h.run("MAIL FROM:<\"john smith\"@Example.COM>\r\n").substr(0, 3) == "250");
+  BOOST_TEST(h.last(EventKind::mail)->path.mailbox.local_part == "john smith");
+  BOOST_TEST(h.last(EventKind::mail)->path.mailbox.address() == "\"john smith\"@Example.COM");  // case kept
+  BOOST_TEST(h.run("RCPT TO:<\"Joe\"@example.org>\r\n").substr(0, 3) == "250");
+  BOOST_TEST(h.last(EventKind::rcpt)->path.mailbox.address() == "Joe@example.org");  // needless quotes dropped
+  // Address literals (RFC 5321 4.1.3).
+  BOOST_TEST(h.run("RCPT TO:<a@[IPv6:2001:db8::1]>\r\n").substr(0, 3) == "250");
+  BOOST_TEST(h.last(EventKind::rcpt)->path.mailbox.literal_address() == "2001:db8::1");
+  BOOST_TEST(h.run("RCPT TO:<a@[192.0.2.1]>\r\n").substr(0, 3) == "250");
+  BOOST_TEST(h.run("RCPT TO:<a@[x-tag:abc]>\r\n").substr(0, 3) == "250");
+  // Source routes are accepted and ignored (RFC 5321 4.1.2, appendix C).
+  BOOST_TEST(h.run("RCPT TO:<@a.example,@b.example:user@d.example>\r\n").substr(0, 3) == "250");
+  BOOST_TEST(h.last(EventKind::rcpt)->path.mailbox.address() == "user@d.example");
+  // "<Postmaster>" without a domain only at RCPT (RFC 5321 4.5.1).
+  BOOST_TEST(h.run("RCPT TO:<postMaster>\r\n").substr(0, 3) == "250");
+  BOOST_TEST(h.last(EventKind::rcpt)->path.postmaster);
+  const std::size_t rcpts = h.count(EventKind::rcpt);
+  std::string local64(64, 'l'), domain;
+  for (int i = 0; i < 3; ++i) domain += std::string(60, 'd') + ".";
+  domain += "example";  // 190 octets: with a 64-octet local part the path is over 256
+  struct Case { std::string cmd; const char* want; };
+  for (const Case& k : {Case{"RCPT TO:<a@[IPv6:2001:db8::g]>", "501 5.1.3"},
+                        Case{"RCPT TO:<a@[300.1.1.1]>", "501 5.1.3"},
+                        Case{"RCPT TO:<a@[1.2.3]>", "501 5.1.3"},
+                        Case{"RCPT TO:<@a.example,:user@d.example>", "501 5.1.3"},  // empty At-domain
+                        Case{"RCPT TO:<@[192.0.2.1]:user@d.example>", "501 5.1.3"},  // At-domain is a name
+                        Case{"RCPT TO:<@a.example user@d.example>", "501 5.1.3"},
+                        Case{"RCPT TO:<\"unterminated@example.org>", "501 5.1.3"},
+                        Case{"RCPT TO:<a@" + std::string(64, 'x') + ".example>", "501 5.1.3"},  // label > 63
+                        Case{"RCPT TO:<" + local64 + "l@example.org>", "501 5.1.3"},  // local part > 64
+                        Case{"RCPT TO:<" + local64 + "@" + domain + ">", "501 5.1.3"},  // path > 256
+                        Case{"RCPT TO:<\"j\xC3\xBCrgen\"@example.org>", "553 5.6.7"},  // UTF-8, no SMTPUTF8
+                        Case{"RCPT TO:<j@b\xC3\xBC" "cher.example>", "553 5.6.7"}}) {
+    BOOST_TEST_INFO(k.cmd);
+    std::string out = h.run(k.cmd + "\r\n");
+    BOOST_TEST(out.substr(0, 9) == k.want);
+    check_enhanced(out);
+  }
+  BOOST_TEST(h.count(EventKind::rcpt) == rcpts);
+  BOOST_TEST(h.run("RCPT TO:<" + local64 + "@example.org>\r\n").substr(0, 3) == "250");  // exactly 64
+  h.run("RSET\r\n");
+  for (const Case& k : {Case{"MAIL FROM:<" + local64 + "l@example.org>", "501 5.1.7"},
+                        Case{"MAIL FROM:<" + local64 + "@" + domain + ">", "501 5.1.7"},
+                        Case{"MAIL FROM:<Postmaster>", "501 5.1.7"},
+                        Case{"MAIL FROM:<a@[IPv6:::g]>", "501 5.1.7"},
+                        Case{"MAIL FROM:<\xC3\xBC@example.org>", "553 5.6.7"}}) {
+    BOOST_TEST_INFO(k.cmd);
+    BOOST_TEST(h.run(k.cmd + "\r\n").substr(0, 9) == k.want);
+  }
+  // With SMTPUTF8 (RFC 6531 3.4) UTF-8 local parts and U-label domains are paths; malformed UTF-8 is not.
+  BOOST_TEST(h.run("MAIL FROM:<\xC3\xBC@b\xC3\xBC" "cher.example> SMTPUTF8\r\n").substr(0, 3) == "250");
+  BOOST_TEST(h.last(EventKind::mail)->path.mailbox.needs_smtputf8());
+  BOOST_TEST(h.run("RCPT TO:<\xE7\x94\xA8\xE6\x88\xB7@example.org>\r\n").substr(0, 3) == "250");
+  BOOST_TEST(h.last(EventKind::rcpt)->path.mailbox.local_part == "\xE7\x94\xA8\xE6\x88\xB7");
+  BOOST_TEST(h.run("RCPT TO:<\"j\xC3\xBCrgen\"@example.org>\r\n").substr(0, 3) == "250");
+  BOOST_TEST(h.run("RCPT TO:<j\xC3rgen@example.org>\r\n").substr(0, 9) == "501 5.1.3");
 }
 
 BOOST_AUTO_TEST_CASE(sequence_errors) {
@@ -485,7 +550,7 @@ BOOST_AUTO_TEST_CASE(sequence_errors) {
 BOOST_AUTO_TEST_CASE(rejections_from_the_caller) {
   Harness h;
   h.policy = [](const Event& e) -> std::optional<Reply> {
-    if (e.kind == EventKind::rcpt && e.path.local_part == "nobody") return Reply{550, "5.1.1", "No such user"};
+    if (e.kind == EventKind::rcpt && e.path.mailbox.local_part == "nobody") return Reply{550, "5.1.1", "No such user"};
     if (e.kind == EventKind::message_end) return Reply{554, "5.7.1", "Spam"};
     return accept_all(e);
   };

@@ -18,25 +18,31 @@ inline constexpr std::size_t kMaxMailboxNameLength = 200;
 inline constexpr std::size_t kMaxDomainLength = 253;     // RFC 1035 2.3.4 (without the final dot)
 inline constexpr std::size_t kMaxAddressLength = 254;    // RFC 5321 4.5.3.1.3 path minus "<>"
 
-// "local@domain", lower-cased. The local part is kept whole (subaddress tags included).
+// "local@domain" as a lookup key: the local part lower-cased (unquoted, subaddress tags included), the
+// domain canonical (A-labels, lower case: "Bücher.example" and "xn--bcher-kva.example" are one domain).
 struct Address {
   std::string local;
   std::string domain;
 
-  std::string str() const { return local + "@" + domain; }
+  // "local@domain", the local part quoted when it is not a dot-atom (RFC 5321 4.1.2).
+  std::string str() const;
   bool operator==(const Address&) const = default;
 };
 
 // Lower-cases ASCII letters.
 std::string to_lower(std::string_view s);
 
-// Splits at the last '@', lower-cases, strips one pair of surrounding "<>". Refuses empty parts,
-// spaces/control characters and over-long input. No quoting or source routes (RFC 5321 4.1.2 quoted
-// local parts are refused: nobody creates mailboxes with them).
+// An RFC 5321 4.1.2 mailbox parsed by lib/mime (mime::parse_smtp_mailbox: dot-atom or quoted local part,
+// domain or address literal, RFC 6531 UTF-8, the 4.5.3.1 lengths), as a lookup key (see Address). One pair
+// of surrounding "<>" and one trailing dot of the domain are tolerated; no source route.
 Result<Address> parse_address(std::string_view text);
+// The same mailbox as it is passed on to another host (alias and list targets outside this server): the
+// local part exactly as written (RFC 5321 2.4: only the destination host may fold its case), the domain
+// canonical; minimally quoted.
+Result<std::string> forward_address(std::string_view text);
 
-// Splits "user+tag" at the first separator: {"user", "tag"}; nullopt when there is no separator or
-// the base would be empty.
+// Splits "user+tag" at the first separator (mime::split_subaddress): {"user", "tag"}; nullopt when there is
+// no separator or the base would be empty.
 struct Subaddress {
   std::string base;
   std::string detail;

@@ -96,6 +96,9 @@ bool matches(const SearchKey& key, MessageView& message, const SearchEnv& env);
 // (flags, sizes, sets, dates of arrival). The session may use this to choose loaders.
 enum class SearchNeeds { metadata, header, message };
 SearchNeeds search_needs(const SearchKey& key);
+// The header fields a key reads (as written in the key; compare case-insensitively), or nullopt when it
+// reads the whole message (BODY, TEXT). Empty for keys that read only metadata.
+std::optional<std::vector<std::string>> header_fields_read(const SearchKey& key);
 // Does the key contain MODSEQ (then SEARCH/ESEARCH responses carry the highest MODSEQ, RFC 7162 §3.1.5)?
 bool uses_modseq(const SearchKey& key);
 

@@ -28,7 +28,9 @@ enum class DefectKind {
   depth_limit,                     // nesting deeper than max_depth (treated as a leaf)
   part_count_limit,                // more parts than max_parts (the rest is left in the parent body)
   first_line_is_continuation,      // the header block starts with white space (line ignored)
-  missing_header_body_separator,   // a line that is not a header ends the header block (RFC 5322 §2.2)
+  missing_header_body_separator,   // a line that is no field, followed by no more header, starts the body
+  broken_header_line,              // a line that is no field (no colon, or white space in the name) followed
+                                   // by more header: skipped, the header block goes on (as Dovecot reads it)
   invalid_header_name,             // a field name with characters outside RFC 5322 §3.6.8 ftext
   nul_in_header,                   // a NUL byte in a header field
   bare_cr,                         // a CR not followed by LF

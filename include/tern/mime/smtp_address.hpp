@@ -95,6 +95,20 @@ bool same_mailbox(const SmtpMailbox& a, const SmtpMailbox& b);
 // The mailbox with its domain in A-labels, so it can be used without SMTPUTF8 when the local part is ASCII.
 Result<SmtpMailbox> to_ascii_domain(const SmtpMailbox& m);
 
+// An address as SmtpMailbox::address() writes it ("local@domain", the local part quoted when it is not a
+// Dot-string) split into its local part (as written, quotes kept) and domain, at the '@' that ends the
+// local part: a quoted local part may hold '@', so may a general address literal. No validation beyond
+// that; nullopt when there is no such '@' or a side is empty. For stored envelope addresses (queue records,
+// SRS, store and directory keys) whose syntax was checked when they were received.
+struct AddressParts {
+  std::string_view local;
+  std::string_view domain;
+};
+std::optional<AddressParts> split_address(std::string_view address);
+// The domain of such an address in canonical form (A-labels, lower case; see canonical_domain), or ""
+// when it has none: the key to compare with served domains and to route by.
+std::string address_domain(std::string_view address);
+
 // "user+tag" -> {"user", "tag"}, split at the first of `separators` (e.g. "+" or "+-"); a local part
 // without a separator, or starting with one, has no detail.
 struct Subaddress {

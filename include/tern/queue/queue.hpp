@@ -6,15 +6,23 @@
 //   asio::co_spawn(io, q.run(), asio::detached);  // the runner: delivers due messages, retries, bounces
 //
 // Spool layout (docs/queue.md): <spool>/<id>.msg (the message, CRLF), <spool>/<id>.env (the envelope and
-// per-recipient state, spool_record.hpp), <spool>/tmp/ (temp files), <spool>/ctl/ (requests from ternctl
-// while the owner runs), <spool>/lock (held with flock by the process that owns the spool).
+// per-recipient state, spool_record.hpp), <spool>/tmp/ (temp files), <spool>/free/ (files of finished
+// messages, rewritten for new ones: creating and deleting inodes costs more than the write; emptied by
+// open()), <spool>/ctl/ (requests from ternctl while the owner runs), <spool>/lock (held with flock by the
+// process that owns the spool).
 //
 // Threads: enqueue, flush, hold, release, remove, list and show may be called from any thread; run() and
 // run_once() run on one executor.
+//
+// Throughput (docs/queue.md): concurrent enqueues share one directory fsync (GroupCommit); a new message is
+// handed to the runner in memory (ready queue), never found by scanning; deferred messages wait in a timer
+// list ordered by due time; outcomes of finished deliveries are written to the spool in batches, each batch
+// with one directory fsync, and reported (events) only once durable.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -32,6 +40,7 @@
 #include "tern/core/result.hpp"
 #include "tern/net/worker_pool.hpp"
 #include "tern/queue/dsn.hpp"
+#include "tern/queue/group_commit.hpp"
 #include "tern/queue/queue_config.hpp"
 #include "tern/queue/spool_record.hpp"
 #include "tern/queue/transport.hpp"
@@ -107,15 +116,22 @@ class Queue {
 
  private:
   struct Job;
-  struct Sleeper;
+  struct Outcome;
+  struct FreeFiles;
   std::int64_t now_unix() const;
   std::vector<Job*> collect_due_locked(std::int64_t now);
+  bool start_entry_locked(const std::shared_ptr<Entry>& e, std::int64_t now, std::vector<Job*>& jobs);
+  void schedule_locked(const std::string& id, std::int64_t when);
   std::int64_t next_due_locked() const;
+  bool idle_locked() const;
   asio::awaitable<void> deliver_job(Job* job);
+  asio::awaitable<void> settle_outcomes();
   asio::awaitable<void> sleep_for(std::chrono::milliseconds d);
-  void finish_job(Job& job, const std::vector<RecipientStatus>& statuses);
+  Outcome apply_outcome(Job& job, const std::vector<RecipientStatus>& statuses);
+  void settle(std::vector<Outcome>& batch);
   Result<std::string> spool(const MessageRecord& base, std::string_view message);
   void send_dsn(const MessageRecord& rec, const std::vector<DsnRecipient>& recipients, std::int64_t now);
+  Status stage_record(const MessageRecord& rec);
   Status write_record(const MessageRecord& rec);
   void erase_files(const std::string& id);
   Status change(std::string_view id, const std::function<Status(MessageRecord&)>& edit);
@@ -132,10 +148,24 @@ class Queue {
   EventObserver observer_;
   int lock_fd_ = -1;
 
+  // One directory fsync for every rename/unlink in the spool made before it started.
+  GroupCommit dir_sync_;
+  std::unique_ptr<FreeFiles> free_;
+
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Entry>> entries_;
   std::map<std::string, int> active_per_domain_;
   int active_total_ = 0;
+  // Scheduling without scans: ids that may have due recipients now (new, released, flushed, timer fired);
+  // deferred ids by due time (stale entries are harmless: a message with nothing due is skipped);
+  // ids that found their destination at its cap, released one per finished delivery to that destination.
+  std::deque<std::string> ready_;
+  std::multimap<std::int64_t, std::string> timers_;
+  std::map<std::string, std::deque<std::string>> waiting_;
+  // Outcomes known in memory but not yet durable: written (and their events emitted) by one settler.
+  std::vector<Outcome> unsettled_;
+  std::size_t settling_count_ = 0;  // outcomes taken by the settler, not yet durable
+  bool settler_running_ = false;
   bool stopped_ = false;
   bool wake_pending_ = false;
   std::function<void()> waker_;  // set while run()/run_once() sleep

@@ -128,6 +128,13 @@ class SmtpTransport final : public Transport {
     std::chrono::steady_clock::time_point expires;
   };
   std::map<std::string, CachedPolicy> sts_cache_;  // by domain, guarded by mutex_
+  // MX route decisions (MX hosts in order, after MTA-STS), kept as long as an idle connection is: while we
+  // send a stream of messages to one destination we neither resolve nor fetch the policy for each one.
+  struct CachedRoute {
+    std::shared_ptr<const std::vector<Target>> targets;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::map<std::string, CachedRoute> route_cache_;  // by domain (+ REQUIRETLS), guarded by mutex_
 };
 
 }  // namespace tern::queue

@@ -19,6 +19,7 @@
 #include "tern/queue/queue_config.hpp"
 #include "tern/dns/unbound_resolver.hpp"
 #include "tern/imap/imap_service.hpp"
+#include "tern/mailauth/disclaimer_store.hpp"
 #include "tern/mailauth/dkim_keyring.hpp"
 #include "tern/mailauth/srs.hpp"
 #include "tern/queue/smtp_transport.hpp"
@@ -64,6 +65,7 @@ struct ServerConfig {
   auth::AuthConfig auth;                 // [auth]
   smtp::SmtpSettings smtp;               // [smtp]
   mailauth::DkimConfig dkim;             // [dkim] (key_dir default: <data_dir>/dkim)
+  mailauth::DisclaimerConfig disclaimer;  // [disclaimer] (dir default: <data_dir>/disclaimer)
   mailauth::SrsConfig srs;               // [srs] (secret_file default: <data_dir>/srs.secret)
   queue::QueueConfig queue;              // [queue]
   dns::DnsConfig dns;                    // [dns]

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "tern/directory/directory.hpp"
+#include "tern/mailauth/disclaimer_store.hpp"
 #include "tern/mailauth/dkim_keyring.hpp"
 #include "tern/queue/queue.hpp"
 #include "tern/smtp/message_sink.hpp"
@@ -20,6 +21,8 @@ class StoreSink : public smtp::MessageSink {
   StoreSink(std::shared_ptr<store::MailStore> store, directory::Directory& directory, queue::Queue* queue = nullptr);
   // Outbound mail is DKIM-signed (RFC 6376) before it is spooled when the keyring has a key for it.
   void set_dkim(mailauth::DkimKeyring* keyring) { dkim_ = keyring; }
+  // Outbound mail of a domain with a disclaimer gets it appended before it is signed (local copies never).
+  void set_disclaimers(mailauth::DisclaimerStore* store) { disclaimers_ = store; }
   // BLOCKING (directory lookup for the quota, fsync).
   Status deliver_local(const smtp::LocalDelivery& target, std::string_view message) override;
   // BLOCKING (directory lookup, quota read): 552 5.2.2 at RCPT for a mailbox that is already full.
@@ -31,6 +34,7 @@ class StoreSink : public smtp::MessageSink {
   std::shared_ptr<store::MailStore> store_;
   directory::Directory& directory_;
   mailauth::DkimKeyring* dkim_ = nullptr;
+  mailauth::DisclaimerStore* disclaimers_ = nullptr;
   queue::Queue* queue_ = nullptr;
   store::QuotaLimits limits_for(const std::string& mailbox) const;
   Result<std::shared_ptr<store::UserMailbox>> open(const std::string& mailbox, store::QuotaLimits limits);

@@ -1,6 +1,6 @@
 // The SMTP envelope: paths (RFC 5321 4.1.2) and MAIL/RCPT parameters (RFC 1870 SIZE, RFC 6152
 // 8BITMIME, RFC 3030 BINARYMIME, RFC 6531 SMTPUTF8, RFC 3461 DSN, RFC 4954 AUTH=, RFC 8689
-// REQUIRETLS, RFC 2852 DELIVERBY), with a strict, bounded path parser.
+// REQUIRETLS, RFC 2852 DELIVERBY). Paths are lib/mime's (no parser of their own here).
 #pragma once
 
 #include <cstddef>
@@ -9,37 +9,16 @@
 #include <string>
 #include <string_view>
 
+#include "tern/mime/smtp_address.hpp"
+
 namespace tern::smtp {
 
-// A reverse-path or forward-path. A source route ("<@a,@b:user@c>") is accepted and ignored
-// (RFC 5321 4.1.1.3 and appendix C).
-struct MailPath {
-  bool null = false;        // "<>" (reverse-path only)
-  std::string local_part;   // as written: a dot-string or a quoted string with its quotes
-  std::string domain;       // a domain (U-labels kept as UTF-8) or an address literal "[192.0.2.1]";
-                            // empty only for the special RCPT "<Postmaster>"
-  // "local@domain", "Postmaster", or "" for the null path.
-  std::string address() const;
-  bool is_postmaster() const noexcept;  // "<Postmaster>" without a domain (RFC 5321 4.1.1.3)
-};
-
-enum class PathError {
-  none,
-  syntax,            // not a path per RFC 5321 4.1.2
-  too_long,          // local part > 64, domain > 255 or path > 256 octets (RFC 5321 4.5.3.1)
-  utf8_not_allowed,  // non-ASCII without SMTPUTF8 (RFC 6531 3.2)
-};
-
-struct PathParse {
-  MailPath path;
-  std::size_t consumed = 0;  // octets of input used, including the angle brackets
-  PathError error = PathError::none;
-};
-
-// Parses a path at the start of `in` ("<...>" followed by anything). `allow_null` admits "<>",
-// `allow_utf8` admits UTF-8 in the local part and domain (well-formed UTF-8 only),
-// `allow_postmaster` admits "<Postmaster>" without a domain.
-PathParse parse_path(std::string_view in, bool allow_null, bool allow_utf8, bool allow_postmaster = false);
+// A reverse-path or forward-path: the one RFC 5321 path of lib/mime (tern/mime/smtp_address.hpp), parsed
+// with mime::parse_smtp_path. "<>" is `null`, the RCPT special "<Postmaster>" (RFC 5321 4.1.1.3) is
+// `postmaster`, a source route ("<@a,@b:user@c>") is accepted and dropped (RFC 5321 4.1.2, appendix C);
+// `mailbox.local_part` is unquoted with its case kept, `mailbox.address()` the minimally quoted
+// "local@domain" the rest of the server stores.
+using MailPath = mime::SmtpPath;
 
 // RFC 3461 4: xtext decoding ("+2B" -> "+"). nullopt if not valid xtext.
 std::optional<std::string> decode_xtext(std::string_view in);

@@ -5,18 +5,21 @@
 // sessions and internal networks are never greylisted (the SMTP session decides that).
 //
 // Clients are grouped per IPv4 /24 and IPv6 /64 because big senders retry from another address of the
-// same pool. Addresses are compared case-insensitively. State is in memory (a restart greylists each
-// triplet once more; retrying senders get through a few minutes later). Pure, clock-injected,
-// thread-safe, memory-bounded.
+// same pool. Addresses are compared case-insensitively. State is in memory, saved to a file now and
+// then and at shutdown and loaded at start (save/load), so a restart does not greylist senders that
+// already passed. Pure, clock-injected, thread-safe, memory-bounded.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include <asio/ip/address.hpp>
+
+#include "tern/core/result.hpp"
 
 namespace tern::smtp {
 
@@ -40,6 +43,16 @@ class Greylist {
 
   const GreylistSettings& settings() const noexcept { return settings_; }
   std::size_t entries() const;
+
+  // Writes every live triplet durably: one line "network<TAB>sender<TAB>recipient<TAB>first<TAB>last<TAB>
+  // passed" with Unix times (the steady clock does not survive a restart; `wall_now` is `now` on the
+  // wall clock).
+  Status save(const std::filesystem::path& file, Clock::time_point now,
+              std::chrono::system_clock::time_point wall_now) const;
+  // Reads what save() wrote, skipping expired and malformed lines (and a missing file); returns the
+  // number of triplets taken, at most max_entries.
+  Result<std::size_t> load(const std::filesystem::path& file, Clock::time_point now,
+                           std::chrono::system_clock::time_point wall_now);
 
  private:
   struct State;

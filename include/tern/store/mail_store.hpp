@@ -171,6 +171,27 @@ class UserMailbox {
   virtual Result<std::string> fetch_header(std::string_view mailbox, std::uint32_t uid) = 0;  // up to the blank line
   virtual Result<std::string> fetch_structure(std::string_view mailbox, std::uint32_t uid) = 0;
 
+  // Data derived from a message's bytes (which never change for a UID), kept by the store for as long
+  // as the message lives, so that readers need not open the message again: IMAP caches the header fields
+  // ENVELOPE, SORT, THREAD and common SEARCH keys read (as Dovecot's dovecot.index.cache does). `field`
+  // names what is cached. A store without a cache keeps nothing (the defaults).
+  struct CacheEntry {
+    std::uint32_t uid = 0;
+    std::string value;
+  };
+  // The cached values of `uids` (one per UID, nullopt where nothing is cached or the UID is gone).
+  virtual std::vector<std::optional<std::string>> cached(std::string_view mailbox, const std::vector<std::uint32_t>& uids,
+                                                         std::string_view field) {
+    (void)mailbox, (void)field;
+    return std::vector<std::optional<std::string>>(uids.size());
+  }
+  std::optional<std::string> cached(std::string_view mailbox, std::uint32_t uid, std::string_view field) {
+    return std::move(cached(mailbox, std::vector<std::uint32_t>{uid}, field).front());
+  }
+  virtual void cache(std::string_view mailbox, std::string_view field, const std::vector<CacheEntry>& entries) {
+    (void)mailbox, (void)field, (void)entries;
+  }
+
   virtual Result<FlagChangeResult> change_flags(std::string_view mailbox, const std::vector<std::uint32_t>& uids,
                                                 const FlagChange& change) = 0;
   // Expunges the given UIDs (or, if empty, every \Deleted message).

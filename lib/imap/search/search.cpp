@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "tern/core/text.hpp"
 #include "tern/imap/collation.hpp"
 #include "tern/imap/section.hpp"
 #include "tern/mime/address.hpp"
@@ -141,13 +142,6 @@ bool MessageView::message_loaded() const { return state_->message_state == 1; }
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
 bool is_address_header(std::string_view lname) {
   static constexpr std::string_view kNames[] = {"from",        "to",        "cc",        "bcc",
                                                 "sender",      "reply-to",  "resent-from", "resent-to",
@@ -192,7 +186,7 @@ const std::string& field_text(MessageView::State::Field& f) {
   if (!f.ready) {
     f.ready = true;
     std::string value = f.header->unfolded();
-    std::string name = lower(f.header->name);
+    std::string name = ascii_lower(f.header->name);
     f.folded = casemap_fold(is_address_header(name) ? address_text(value) : mime::decode_encoded_words(value));
   }
   return f.folded;
@@ -386,6 +380,32 @@ SearchNeeds search_needs(const SearchKey& k) {
   SearchNeeds n = SearchNeeds::metadata;
   for (const auto& c : k.children) n = std::max(n, search_needs(c));
   return n;
+}
+
+namespace {
+bool collect_header_fields(const SearchKey& k, std::vector<std::string>& out) {
+  using K = SearchKeyKind;
+  switch (k.kind) {
+    case K::body: case K::text: return false;
+    case K::bcc: out.emplace_back("Bcc"); break;
+    case K::cc: out.emplace_back("Cc"); break;
+    case K::from: out.emplace_back("From"); break;
+    case K::subject: out.emplace_back("Subject"); break;
+    case K::to: out.emplace_back("To"); break;
+    case K::header: out.push_back(k.field); break;
+    case K::sentbefore: case K::senton: case K::sentsince: out.emplace_back("Date"); break;
+    default: break;
+  }
+  for (const auto& c : k.children)
+    if (!collect_header_fields(c, out)) return false;
+  return true;
+}
+}  // namespace
+
+std::optional<std::vector<std::string>> header_fields_read(const SearchKey& k) {
+  std::vector<std::string> out;
+  if (!collect_header_fields(k, out)) return std::nullopt;
+  return out;
 }
 
 bool uses_modseq(const SearchKey& k) {

@@ -12,6 +12,7 @@
 
 #include "tern/auth/sasl_server.hpp"
 #include "tern/core/base64.hpp"
+#include "tern/mime/smtp_address.hpp"
 
 namespace tern::imap {
 namespace {
@@ -533,9 +534,9 @@ asio::awaitable<bool> ImapSession::logged_in(const std::string& tag, const std::
 
 store::QuotaLimits ImapSession::quota_limits_for(const std::string& mailbox) const {
   store::QuotaLimits limits;
-  auto at = mailbox.rfind('@');
-  if (auto snap = d_.directory->snapshot(); snap && at != std::string::npos) {
-    if (const auto* m = (*snap)->find_mailbox(mailbox.substr(0, at), mailbox.substr(at + 1)))
+  auto parts = mime::split_address(mailbox);
+  if (auto snap = d_.directory->snapshot(); snap && parts) {
+    if (const auto* m = (*snap)->find_mailbox(parts->local, parts->domain))
       limits = {m->quota.bytes, m->quota.messages};
   }
   return limits;

@@ -18,6 +18,7 @@
 #include "tern/core/log.hpp"
 #include "deflate_stream.hpp"
 #include "tern/imap/command.hpp"
+#include "header_field_cache.hpp"
 #include "tern/imap/command_parser.hpp"
 #include "tern/imap/fetch_item.hpp"
 #include "tern/imap/imap_service.hpp"
@@ -60,6 +61,12 @@ struct SelectedMailbox {
   // 1-based sequence number of `uid`, 0 if absent.
   std::uint32_t seq_of(std::uint32_t uid) const;
   std::uint32_t largest_uid() const { return messages_->empty() ? 0 : messages_->back().uid; }
+  std::vector<std::uint32_t> uids() const {
+    std::vector<std::uint32_t> out;
+    out.reserve(messages_->size());
+    for (const auto& m : *messages_) out.push_back(m.uid);
+    return out;
+  }
 
  private:
   std::shared_ptr<std::vector<store::MessageInfo>> messages_ = std::make_shared<std::vector<store::MessageInfo>>();
@@ -117,9 +124,10 @@ class ImapSession {
   void cmd_sort(const Command& cmd, bool uid, std::size_t first);
   void cmd_thread(const Command& cmd, bool uid, std::size_t first);
   // SORT/THREAD: the charset and search keys from args[keys_from]; fills `views` (all messages) and
-  // `hits` (those matching). On a bad program answers BAD/NO and returns false.
+  // `hits` (those matching), reading headers through `field_cache` when it suffices (it must outlive
+  // the views). On a bad program answers BAD/NO and returns false.
   bool matching_views(const Command& cmd, std::size_t keys_from, std::vector<MessageView>& views,
-                      std::vector<MessageView*>& hits);
+                      std::vector<MessageView*>& hits, std::optional<HeaderFieldCache>& field_cache);
   void cmd_copy(const Command& cmd, bool uid, std::size_t first, bool move);
   void cmd_expunge(const Command& cmd, bool uid, std::size_t first);
   // Resolves a sequence set to indexes into selected_->messages (sorted, unique).

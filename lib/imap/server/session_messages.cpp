@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "header_field_cache.hpp"
 #include "imap_session.hpp"
 #include "tern/imap/command_args.hpp"
 #include "tern/imap/search.hpp"
@@ -16,6 +17,35 @@
 
 namespace tern::imap {
 namespace {
+
+// Can every item be answered from the message's metadata and its cached header fields
+// (HeaderFieldCache)? Then FETCH does not open the message files.
+bool answered_by_cached_fields(const std::vector<FetchItem>& items) {
+  bool header = false;
+  for (const auto& it : items) {
+    switch (it.kind) {
+      case FetchItem::Kind::uid: case FetchItem::Kind::flags: case FetchItem::Kind::internaldate:
+      case FetchItem::Kind::rfc822_size: case FetchItem::Kind::modseq:
+        break;
+      case FetchItem::Kind::envelope: header = true; break;
+      case FetchItem::Kind::body_section:
+        if (!it.section.part.empty() || it.section.text != Section::Text::header_fields ||
+            !HeaderFieldCache::covers(it.section.fields))
+          return false;
+        header = true;
+        break;
+      default: return false;
+    }
+  }
+  return header;
+}
+
+// The header loader: the cached fields when they are all `fields` need, else the header block.
+MessageView::Loader header_loader(store::UserMailbox* user, const std::string& mbox, std::uint32_t u,
+                                  HeaderFieldCache* cache) {
+  if (cache) return cache->loader(u);
+  return [user, &mbox, u] { return user->fetch_header(mbox, u); };
+}
 
 std::string upper(std::string_view s) {
   std::string out(s);
@@ -166,6 +196,13 @@ void ImapSession::cmd_fetch(const Command& cmd, bool uid, std::size_t first) {
   }
   const std::string& mbox = sel.name;
   auto* user = user_.get();
+  std::optional<HeaderFieldCache> field_cache;
+  if (answered_by_cached_fields(*items)) {
+    std::vector<std::uint32_t> order;
+    order.reserve(indexes->size());
+    for (auto idx : *indexes) order.push_back(sel.messages()[idx].uid);
+    field_cache.emplace(*user, mbox, std::move(order));
+  }
   for (auto idx : *indexes) {
     if (mods.changedsince && sel.messages()[idx].modseq <= *mods.changedsince) continue;
     std::uint32_t u = sel.messages()[idx].uid;
@@ -187,7 +224,7 @@ void ImapSession::cmd_fetch(const Command& cmd, bool uid, std::size_t first) {
     const store::MessageInfo& info = sel.messages()[idx];
     MessageView view(
         static_cast<std::uint32_t>(idx + 1), info, [user, &mbox, u] { return user->fetch(mbox, u); },
-        [user, &mbox, u] { return user->fetch_header(mbox, u); });
+        header_loader(user, mbox, u, field_cache ? &*field_cache : nullptr));
     std::string body;
     bool missing = false;
     auto add = [&](std::string_view s) {
@@ -461,6 +498,9 @@ void ImapSession::cmd_search(const Command& cmd, bool uid, std::size_t first) {
   std::uint64_t max_modseq = 0;
   // Flag, size, date and set keys never read the message: skip building loaders for them.
   bool metadata_only = search_needs(program->key) == SearchNeeds::metadata;
+  std::optional<HeaderFieldCache> field_cache;
+  if (auto fields = header_fields_read(program->key); !metadata_only && fields && HeaderFieldCache::covers(*fields))
+    field_cache.emplace(*user, mbox, sel.uids());
   for (std::size_t i = 0; i < sel.messages().size(); ++i) {
     const auto& info = sel.messages()[i];
     std::uint32_t u = info.uid;
@@ -469,7 +509,7 @@ void ImapSession::cmd_search(const Command& cmd, bool uid, std::size_t first) {
                            ? MessageView(seq, info, std::string_view{})
                            : MessageView(
                                  seq, info, [user, &mbox, u] { return user->fetch(mbox, u); },
-                                 [user, &mbox, u] { return user->fetch_header(mbox, u); });
+                                 header_loader(user, mbox, u, field_cache ? &*field_cache : nullptr));
     view.recent = sel.recent.count(u) > 0;
     if (!matches(program->key, view, env)) continue;
     numbers.push_back(uid ? u : static_cast<std::uint32_t>(i + 1));
@@ -503,7 +543,7 @@ void ImapSession::cmd_search(const Command& cmd, bool uid, std::size_t first) {
 }
 
 bool ImapSession::matching_views(const Command& cmd, std::size_t keys_from, std::vector<MessageView>& views,
-                                 std::vector<MessageView*>& hits) {
+                                 std::vector<MessageView*>& hits, std::optional<HeaderFieldCache>& field_cache) {
   // RFC 5256: SORT and THREAD take a mandatory charset, then search keys: the SEARCH parser with CHARSET.
   const auto& a = cmd.args;
   std::vector<Arg> search_args;
@@ -526,12 +566,16 @@ bool ImapSession::matching_views(const Command& cmd, std::size_t keys_from, std:
   env.now = static_cast<std::int64_t>(std::time(nullptr));
   const std::string& mbox = sel.name;
   auto* user = user_.get();
+  // Every SORT criterion and THREAD algorithm reads only cached fields (Date Subject From To Cc
+  // Message-ID References In-Reply-To); the search keys decide.
+  if (auto fields = header_fields_read(program->key); fields && HeaderFieldCache::covers(*fields))
+    field_cache.emplace(*user, mbox, sel.uids());
   views.reserve(sel.messages().size());
   for (std::size_t i = 0; i < sel.messages().size(); ++i) {
     std::uint32_t u = sel.messages()[i].uid;
     views.emplace_back(
         static_cast<std::uint32_t>(i + 1), sel.messages()[i], [user, &mbox, u] { return user->fetch(mbox, u); },
-        [user, &mbox, u] { return user->fetch_header(mbox, u); });
+        header_loader(user, mbox, u, field_cache ? &*field_cache : nullptr));
   }
   for (auto& v : views)
     if (matches(program->key, v, env)) hits.push_back(&v);
@@ -549,9 +593,10 @@ void ImapSession::cmd_sort(const Command& cmd, bool uid, std::size_t first) {
     bad(cmd.tag, criteria.error().message);
     return;
   }
+  std::optional<HeaderFieldCache> field_cache;  // declared first: the views' loaders point to it
   std::vector<MessageView> views;
   std::vector<MessageView*> hits;
-  if (!matching_views(cmd, first + 1, views, hits)) return;
+  if (!matching_views(cmd, first + 1, views, hits, field_cache)) return;
   std::string line = "SORT";
   for (auto n : sort_messages(hits, *criteria, uid)) line += " " + std::to_string(n);
   untagged(line);
@@ -569,9 +614,10 @@ void ImapSession::cmd_thread(const Command& cmd, bool uid, std::size_t first) {
     bad(cmd.tag, algorithm.error().message);
     return;
   }
+  std::optional<HeaderFieldCache> field_cache;  // declared first: the views' loaders point to it
   std::vector<MessageView> views;
   std::vector<MessageView*> hits;
-  if (!matching_views(cmd, first + 1, views, hits)) return;
+  if (!matching_views(cmd, first + 1, views, hits, field_cache)) return;
   std::string formatted = format_threads(thread_messages(hits, *algorithm, uid));
   untagged("THREAD" + std::string(formatted.empty() ? "" : " ") + formatted);
   ok(cmd.tag, "Thread completed");

@@ -19,8 +19,25 @@ bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-bool has_non_ascii(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+// The reply to a path lib/mime refused. RFC 5321 4.5.3.1 ("501 Path too long") and 4.1.2 (syntax: 501);
+// RFC 3463: X.1.7 for the sender, X.1.3 for a recipient; RFC 6531 3.5 (553 5.6.7) for UTF-8 without SMTPUTF8.
+Reply path_error(mime::AddressError e, bool sender) {
+  const std::string who = sender ? "sender" : "recipient";
+  const char* enhanced = sender ? "5.1.7" : "5.1.3";
+  switch (e) {
+    case mime::AddressError::too_long:
+      return {501, enhanced, (sender ? "Sender" : "Recipient") + std::string(" address is too long (RFC 5321 4.5.3.1: "
+                                                                             "local part 64, domain 255, path 256 octets)")};
+    case mime::AddressError::utf8_not_allowed:
+      return {553, "5.6.7", sender ? "Non-ASCII sender address requires SMTPUTF8"
+                                   : "Non-ASCII recipient address requires MAIL FROM with SMTPUTF8 (RFC 6531 3.4)"};
+    case mime::AddressError::bad_literal:
+      return {501, enhanced, "Bad " + who + " address literal (RFC 5321 4.1.3)"};
+    case mime::AddressError::bad_idna:
+      return {553, "5.1.2", "Bad internationalized domain name in the " + who + " address"};
+    default:
+      return {501, enhanced, "Bad " + who + " address syntax"};
+  }
 }
 
 Reply with_text(Reply r, std::string_view fallback) {
@@ -619,24 +636,24 @@ void ServerEngine::cmd_mail(std::string_view args) {
   std::string_view rest = args.substr(5);
   while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);  // tolerated: "FROM: <a@b>"
   bool utf8_ok = esmtp_ && config_.smtputf8;
-  PathParse pp = parse_path(rest, true, utf8_ok);
-  if (pp.error == PathError::syntax) return send_error({501, "5.1.7", "Bad sender address syntax"});
-  if (pp.error == PathError::too_long) return send_error({501, "5.1.7", "Sender address is too long"});
-  if (pp.error == PathError::utf8_not_allowed)
-    return send_error({553, "5.6.7", "Non-ASCII sender address requires SMTPUTF8"});
+  mime::PathOptions po;
+  po.allow_null = true;
+  po.allow_utf8 = utf8_ok;
+  auto pp = mime::parse_smtp_path(rest, po);
+  if (!pp) return send_error(path_error(pp.error, true));
   rest.remove_prefix(pp.consumed);
   if (!rest.empty() && rest.front() != ' ')
     return send_error({501, "5.5.4", "Syntax: MAIL FROM:<address> [parameters]"});
   MailParams params;
   if (auto err = parse_mail_params(rest, params)) return send_error(*err);
-  if (!params.smtputf8 && (has_non_ascii(pp.path.local_part) || has_non_ascii(pp.path.domain)))
+  if (!params.smtputf8 && !pp.value.null && pp.value.mailbox.needs_smtputf8())
     return send_error({553, "5.6.7", "Non-ASCII sender address requires the SMTPUTF8 parameter (RFC 6531 3.4)"});
   if (params.size && *params.size > config_.max_message_size)
     return send_error({552, "5.3.4", "Message size exceeds the fixed maximum of " +
                                          std::to_string(config_.max_message_size) + " octets"});
   pending_mail_ = params;
   Event e{EventKind::mail};
-  e.path = std::move(pp.path);
+  e.path = std::move(pp.value);
   e.mail_params = std::move(params);
   pending_ = Pending::mail;
   push(std::move(e));
@@ -648,11 +665,11 @@ void ServerEngine::cmd_rcpt(std::string_view args) {
   if (!istarts_with(args, "TO:")) return send_error({501, "5.5.4", "Syntax: RCPT TO:<address> [parameters]"});
   std::string_view rest = args.substr(3);
   while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-  PathParse pp = parse_path(rest, false, mail_.smtputf8, true);
-  if (pp.error == PathError::syntax) return send_error({501, "5.1.3", "Bad recipient address syntax"});
-  if (pp.error == PathError::too_long) return send_error({501, "5.1.3", "Recipient address is too long"});
-  if (pp.error == PathError::utf8_not_allowed)
-    return send_error({553, "5.6.7", "Non-ASCII recipient address requires MAIL FROM with SMTPUTF8 (RFC 6531 3.4)"});
+  mime::PathOptions po;
+  po.allow_postmaster = true;  // RFC 5321 4.5.1: "<Postmaster>" without a domain
+  po.allow_utf8 = mail_.smtputf8;
+  auto pp = mime::parse_smtp_path(rest, po);
+  if (!pp) return send_error(path_error(pp.error, false));
   rest.remove_prefix(pp.consumed);
   if (!rest.empty() && rest.front() != ' ')
     return send_error({501, "5.5.4", "Syntax: RCPT TO:<address> [parameters]"});
@@ -661,7 +678,7 @@ void ServerEngine::cmd_rcpt(std::string_view args) {
   if (recipients_ >= config_.max_recipients)
     return send({452, "4.5.3", "Too many recipients; send the rest in another transaction (RFC 5321 4.5.3.1.10)"});
   Event e{EventKind::rcpt};
-  e.path = std::move(pp.path);
+  e.path = std::move(pp.value);
   e.rcpt_params = std::move(params);
   pending_ = Pending::rcpt;
   push(std::move(e));

@@ -16,6 +16,8 @@
 #include "tern/auth/sasl_server.hpp"
 #include "tern/mime/address.hpp"
 #include "tern/mime/date.hpp"
+#include "tern/mime/message.hpp"
+#include "tern/mime/smtp_address.hpp"
 #include "tern/smtp/smtp_service.hpp"
 
 namespace tern::smtp {
@@ -47,39 +49,17 @@ std::size_t header_end(std::string_view msg) {
   return p == std::string_view::npos ? msg.size() : p + 4;
 }
 
-// Unfolded values of every field named `name` (case-insensitive) in the header block.
+// Unfolded values of every field named `name` (case-insensitive) in the header block (lib/mime's parser).
 std::vector<std::string> header_values(std::string_view msg, std::string_view name) {
   std::vector<std::string> out;
-  std::string_view head = msg.substr(0, header_end(msg));
-  std::size_t pos = 0;
-  std::string want = lower(name);
-  while (pos < head.size()) {
-    auto eol = head.find("\r\n", pos);
-    if (eol == std::string_view::npos) eol = head.size();
-    std::string_view line = head.substr(pos, eol - pos);
-    pos = eol + 2;
-    if (line.empty() || line[0] == ' ' || line[0] == '\t') continue;
-    auto colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string field = lower(line.substr(0, colon));
-    while (!field.empty() && (field.back() == ' ' || field.back() == '\t')) field.pop_back();
-    if (field != want) continue;
-    std::string value(line.substr(colon + 1));
-    while (pos < head.size() && (head[pos] == ' ' || head[pos] == '\t')) {  // continuation lines
-      auto e = head.find("\r\n", pos);
-      if (e == std::string_view::npos) e = head.size();
-      value += head.substr(pos, e - pos);
-      pos = e + 2;
-    }
-    out.push_back(std::move(value));
-  }
+  mime::Message m = mime::parse(msg.substr(0, header_end(msg)));
+  for (const auto& h : m.root().headers)
+    if (mime::iequals(h.name, name)) out.push_back(h.unfolded());
   return out;
 }
 
-std::string domain_of(std::string_view address) {
-  auto at = address.rfind('@');
-  return at == std::string_view::npos ? std::string() : lower(address.substr(at + 1));
-}
+// The canonical domain (A-labels, lower case) of a stored "local@domain" address (lib/mime).
+std::string domain_of(std::string_view address) { return mime::address_domain(address); }
 
 class SmtpSession {
  public:
@@ -393,7 +373,7 @@ class SmtpSession {
 
   asio::awaitable<void> on_mail(const Event& ev) {
     reset_transaction();
-    env_.mail_from = ev.path.null ? std::string() : ev.path.address();
+    env_.mail_from = ev.path.null ? std::string() : ev.path.mailbox.address();
     env_.declared_size = ev.mail_params.size.value_or(0);
     env_.smtputf8 = ev.mail_params.smtputf8;
     env_.requiretls = ev.mail_params.requiretls;
@@ -494,7 +474,7 @@ class SmtpSession {
 
   asio::awaitable<void> on_rcpt(const Event& ev) {
     Recipient r;
-    r.address = ev.path.is_postmaster() ? "postmaster@" + d_.hostname : ev.path.address();
+    r.address = ev.path.postmaster ? "postmaster@" + d_.hostname : ev.path.mailbox.address();
     if (ev.rcpt_params.notify.set) {
       const auto& n = ev.rcpt_params.notify;
       if (n.never) r.notify = "NEVER";
@@ -510,13 +490,12 @@ class SmtpSession {
     auto* dir = d_.directory;
     std::string addr = r.address, sender = env_.mail_from;
     bool srs_bounce = false;
-    auto rcpt_at = addr.rfind('@');
-    if (d_.srs && svc_.role() != Role::lmtp && rcpt_at != std::string::npos &&
-        mailauth::SrsCodec::is_srs(std::string_view(addr).substr(0, rcpt_at))) {
+    auto rcpt_parts = mime::split_address(addr);
+    if (d_.srs && svc_.role() != Role::lmtp && rcpt_parts && mailauth::SrsCodec::is_srs(rcpt_parts->local)) {
       // A bounce to an address we rewrote with SRS: deliver it to the original sender if the hash and age
       // are right (docs/srs.md). SRS addresses are recognised at [srs] domain and at our own domains.
       std::string rcpt_domain = domain_of(addr);
-      bool ours = rcpt_domain == lower(d_.srs_domain);
+      bool ours = rcpt_domain == mime::canonical_domain(d_.srs_domain);
       if (!ours) ours = co_await served_here(rcpt_domain);
       if (ours) {
         auto reversed = d_.srs->reverse(addr, static_cast<std::int64_t>(std::time(nullptr)));
