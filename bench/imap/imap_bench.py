@@ -98,8 +98,7 @@ class Tern:
         # Loopback is an internal network here so LOGIN works without TLS, as for Dovecot (ssl = no).
         with open(self.d.config) as f:
             text = f.read()
-        text = text.replace('data_dir = "data"\n', 'data_dir = "data"\ninternal_networks = ["127.0.0.0/8"]\n'
-                            'worker_threads = 4\n')
+        text = text.replace('data_dir = "data"\n', 'data_dir = "data"\ninternal_networks = ["127.0.0.0/8"]\n')
         with open(self.d.config, "w") as f:
             f.write(text + '\n[limits]\nmax_connections = 20000\nmax_connections_per_ip = 20000\n')
         for args, stdin in ((("domain", "add", "example.test"), None), (("user", "add", USER), PW + "\n")):

@@ -6,8 +6,12 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -83,6 +87,37 @@ bool argon2_params_sane(std::string_view data) {
   return mem > 0 && mem <= (1ul << 20) && it > 0 && it <= 64;
 }
 
+// Argon2 is memory-hard (64 MiB by default, up to 1 GiB for a stored hash argon2_params_sane accepts):
+// the worker pool may run dozens of logins at once, so at most as many Argon2 computations as there are
+// cores run together and memory stays bounded; the others wait their turn (they would compete for the
+// same cores anyway).
+class Argon2Gate {
+ public:
+  Argon2Gate() {
+    std::unique_lock lk(m_);
+    cv_.wait(lk, [] { return running_ < limit(); });
+    ++running_;
+  }
+  ~Argon2Gate() {
+    {
+      std::lock_guard lk(m_);
+      --running_;
+    }
+    cv_.notify_one();
+  }
+  Argon2Gate(const Argon2Gate&) = delete;
+  Argon2Gate& operator=(const Argon2Gate&) = delete;
+
+ private:
+  static unsigned limit() {
+    static const unsigned n = std::max(2u, std::thread::hardware_concurrency());
+    return n;
+  }
+  static inline std::mutex m_;
+  static inline std::condition_variable cv_;
+  static inline unsigned running_ = 0;
+};
+
 }  // namespace
 
 std::string_view scheme_name(PasswordScheme s) noexcept {
@@ -153,6 +188,7 @@ Result<std::string> hash_password(std::string_view password, PasswordScheme sche
       argon2_type type = scheme == PasswordScheme::argon2i ? Argon2_i : Argon2_id;
       std::size_t len = argon2_encodedlen(p.argon2_iterations, p.argon2_memory_kib, p.argon2_parallelism, 16, 32, type);
       std::string enc(len, '\0');
+      Argon2Gate gate;
       int rc = argon2_hash(p.argon2_iterations, p.argon2_memory_kib, p.argon2_parallelism, password.data(),
                            password.size(), salt->data(), salt->size(), nullptr, 32, enc.data(), enc.size(), type,
                            ARGON2_VERSION_13);
@@ -199,6 +235,7 @@ Result<bool> verify_password(std::string_view password, std::string_view stored)
     bool id = scheme == "ARGON2ID";
     if (data.rfind(id ? "$argon2id$" : "$argon2i$", 0) != 0 || !argon2_params_sane(data)) return malformed(scheme);
     std::string enc(data);
+    Argon2Gate gate;
     int rc = id ? argon2id_verify(enc.c_str(), password.data(), password.size())
                 : argon2i_verify(enc.c_str(), password.data(), password.size());
     if (rc == ARGON2_OK) return true;

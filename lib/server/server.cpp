@@ -243,7 +243,9 @@ Server::~Server() {
   // A lookup still running on the resolver's threads (ub_resolve blocks until it answers or gives up)
   // finishes by posting to its I/O context: join those threads now, while the stopped contexts exist.
   impl_->resolver.reset();
-  if (impl_->workers) impl_->workers->stop();
+  // Jobs posted to the pool after it stopped (a delivery's outcome settling at shutdown) are destroyed
+  // with it; each holds a work guard on an I/O context: destroy the pool now, while the contexts exist.
+  impl_->workers.reset();
 }
 
 Result<std::unique_ptr<Server>> Server::create(ServerConfig config, ServerOptions options) {
