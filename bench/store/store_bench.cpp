@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
     double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     // CPU time too: on a shared machine the wall clock includes waiting for a core.
     std::printf("open %d-message mailbox (%s): %.1f ms wall, %.1f ms CPU, %u messages\n", open_count,
-                round ? "index warm, same process" : "index warm, new store object", ms, cpu_ms() - c0, st ? st->messages : 0);
+                round ? "index warm, new store object" : (keep ? "index from an earlier run, new store object" : "first open: index built from the Maildir"), ms, cpu_ms() - c0, st ? st->messages : 0);
     // What IMAP SELECT needs next: every UID with its flags and MODSEQ.
     t0 = Clock::now();
     auto all = u->messages("INBOX");
