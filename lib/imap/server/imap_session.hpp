@@ -130,6 +130,7 @@ class ImapSession {
                       std::vector<MessageView*>& hits, std::optional<HeaderFieldCache>& field_cache);
   void cmd_copy(const Command& cmd, bool uid, std::size_t first, bool move);
   void cmd_expunge(const Command& cmd, bool uid, std::size_t first);
+  void announce_expunged(const std::set<std::uint32_t>& uids);
   // Resolves a sequence set to indexes into selected_->messages (sorted, unique).
   Result<std::vector<std::size_t>> resolve(const Arg& arg, bool uid);
 

@@ -623,6 +623,28 @@ void ImapSession::cmd_thread(const Command& cmd, bool uid, std::size_t first) {
   ok(cmd.tag, "Thread completed");
 }
 
+// EXPUNGE responses (or VANISHED with QRESYNC, RFC 7162 §3.2.10) for this session's own expunge or MOVE,
+// and the messages dropped from the selected list.
+void ImapSession::announce_expunged(const std::set<std::uint32_t>& uids) {
+  auto& sel = *selected_;
+  std::vector<store::MessageInfo> kept;
+  std::vector<std::uint32_t> gone;
+  std::uint32_t removed = 0;
+  for (std::size_t i = 0; i < sel.messages().size(); ++i) {
+    const auto& m = sel.messages()[i];
+    if (uids.count(m.uid)) {
+      if (!qresync_) untagged(fmt::format("{} EXPUNGE", i + 1 - removed));
+      ++removed;
+      gone.push_back(m.uid);
+      sel.recent.erase(m.uid);
+    } else {
+      kept.push_back(m);
+    }
+  }
+  if (qresync_ && !gone.empty()) untagged("VANISHED " + format_sequence_set(gone));
+  sel.set_messages(user_name_ + "\n" + sel.name, std::move(kept));
+}
+
 // ---- COPY / MOVE (RFC 9051 §6.4.7-8, RFC 4315 COPYUID, RFC 6851) ----------------------------------
 
 void ImapSession::cmd_copy(const Command& cmd, bool uid, std::size_t first, bool move) {
@@ -704,23 +726,7 @@ void ImapSession::cmd_copy(const Command& cmd, bool uid, std::size_t first, bool
   }
   // RFC 6851 §4.3: COPYUID in an untagged OK, then the expunges of the moved messages.
   if (!copyuid.empty()) untagged("OK [" + copyuid + "] Moved");
-  std::set<std::uint32_t> moved(src.begin(), src.end());
-  std::vector<store::MessageInfo> kept;
-  std::vector<std::uint32_t> gone;
-  std::uint32_t removed = 0;
-  for (std::size_t i = 0; i < sel.messages().size(); ++i) {
-    const auto& m = sel.messages()[i];
-    if (moved.count(m.uid)) {
-      if (!qresync_) untagged(fmt::format("{} EXPUNGE", i + 1 - removed));
-      ++removed;
-      gone.push_back(m.uid);
-      sel.recent.erase(m.uid);
-    } else {
-      kept.push_back(m);
-    }
-  }
-  if (qresync_ && !gone.empty()) untagged("VANISHED " + format_sequence_set(gone));
-  sel.set_messages(user_name_ + "\n" + sel.name, std::move(kept));
+  announce_expunged(std::set<std::uint32_t>(src.begin(), src.end()));
   ok(tag, "Move completed");
 }
 
@@ -759,23 +765,7 @@ void ImapSession::cmd_expunge(const Command& cmd, bool uid, std::size_t first) {
     no_from(tag, res.error(), "EXPUNGE");
     return;
   }
-  std::set<std::uint32_t> gone_set(res->uids.begin(), res->uids.end());
-  std::vector<store::MessageInfo> kept;
-  std::vector<std::uint32_t> gone;
-  std::uint32_t removed = 0;
-  for (std::size_t i = 0; i < sel.messages().size(); ++i) {
-    const auto& m = sel.messages()[i];
-    if (gone_set.count(m.uid)) {
-      if (!qresync_) untagged(fmt::format("{} EXPUNGE", i + 1 - removed));
-      ++removed;
-      gone.push_back(m.uid);
-      sel.recent.erase(m.uid);
-    } else {
-      kept.push_back(m);
-    }
-  }
-  if (qresync_ && !gone.empty()) untagged("VANISHED " + format_sequence_set(gone));
-  sel.set_messages(user_name_ + "\n" + sel.name, std::move(kept));
+  announce_expunged(std::set<std::uint32_t>(res->uids.begin(), res->uids.end()));
   if (res->modseq > 0) {
     sel.highest_modseq = std::max(sel.highest_modseq, res->modseq);
     if (condstore_) {
