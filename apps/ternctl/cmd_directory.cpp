@@ -139,18 +139,6 @@ constexpr const char* kDomainUsage =
     "disclaimer DOMAIN [--text FILE [--html FILE] | --off]   (FILE - reads stdin)";
 
 // ---- domain disclaimer: files in [disclaimer] dir, read by the server for outbound mail ---------------
-std::optional<std::string> read_input(const std::string& file) {
-  std::ostringstream ss;
-  if (file == "-") {
-    ss << std::cin.rdbuf();
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return std::nullopt;
-    ss << in.rdbuf();
-  }
-  return ss.str();
-}
-
 int run_domain_disclaimer(ternctl::Context& ctx, Args a) {
   constexpr const char* kUsage = "ternctl domain disclaimer DOMAIN [--text FILE [--html FILE] | --off]";
   auto take = [&](std::string_view name) -> std::optional<std::string> {
@@ -198,12 +186,13 @@ int run_domain_disclaimer(ternctl::Context& ctx, Args a) {
   auto s = env.directory->snapshot();
   if (!s) return failed(s.error().message);
   if (!(*s)->find_domain(domain)) return failed(fmt::format("{} is not a domain of this server (ternctl domain add)", domain));
-  auto text = read_input(*text_file);
-  if (!text) return failed(*text_file + ": cannot be read");
+  std::string error;
+  auto text = ternctl::read_input(*text_file, error);
+  if (!text) return failed(error);
   std::string html;
   if (html_file) {
-    auto h = read_input(*html_file);
-    if (!h) return failed(*html_file + ": cannot be read");
+    auto h = ternctl::read_input(*html_file, error);
+    if (!h) return failed(error);
     html = std::move(*h);
   }
   if (auto st = Store::install(cfg.dir, domain, *text, html); !st) return failed(st.error().message);

@@ -65,17 +65,13 @@ int verify(ternctl::Context& ctx, const std::vector<std::string>& args) {
       return ternctl::kUsage;
     }
   }
-  std::string message;
-  if (file.empty() || file == "-") {
-    message.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-      std::fprintf(stderr, "ternctl: cannot read %s\n", file.c_str());
-      return ternctl::kFailed;
-    }
-    message.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  std::string error;
+  auto input = ternctl::read_input(file.empty() ? "-" : file, error);
+  if (!input) {
+    std::fprintf(stderr, "ternctl: %s\n", error.c_str());
+    return ternctl::kFailed;
   }
+  std::string message = std::move(*input);
 
   tern::mailauth::DkimVerification result;
   if (!records.empty()) {

@@ -16,20 +16,13 @@ int run(ternctl::Context&, const std::vector<std::string>& args) {
     std::fprintf(stderr, "usage: ternctl mime inspect FILE|-\n");
     return ternctl::kUsage;
   }
-  std::string data;
-  if (args[1] == "-") {
-    std::ostringstream ss;
-    ss << std::cin.rdbuf();
-    data = ss.str();
-  } else {
-    std::ifstream in(args[1], std::ios::binary);
-    if (!in) {
-      std::fprintf(stderr, "ternctl mime inspect: cannot open %s\n", args[1].c_str());
-      return ternctl::kFailed;
-    }
-    data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  std::string error;
+  auto data = ternctl::read_input(args[1], error);
+  if (!data) {
+    std::fprintf(stderr, "ternctl mime inspect: %s\n", error.c_str());
+    return ternctl::kFailed;
   }
-  std::string json = tern::mime::inspect_json(data);
+  std::string json = tern::mime::inspect_json(*data);
   std::fwrite(json.data(), 1, json.size(), stdout);
   std::fputc('\n', stdout);
   return ternctl::kOk;

@@ -49,4 +49,8 @@ bool register_group(Group g);
 // Reads a secret from stdin (no echo when stdin is a terminal). Passwords never come from argv.
 std::optional<std::string> read_secret(std::string_view prompt);
 
+// The bytes of FILE, or of standard input for "-". On failure (missing, a directory, unreadable) returns
+// nullopt and sets `error` to a sentence naming the file.
+std::optional<std::string> read_input(const std::string& file, std::string& error);
+
 }  // namespace ternctl

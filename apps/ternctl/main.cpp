@@ -2,8 +2,10 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <map>
 
@@ -54,6 +56,26 @@ std::optional<std::filesystem::path> Context::data_dir() {
     return std::nullopt;
   }
   return dir;
+}
+
+std::optional<std::string> read_input(const std::string& file, std::string& error) {
+  std::FILE* f = file == "-" ? stdin : std::fopen(file.c_str(), "rb");
+  if (!f) {
+    error = "cannot open " + file + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::string data;
+  char buf[65536];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
+  bool failed = std::ferror(f) != 0;
+  int err = errno;
+  if (f != stdin) std::fclose(f);
+  if (failed) {
+    error = "cannot read " + file + ": " + std::strerror(err);  // e.g. "Is a directory"
+    return std::nullopt;
+  }
+  return data;
 }
 
 std::optional<std::string> read_secret(std::string_view prompt) {

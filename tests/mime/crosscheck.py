@@ -136,6 +136,12 @@ def main():
         return 1
     failures = 0
     justified = 0
+    # Bad input gets a sentence and exit status 1, never a crash: a directory, a missing file.
+    for bad, why in ((corpus, "Is a directory"), (os.path.join(corpus, "no-such.eml"), "No such file")):
+        r = subprocess.run([ternctl, "mime", "inspect", bad], capture_output=True, text=True, timeout=60)
+        if r.returncode != 1 or why not in r.stderr or bad not in r.stderr:
+            print("ternctl mime inspect %s: exit %d, stderr %r" % (bad, r.returncode, r.stderr))
+            failures += 1
     for path in files:
         rel = os.path.relpath(path, corpus)
         with open(path, "rb") as f:
