@@ -55,6 +55,34 @@ def source(port, messages, sessions):
         raise RuntimeError("smtp-source: " + r.stderr[-2000:])
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu(pid, children=False):
+    """CPU seconds (user + system) of a process; with children=True also of its reaped children."""
+    try:
+        f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    t = int(f[11]) + int(f[12]) + ((int(f[13]) + int(f[14])) if children else 0)  # utime stime cutime cstime
+    return t / TICK
+
+
+def tree_cpu(root):
+    """CPU seconds of `root` (and its reaped children) plus of its live children: a Postfix master's
+    services (smtpd, cleanup, qmgr, smtp, ...) are either alive or reaped by it."""
+    total = proc_cpu(root, children=True)
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                ppid = int(open("/proc/%s/stat" % d).read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == root:
+                total += proc_cpu(int(d))
+    return total
+
+
 def wait_empty(count, timeout=300):
     deadline = time.time() + timeout
     while count() > 0 and time.time() < deadline:
@@ -98,13 +126,13 @@ class ProbeSink:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def bench_tern(build, messages, sessions, sign, sink_port, probe, extra_server=""):
+def bench_tern(build, messages, sessions, sign, sink_port, probe, extra_server="", extra_config=""):
     ternlib.BUILD = build
     d = ternlib.Daemon('[[listen]]\nservice = "smtp"\naddress = "127.0.0.1:0"\n\n[limits]\nmax_connections_per_ip = 500\n'
                        '\n[smtp.rate_limit]\nip_messages_per_minute = 0\nip_recipients_per_minute = 0\n'
                        '\n[dns]\nlocal_only = true\nlocal_data = ["remote.test. MX 10 mx.remote.test.", '
                        '"mx.remote.test. A 127.0.0.1"]\n[delivery]\nmx_port = %d\n[transport]\n"probe.test" = "smtp:127.0.0.1:%d"\n'
-                       '[dkim]\nsign = %s\n' % (sink_port, probe.port, "true" if sign else "false"), tls=False)
+                       '[dkim]\nsign = %s\n' % (sink_port, probe.port, "true" if sign else "false") + extra_config, tls=False)
     # internal_networks lives in [server]: patch the generated file.
     text = open(d.config).read().replace('data_dir = "data"\n',
                                          'data_dir = "data"\ninternal_networks = ["127.0.0.0/8"]\n' + extra_server, 1)
@@ -121,10 +149,11 @@ def bench_tern(build, messages, sessions, sign, sink_port, probe, extra_server="
     try:
         probe.check(d.port("smtp"), sign, "tern-maild")
         wait_empty(queued, 30)
+        c0 = proc_cpu(d.proc.pid)
         t0 = time.perf_counter()
         source(d.port("smtp"), messages, sessions)
         left = wait_empty(queued)
-        return time.perf_counter() - t0, left
+        return time.perf_counter() - t0, left, proc_cpu(d.proc.pid) - c0
     finally:
         d.stop()
 
@@ -179,10 +208,15 @@ def bench_postfix(messages, sessions, sink_port, probe, dkim):
                            for _, _, files in os.walk(os.path.join(pf.spool, sub)))
             probe.check(pf.port, dkim, "postfix" + (" + opendkim" if dkim else ""))
             wait_empty(queued, 30)
+            master = int(open(os.path.join(pf.spool, "pid", "master.pid")).read().split()[0])
+
+            def cpu():
+                return tree_cpu(master) + (proc_cpu(milter.proc.pid) if milter else 0.0)
+            c0 = cpu()
             t0 = time.perf_counter()
             source(pf.port, messages, sessions)
             left = wait_empty(queued)
-            return time.perf_counter() - t0, left
+            return time.perf_counter() - t0, left, cpu() - c0
     finally:
         if milter:
             milter.close()
@@ -217,23 +251,26 @@ def main():
     if a.tuned_workers <= 0:
         del sides[2]
     rates = {name: [] for name, _ in sides}
+    cpus = {name: [] for name, _ in sides}
     try:
         print("relay: %d messages of 2 KB, %d sessions in, smtp-sink as the remote MX, %d rounds%s"
               % (a.messages, a.sessions, a.rounds, (" (tern [server] " + extra.strip() + ")") if extra else ""))
         for r in range(a.rounds):
             for name, fn in sides:  # interleaved, so a noisy neighbour hurts every side alike
-                t, left = fn()
+                t, left, cpu = fn()
                 rate = (a.messages - left) / t
                 rates[name].append(rate)
-                print("  round %d  %-28s %7.0f msgs/s%s" % (r + 1, name, rate,
-                                                           "" if not left else "  (%d still queued at timeout)" % left),
-                      flush=True)
-        print("\n| %-28s | %8s | %15s |" % ("side", "msgs/s", "range"))
-        print("| %s | %s | %s |" % ("-" * 28, "-" * 8, "-" * 15))
+                cpus[name].append(cpu * 1000 / max(1, a.messages - left))
+                print("  round %d  %-28s %7.0f msgs/s  %5.2f ms CPU/msg  load %s%s"
+                      % (r + 1, name, rate, cpus[name][-1], " ".join(open("/proc/loadavg").read().split()[:3]),
+                         "" if not left else "  (%d still queued at timeout)" % left), flush=True)
+        print("\n| %-28s | %8s | %15s | %11s |" % ("side", "msgs/s", "range", "ms CPU/msg"))
+        print("| %s | %s | %s | %s |" % ("-" * 28, "-" * 8, "-" * 15, "-" * 11))
         med = {}
         for name, _ in sides:
             med[name] = statistics.median(rates[name])
-            print("| %-28s | %8.0f | %6.0f - %6.0f |" % (name, med[name], min(rates[name]), max(rates[name])))
+            print("| %-28s | %8.0f | %6.0f - %6.0f | %11.2f |" % (name, med[name], min(rates[name]), max(rates[name]),
+                                                                  statistics.median(cpus[name])))
         pf_dkim = med["postfix + opendkim rsa-2048"]
         print("\nratio tern signed / postfix + opendkim: %.2fx (goal: 10x)" % (med[sides[0][0]] / pf_dkim))
         if a.tuned_workers > 0:

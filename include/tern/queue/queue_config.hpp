@@ -22,7 +22,7 @@ struct QueueConfig {
   std::chrono::seconds max_age = std::chrono::hours(24 * 5);
   // One delay DSN once a recipient is still deferred this long after arrival; 0 = never.
   std::chrono::seconds delay_warning = std::chrono::hours(4);
-  int per_destination = 4;   // parallel deliveries to one destination domain
+  int per_destination = 20;  // parallel deliveries to one destination domain (Postfix's default too)
   int max_connections = 32;  // parallel deliveries in total
   // Recipients of one message to one destination per Transport call (RFC 5321 4.5.3.1.8: servers must
   // take at least 100 per transaction); more are split into several calls.
