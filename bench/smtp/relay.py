@@ -13,10 +13,14 @@ sink (the spool is empty again), for:
 Before each timed run one probe message goes to a second sink that keeps what it receives, and the probe
 must (not) carry a DKIM-Signature: a side that silently stopped signing cannot win the table.
 
+Each round also prints the CPU time the server spent per message (user + system; tern-maild's process,
+or Postfix's master with every service it runs plus OpenDKIM) and the load average: on a shared machine the
+rate moves with the neighbours, the CPU per message much less.
+
 Not a test: figures only. Needs root (Postfix, OpenDKIM). The machine is shared: each side runs --rounds
 times, interleaved, and the table shows the median and the range.
 
-    bench/smtp/relay.py [--messages 3000] [--rounds 3] [--build build]
+    bench/smtp/relay.py [--messages 3000] [--rounds 3] [--build build] [--baseline-build OTHER_BUILD]
 """
 import argparse
 import glob
@@ -230,6 +234,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--tern-server", default="", help="extra [server] lines for tern-maild, e.g. 'io_threads = 2'")
     ap.add_argument("--tuned-workers", type=int, default=16, help="worker_threads of the tuned tern row (0: no such row)")
+    ap.add_argument("--baseline-build", default="",
+                    help="another build dir (e.g. of the previous commit): its tern-maild, signing on, is one more row")
     a = ap.parse_args()
     if os.getuid() != 0:
         sys.exit("relay: run as root")
@@ -250,6 +256,10 @@ def main():
              ("postfix, no DKIM", lambda: bench_postfix(a.messages, a.sessions, port, probe, False))]
     if a.tuned_workers <= 0:
         del sides[2]
+    if a.baseline_build:
+        base = os.path.abspath(a.baseline_build)
+        sides.insert(1, ("baseline build, DKIM rsa-2048",
+                         lambda: bench_tern(base, a.messages, a.sessions, True, port, probe, extra)))
     rates = {name: [] for name, _ in sides}
     cpus = {name: [] for name, _ in sides}
     try:
@@ -273,8 +283,9 @@ def main():
                                                                   statistics.median(cpus[name])))
         pf_dkim = med["postfix + opendkim rsa-2048"]
         print("\nratio tern signed / postfix + opendkim: %.2fx (goal: 10x)" % (med[sides[0][0]] / pf_dkim))
-        if a.tuned_workers > 0:
-            print("ratio tern signed, %d workers / postfix + opendkim: %.2fx" % (a.tuned_workers, med[sides[2][0]] / pf_dkim))
+        for name, _ in sides:
+            if name.startswith(("baseline", "tern-maild, DKIM, ")):
+                print("ratio %s / postfix + opendkim: %.2fx" % (name, med[name] / pf_dkim))
     finally:
         probe.close()
         s.terminate()

@@ -10,9 +10,14 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <condition_variable>
 #include <random>
+#include <thread>
 
+#include <asio/async_result.hpp>
+#include <asio/associated_executor.hpp>
 #include <asio/co_spawn.hpp>
+#include <asio/executor_work_guard.hpp>
 #include <asio/detached.hpp>
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
@@ -233,6 +238,7 @@ Queue::Queue(QueueConfig config, fs::path spool_dir, std::string hostname, Trans
 }
 
 Queue::~Queue() {
+  close_committer();  // what was submitted is finished first
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
@@ -308,6 +314,7 @@ void Queue::stop() {
     stopped_ = true;
   }
   wake();
+  close_committer();
 }
 
 void Queue::wake() {
@@ -342,6 +349,24 @@ void Queue::emit(const QueueEvent& ev) {
 // ---- spooling --------------------------------------------------------------------------------------------
 
 Result<std::string> Queue::enqueue(const smtp::QueuedEnvelope& envelope, std::string_view message) {
+  auto p = prepare(envelope, message);
+  if (!p) return fail(p.error());
+  return commit_blocking(std::move(*p));
+}
+
+Result<std::string> Queue::commit_blocking(Prepared p) {
+  if (auto st = finish_files(p); !st) {
+    discard(p, true);
+    return fail(st.error());
+  }
+  if (auto st = dir_sync_.commit(); !st) {
+    discard(p, true);
+    return fail(st.error());
+  }
+  return admit(p.rec);
+}
+
+Result<Queue::Prepared> Queue::prepare(const smtp::QueuedEnvelope& envelope, std::string_view message) {
   if (envelope.recipients.empty()) return fail(ErrorCategory::invalid_argument, "a queued message needs a recipient");
   MessageRecord rec;
   rec.arrival = now_unix();
@@ -360,49 +385,66 @@ Result<std::string> Queue::enqueue(const smtp::QueuedEnvelope& envelope, std::st
     p.next_attempt = rec.arrival;
     rec.recipients.push_back(std::move(p));
   }
-  return spool(rec, message);
+  return prepare_files(rec, message);
 }
 
-Result<std::string> Queue::spool(const MessageRecord& base, std::string_view message) {
-  MessageRecord rec = base;
+// The record is the commit point: open() drops a message file without a record. Both files are written
+// (into reused files from free/) and their writeback started before either is synced, so their I/O
+// overlaps; finish_files() waits for it and renames both into place; the directory fsync that makes the
+// names durable is shared with every other enqueue and outcome in flight (GroupCommit). Only then is the
+// message acknowledged (admit()).
+Result<Queue::Prepared> Queue::prepare_files(const MessageRecord& base, std::string_view message) {
+  Prepared p;
+  p.rec = base;
+  auto& rec = p.rec;
   if (rec.id.empty()) rec.id = new_id();
   bool eight = false;
   std::string body = to_crlf(message, eight);
   rec.eightbit = eight;
   rec.size = body.size();
-  // The record is the commit point: open() drops a message file without a record. Both files are written
-  // (into reused files from free/) before either is fsync'd, so their I/O overlaps; both are renamed into
-  // place only once on disk, and the directory fsync that makes the names durable is shared with every
-  // other enqueue and outcome in flight (GroupCommit). Only then is the message acknowledged.
-  const fs::path msg_path = dir_ / (rec.id + ".msg"), env_path = dir_ / (rec.id + ".env");
-  const fs::path msg_tmp = free_->take(), env_tmp = free_->take();
-  auto undo = [&](const Error& e) -> Result<std::string> {
-    std::error_code ec;
-    fs::remove(msg_path, ec);
-    fs::remove(msg_tmp, ec);
-    fs::remove(env_tmp, ec);
-    return fail(e);
-  };
-  auto msg_fd = write_new_file(msg_tmp, body);
-  if (!msg_fd) return undo(msg_fd.error());
-  auto env_fd = write_new_file(env_tmp, serialize_record(rec));
+  p.msg_tmp = free_->take();
+  p.env_tmp = free_->take();
+  auto msg_fd = write_new_file(p.msg_tmp, body);
+  if (!msg_fd) {
+    discard(p, false);
+    return fail(msg_fd.error());
+  }
+  p.msg_fd = *msg_fd;
+  auto env_fd = write_new_file(p.env_tmp, serialize_record(rec));
   if (!env_fd) {
-    ::close(*msg_fd);
-    return undo(env_fd.error());
+    discard(p, false);
+    return fail(env_fd.error());
   }
-  auto st_msg = fsync_and_close(*msg_fd, msg_tmp);
-  auto st_env = fsync_and_close(*env_fd, env_tmp);
-  if (!st_msg) return undo(st_msg.error());
-  if (!st_env) return undo(st_env.error());
-  if (::rename(msg_tmp.c_str(), msg_path.c_str()) != 0) return undo(fail_errno("rename " + msg_tmp.string()).value());
-  if (::rename(env_tmp.c_str(), env_path.c_str()) != 0) return undo(fail_errno("rename " + env_tmp.string()).value());
-  if (auto st = dir_sync_.commit(); !st) {
-    // Not acknowledged: take it back so it is not delivered either (a crash now may leave it: harmless,
-    // the sender retries and at worst the message goes twice, which RFC 5321 6.1 accepts).
-    std::error_code ec;
-    fs::remove(env_path, ec);
-    return undo(st.error());
-  }
+  p.env_fd = *env_fd;
+  return p;
+}
+
+Status Queue::finish_files(Prepared& p) {
+  auto st_msg = fsync_and_close(p.msg_fd, p.msg_tmp);
+  p.msg_fd = -1;
+  auto st_env = fsync_and_close(p.env_fd, p.env_tmp);
+  p.env_fd = -1;
+  if (!st_msg) return st_msg;
+  if (!st_env) return st_env;
+  const fs::path msg_path = dir_ / (p.rec.id + ".msg"), env_path = dir_ / (p.rec.id + ".env");
+  if (::rename(p.msg_tmp.c_str(), msg_path.c_str()) != 0) return fail_errno("rename " + p.msg_tmp.string());
+  if (::rename(p.env_tmp.c_str(), env_path.c_str()) != 0) return fail_errno("rename " + p.env_tmp.string());
+  return {};
+}
+
+// Not acknowledged: take it back so it is not delivered either (a crash now may leave it: harmless, the
+// sender retries and at worst the message goes twice, which RFC 5321 6.1 accepts).
+void Queue::discard(const Prepared& p, bool renamed) {
+  if (p.msg_fd >= 0) ::close(p.msg_fd);
+  if (p.env_fd >= 0) ::close(p.env_fd);
+  std::error_code ec;
+  if (renamed) fs::remove(dir_ / (p.rec.id + ".env"), ec);  // the commit point first
+  fs::remove(dir_ / (p.rec.id + ".msg"), ec);
+  if (!p.msg_tmp.empty()) fs::remove(p.msg_tmp, ec);
+  if (!p.env_tmp.empty()) fs::remove(p.env_tmp, ec);
+}
+
+std::string Queue::admit(const MessageRecord& rec) {
   auto e = std::make_shared<Entry>();
   e->rec = rec;
   e->in_flight.assign(rec.recipients.size(), 0);
@@ -417,6 +459,123 @@ Result<std::string> Queue::spool(const MessageRecord& base, std::string_view mes
   emit(ev);
   wake();
   return rec.id;
+}
+
+Result<std::string> Queue::spool(const MessageRecord& base, std::string_view message) {
+  auto p = prepare_files(base, message);
+  if (!p) return fail(p.error());
+  return commit_blocking(std::move(*p));
+}
+
+// ---- asynchronous commit ---------------------------------------------------------------------------------
+
+// Threads that wait for the disk on behalf of every commit(): one takes all the prepared messages that
+// are waiting, syncs their files (their writeback began in prepare(), so the waits overlap), renames them,
+// makes the renames durable with one directory fsync, and completes each caller. SMTP sessions waiting for
+// their 250 hold no worker thread meanwhile, so the number of commits in one group is not capped by the
+// worker pool (it was: 4 workers, 4 messages per directory fsync).
+//
+// A few such threads: each takes what is waiting when it wakes, so a group whose files are still being
+// written does not hold up the messages that arrive meanwhile (one thread alone left the CPU idle: a group
+// took the sum of its files' sync waits); their directory fsyncs are shared through GroupCommit.
+struct Queue::Committer {
+  static constexpr int kThreads = 8;
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool stop = false;
+  std::vector<std::pair<Prepared, CommitDone>> pending;
+  std::vector<std::thread> threads;
+};
+
+void Queue::commit_now(Prepared& p, const CommitDone& done) { done(commit_blocking(std::move(p))); }
+
+void Queue::submit_commit(Prepared prepared, CommitDone done) {
+  {
+    std::unique_lock lock(mutex_);
+    if (committer_closed_) {  // stopping: no thread to hand it to
+      lock.unlock();
+      commit_now(prepared, done);
+      return;
+    }
+    if (!committer_) {
+      committer_ = std::make_unique<Committer>();
+      for (int i = 0; i < Committer::kThreads; ++i) committer_->threads.emplace_back([this] { commit_loop(); });
+    }
+  }
+  {
+    std::lock_guard lock(committer_->mutex);
+    committer_->pending.emplace_back(std::move(prepared), std::move(done));
+  }
+  committer_->cv.notify_one();
+}
+
+void Queue::commit_loop() {
+  auto& c = *committer_;
+  std::unique_lock lock(c.mutex);
+  for (;;) {
+    c.cv.wait(lock, [&] { return c.stop || !c.pending.empty(); });
+    if (c.pending.empty()) return;  // stopping, nothing left (pending work is always finished first)
+    std::vector<std::pair<Prepared, CommitDone>> batch;
+    batch.swap(c.pending);
+    lock.unlock();
+    std::vector<Status> st(batch.size());
+    bool any = false;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      st[i] = finish_files(batch[i].first);
+      any = any || static_cast<bool>(st[i]);
+    }
+    Status synced = any ? dir_sync_.commit() : Status{};
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto& [p, done] = batch[i];
+      if (st[i] && !synced) st[i] = fail(synced.error());
+      if (!st[i]) {
+        discard(p, true);
+        done(fail(st[i].error()));
+      } else {
+        done(admit(p.rec));
+      }
+    }
+    lock.lock();
+  }
+}
+
+// Every commit handed over so far is finished (its caller resumed) when this returns.
+void Queue::close_committer() {
+  Committer* c = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    committer_closed_ = true;
+    c = committer_.get();
+  }
+  if (!c) return;
+  {
+    std::lock_guard lock(c->mutex);
+    c->stop = true;
+  }
+  c->cv.notify_all();
+  for (auto& t : c->threads)
+    if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
+}
+
+asio::awaitable<Result<std::string>> Queue::commit(const Prepared& prepared) {
+  // The job crosses use_awaitable's initiation as a plain pointer (GCC 12, see net/worker_pool.hpp).
+  auto* job = new Prepared(prepared);
+  auto initiate = [this](auto handler, Prepared* raw) {
+    std::unique_ptr<Prepared> p(raw);
+    using Handler = decltype(handler);
+    auto home = asio::get_associated_executor(handler);
+    struct Waiter {
+      Handler handler;
+      decltype(asio::make_work_guard(home)) guard;
+    };
+    auto w = std::make_shared<Waiter>(Waiter{std::move(handler), asio::make_work_guard(home)});
+    submit_commit(std::move(*p), [w](Result<std::string> r) {
+      auto ex = w->guard.get_executor();
+      asio::post(ex, [w, r = std::move(r)]() mutable { std::move(w->handler)(std::move(r)); });
+    });
+  };
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(Result<std::string>)>(
+      initiate, asio::use_awaitable, job);
 }
 
 // The new record is complete on disk under its final name; durable once dir_sync_ commits after it.

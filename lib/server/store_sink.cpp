@@ -61,8 +61,7 @@ Status StoreSink::deliver_local(const smtp::LocalDelivery& target, std::string_v
   return {};
 }
 
-Result<std::string> StoreSink::enqueue(const smtp::QueuedEnvelope& envelope, std::string_view message) {
-  if (!queue_) return fail(ErrorCategory::temporary, "outbound delivery is not available in this build yet");
+Result<queue::Queue::Prepared> StoreSink::prepare(const smtp::QueuedEnvelope& envelope, std::string_view message) {
   // The disclaimer first, so the DKIM body hash covers it (RFC 6376 §3.7); the original when it declines.
   std::optional<std::string> stamped;
   if (disclaimers_ && !envelope.return_path.empty()) stamped = disclaimers_->apply(message, envelope.return_path);
@@ -70,9 +69,25 @@ Result<std::string> StoreSink::enqueue(const smtp::QueuedEnvelope& envelope, std
   if (dkim_) {
     auto signed_message = dkim_->sign(message, envelope.return_path, std::time(nullptr));
     if (!signed_message) return fail(ErrorCategory::temporary, "DKIM signing failed: " + signed_message.error().message);
-    return queue_->enqueue(envelope, *signed_message);
+    return queue_->prepare(envelope, *signed_message);
   }
-  return queue_->enqueue(envelope, message);
+  return queue_->prepare(envelope, message);
+}
+
+Result<std::string> StoreSink::enqueue(const smtp::QueuedEnvelope& envelope, std::string_view message) {
+  if (!queue_) return fail(ErrorCategory::temporary, "outbound delivery is not available in this build yet");
+  auto prepared = prepare(envelope, message);
+  if (!prepared) return fail(prepared.error());
+  // The blocking path: the same group commit, waited for on this thread.
+  return queue_->commit_blocking(*prepared);
+}
+
+asio::awaitable<Result<std::string>> StoreSink::enqueue_async(const smtp::QueuedEnvelope& envelope,
+                                                              std::string_view message, net::WorkerPool& workers) {
+  if (!queue_) co_return fail(ErrorCategory::temporary, "outbound delivery is not available in this build yet");
+  auto prepared = co_await workers.run([&]() { return prepare(envelope, message); });
+  if (!prepared) co_return fail(prepared.error());
+  co_return co_await queue_->commit(*prepared);
 }
 
 }  // namespace tern

@@ -213,3 +213,72 @@ BOOST_AUTO_TEST_CASE(concurrent_enqueues_share_directory_syncs_and_all_survive_r
   BOOST_TEST(transport.ids.size() == ids.size());
   BOOST_TEST(again.list().empty());
 }
+
+BOOST_AUTO_TEST_CASE(awaited_commits_are_durable_and_resume_their_callers_on_their_executor) {
+  CommitDir dir;
+  SlowTransport transport;
+  QueueConfig config;
+  const auto spool = dir.path / "queue";
+  std::vector<std::string> ids;
+  {
+    Queue q(config, spool, "mx.local.test", transport);
+    BOOST_REQUIRE(static_cast<bool>(q.open()));
+    std::vector<std::string> events;
+    q.set_observer([&](const QueueEvent& e) {
+      if (e.kind == "queued") events.push_back(e.id);
+    });
+    asio::io_context io;
+    const auto io_thread = std::this_thread::get_id();
+    int wrong_thread = 0, failed = 0, not_on_disk = 0;
+    constexpr int kSessions = 30;
+    // Many sessions at once, as SMTP sessions awaiting their 250: none blocks the io_context meanwhile.
+    for (int i = 0; i < kSessions; ++i)
+      asio::co_spawn(io, [&, i]() -> asio::awaitable<void> {
+        auto envelope = to("u" + std::to_string(i) + "@remote.test");
+        auto prepared = q.prepare(envelope, kBody);
+        if (!prepared) {
+          ++failed;
+          co_return;
+        }
+        // Not acknowledged yet: nothing under a spool name.
+        if (fs::exists(spool / (prepared->rec.id + ".env"))) ++not_on_disk;
+        auto id = co_await q.commit(*prepared);
+        if (std::this_thread::get_id() != io_thread) ++wrong_thread;
+        if (!id) {
+          ++failed;
+          co_return;
+        }
+        // Acknowledged: both files under their names (the record is the commit point).
+        if (!fs::exists(spool / (*id + ".env")) || fs::file_size(spool / (*id + ".msg")) != kBody.size()) ++not_on_disk;
+        ids.push_back(*id);
+      }, asio::detached);
+    io.run();
+    BOOST_TEST(failed == 0);
+    BOOST_TEST(wrong_thread == 0);
+    BOOST_TEST(not_on_disk == 0);
+    BOOST_TEST(ids.size() == static_cast<std::size_t>(kSessions));
+    BOOST_TEST(events.size() == ids.size());  // "queued" reported for each, once durable
+    BOOST_TEST(q.list().size() == ids.size());
+    // Prepared but never committed (the session died before its 250): never acknowledged, never sent.
+    auto orphan = q.prepare(to("lost@remote.test"), kBody);
+    BOOST_REQUIRE(static_cast<bool>(orphan));
+    ::close(orphan->msg_fd);
+    ::close(orphan->env_fd);
+    q.stop();
+    // After stop() a commit still completes (on the caller's thread).
+    asio::io_context late;
+    Result<std::string> last = fail(ErrorCategory::internal, "not run");
+    asio::co_spawn(late, [&]() -> asio::awaitable<void> {
+      auto p = q.prepare(to("late@remote.test"), kBody);
+      if (p) last = co_await q.commit(*p);
+    }, asio::detached);
+    late.run();
+    BOOST_REQUIRE(static_cast<bool>(last));
+    ids.push_back(*last);
+  }
+  Queue again(config, spool, "mx.local.test", transport);
+  BOOST_REQUIRE(static_cast<bool>(again.open()));
+  BOOST_TEST(again.list().size() == ids.size());
+  for (const auto& r : again.list()) BOOST_TEST(r.recipients.front().address != "lost@remote.test");
+  BOOST_TEST(fs::is_empty(spool / "free"));
+}

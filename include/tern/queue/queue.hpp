@@ -14,7 +14,8 @@
 // Threads: enqueue, flush, hold, release, remove, list and show may be called from any thread; run() and
 // run_once() run on one executor.
 //
-// Throughput (docs/queue.md): concurrent enqueues share one directory fsync (GroupCommit); a new message is
+// Throughput (docs/queue.md): concurrent enqueues share one directory fsync (GroupCommit), and commit() waits
+// for the disk on the queue's committer thread instead of a worker of the caller; a new message is
 // handed to the runner in memory (ready queue), never found by scanning; deferred messages wait in a timer
 // list ordered by due time; outcomes of finished deliveries are written to the spool in batches, each batch
 // with one directory fsync, and reported (events) only once durable.
@@ -90,12 +91,31 @@ class Queue {
   // the message file and the record are fsync'd and renamed into place.
   Result<std::string> enqueue(const smtp::QueuedEnvelope& envelope, std::string_view message);
 
+  // The same in two steps, so that no thread is held while the disk works (the SMTP session's path):
+  //   auto p = co_await workers.run([&] { return q.prepare(envelope, message); });  // CPU + writes
+  //   auto id = co_await q.commit(*p);  // durable: files and directory synced, like enqueue()
+  // prepare() writes the message and its record into spool files and starts their writeback without
+  // waiting for it. commit() hands them to the queue's committer thread, which syncs every message
+  // waiting at that moment together (their files, their renames, one directory fsync) and resumes each
+  // caller on its own executor. A Prepared that is never committed is never acknowledged: its files are
+  // temporary (free/) and dropped at the next open().
+  struct Prepared {
+    MessageRecord rec;
+    int msg_fd = -1, env_fd = -1;
+    std::filesystem::path msg_tmp, env_tmp;
+  };
+  Result<Prepared> prepare(const smtp::QueuedEnvelope& envelope, std::string_view message);
+  asio::awaitable<Result<std::string>> commit(const Prepared& prepared);
+  // BLOCKING: the same commit, waited for on the calling thread (enqueue() is prepare + commit_blocking).
+  Result<std::string> commit_blocking(Prepared prepared);
+
   // The runner: until stop(), starts deliveries that are due (respecting the caps), watches ctl/ requests,
   // sleeps until the next due time or a wake-up.
   asio::awaitable<void> run();
   // One pass for tests and tools: starts every due delivery, waits for all of them (and for deliveries
   // that became startable as others finished) and returns.
   asio::awaitable<void> run_once();
+  // Ends run() and finishes the commits in flight (their callers are resumed before it returns).
   void stop();
 
   // BLOCKING (record rewrites). Every non-held, unfinished recipient becomes due now.
@@ -118,6 +138,16 @@ class Queue {
   struct Job;
   struct Outcome;
   struct FreeFiles;
+  struct Committer;
+  using CommitDone = std::function<void(Result<std::string>)>;
+  void submit_commit(Prepared prepared, CommitDone done);
+  void commit_loop();
+  void close_committer();
+  void commit_now(Prepared& p, const CommitDone& done);
+  Result<Prepared> prepare_files(const MessageRecord& base, std::string_view message);
+  Status finish_files(Prepared& p);  // fdatasync, close, rename into place (not yet durable: dir_sync_)
+  void discard(const Prepared& p, bool renamed);
+  std::string admit(const MessageRecord& rec);  // hands a durable message to the runner
   std::int64_t now_unix() const;
   std::vector<Job*> collect_due_locked(std::int64_t now);
   bool start_entry_locked(const std::shared_ptr<Entry>& e, std::int64_t now, std::vector<Job*>& jobs);
@@ -151,6 +181,8 @@ class Queue {
   // One directory fsync for every rename/unlink in the spool made before it started.
   GroupCommit dir_sync_;
   std::unique_ptr<FreeFiles> free_;
+  std::unique_ptr<Committer> committer_;  // started by the first commit(); drained by stop()
+  bool committer_closed_ = false;         // after stop(): commit() syncs on the caller's thread
 
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Entry>> entries_;

@@ -29,6 +29,9 @@ class StoreSink : public smtp::MessageSink {
   Status check_local(const smtp::LocalDelivery& target, std::uint64_t size) override;
   // BLOCKING (fsync): spools the message in the outbound queue; without a queue, 451 4.3.0.
   Result<std::string> enqueue(const smtp::QueuedEnvelope& envelope, std::string_view message) override;
+  // Signs and writes on a worker, then waits for the queue's group commit without holding the worker.
+  asio::awaitable<Result<std::string>> enqueue_async(const smtp::QueuedEnvelope& envelope, std::string_view message,
+                                                     net::WorkerPool& workers) override;
 
  private:
   std::shared_ptr<store::MailStore> store_;
@@ -38,6 +41,8 @@ class StoreSink : public smtp::MessageSink {
   queue::Queue* queue_ = nullptr;
   store::QuotaLimits limits_for(const std::string& mailbox) const;
   Result<std::shared_ptr<store::UserMailbox>> open(const std::string& mailbox, store::QuotaLimits limits);
+  // BLOCKING (CPU: disclaimer, DKIM; file writes): the message as it leaves, written into the spool.
+  Result<queue::Queue::Prepared> prepare(const smtp::QueuedEnvelope& envelope, std::string_view message);
 
   // Recently used mailboxes stay open: opening one reads its index, and a burst of mail to one
   // mailbox should pay that once (the store shares the open object with IMAP sessions anyway).

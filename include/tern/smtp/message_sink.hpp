@@ -2,7 +2,8 @@
 // A message is acknowledged with 250 only after the sink returned success, and a sink returns success
 // only once the copy is durable (fsync'd), so an acknowledged message survives kill -9 and power loss.
 //
-// BLOCKING: both calls write and fsync files; the SMTP session runs them on the worker pool.
+// BLOCKING: deliver_local and enqueue write and fsync files; the SMTP session runs them on the worker pool
+// (enqueue through enqueue_async).
 #pragma once
 
 #include <cstdint>
@@ -10,7 +11,10 @@
 #include <string_view>
 #include <vector>
 
+#include <asio/awaitable.hpp>
+
 #include "tern/core/result.hpp"
+#include "tern/net/worker_pool.hpp"
 
 namespace tern::smtp {
 
@@ -51,6 +55,12 @@ class MessageSink {
   }
   // Hands a message for remote recipients to the outbound queue; returns its queue id.
   virtual Result<std::string> enqueue(const QueuedEnvelope& envelope, std::string_view message) = 0;
+  // The same for the SMTP session, which awaits it: a sink that can wait for the disk without holding a
+  // worker thread (the server's StoreSink) overrides it; by default enqueue() runs on a worker.
+  virtual asio::awaitable<Result<std::string>> enqueue_async(const QueuedEnvelope& envelope, std::string_view message,
+                                                             net::WorkerPool& workers) {
+    co_return co_await workers.run([&]() { return enqueue(envelope, message); });
+  }
 };
 
 }  // namespace tern::smtp

@@ -766,7 +766,8 @@ class SmtpSession {
     }
     for (const auto& [return_path, recipients] : outbound) {
       QueuedEnvelope out{return_path, env_.envid, env_.ret, env_.requiretls, env_.smtputf8, recipients};
-      auto queued = co_await blocking([&]() { return sink->enqueue(out, body); });
+      // Signed and written on a worker; the wait for the disk (group commit) holds no thread.
+      auto queued = co_await sink->enqueue_async(out, body, *d_.workers);
       if (!queued) {
         log_.warn("smtp.queue_failed", {{"id", id}, {"error", queued.error().message}});
         for (auto& r : per_rcpt)
