@@ -111,11 +111,15 @@ class ImapSession {
   void cmd_subscribe(const Command& cmd, bool subscribe);
   void cmd_list(const Command& cmd, bool lsub);
   void cmd_status(const Command& cmd);
-  void cmd_append(const Command& cmd);
   void cmd_close(const Command& cmd, bool expunge);
   void cmd_getquota(const Command& cmd, bool root);
   void cmd_setquota(const Command& cmd);
   std::string status_items(const std::string& mailbox, const std::vector<std::string>& items, Status* error);
+
+  // session_append.cpp
+  void cmd_append(const Command& cmd);
+  // RFC 4469 CATENATE: the bytes a URL part names (errors: the sentence for NO [BADURL]).
+  Result<std::string> catenate_url(const std::string& url);
 
   // session_messages.cpp
   void cmd_fetch(const Command& cmd, bool uid, std::size_t first);
