@@ -220,6 +220,17 @@ BOOST_AUTO_TEST_CASE(sizes_modseq_savedate) {
   v.save_date = 760667400 + 86400;
   BOOST_TEST(matches(date_key(SearchKeyKind::savedon, 1994, 2, 9), v, env));
   BOOST_TEST(!matches(date_key(SearchKeyKind::savedbefore, 1994, 2, 9), v, env));
+  BOOST_TEST(matches(date_key(SearchKeyKind::savedsince, 1994, 2, 9), v, env));
+  // The view takes the store's save date; 0 there means unknown: the internal date (8 Feb) is compared.
+  MessageInfo saved = info;
+  saved.save_date = 760667400 + 2 * 86400;  // 10 Feb
+  MessageView known(3, saved, kMsg), unknown(3, info, kMsg);
+  BOOST_TEST(*known.save_date == saved.save_date);
+  BOOST_TEST(!unknown.save_date);
+  BOOST_TEST(matches(date_key(SearchKeyKind::savedon, 1994, 2, 10), known, env));
+  BOOST_TEST(!matches(date_key(SearchKeyKind::savedon, 1994, 2, 8), known, env));
+  BOOST_TEST(matches(date_key(SearchKeyKind::savedon, 1994, 2, 8), unknown, env));
+  BOOST_TEST(!matches(date_key(SearchKeyKind::savedsince, 1994, 2, 9), unknown, env));
 }
 
 BOOST_AUTO_TEST_CASE(sequence_sets) {

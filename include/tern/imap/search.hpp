@@ -67,7 +67,7 @@ class MessageView {
   std::uint32_t seq = 0;                 // message sequence number (1-based)
   const store::MessageInfo* info;        // UID, flags, keywords, size, internal date, MODSEQ
   bool recent = false;                   // \Recent in this session
-  std::optional<std::int64_t> save_date; // RFC 8514 save date (Unix time); nullopt: unknown
+  std::optional<std::int64_t> save_date; // RFC 8514 save date (Unix time; from info->save_date); nullopt: unknown
 
   // The header block including its final empty line; nullptr if loading failed.
   const std::string_view* header();

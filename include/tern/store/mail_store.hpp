@@ -60,6 +60,9 @@ struct MessageInfo {
   std::uint64_t modseq = 1;
   std::uint64_t size = 0;
   std::int64_t internal_date = 0;  // seconds since the epoch
+  // RFC 8514 save date: when the message was placed in this mailbox (APPEND, delivery, COPY, MOVE), in
+  // seconds since the epoch; 0 when the store cannot tell.
+  std::int64_t save_date = 0;
   friend bool operator==(const MessageInfo&, const MessageInfo&) = default;
 };
 

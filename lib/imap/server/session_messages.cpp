@@ -333,9 +333,13 @@ void ImapSession::cmd_fetch(const Command& cmd, bool uid, std::size_t first) {
           }
           break;
         }
+        case FetchItem::Kind::savedate:
+          // RFC 8514 §4.2: NIL only where the store cannot tell.
+          if (info.save_date) add("SAVEDATE \"" + format_date_time(info.save_date) + "\"");
+          else add("SAVEDATE NIL");
+          break;
         case FetchItem::Kind::emailid:
         case FetchItem::Kind::threadid:
-        case FetchItem::Kind::savedate:
           break;  // not advertised
       }
     }
@@ -492,6 +496,7 @@ void ImapSession::cmd_search(const Command& cmd, bool uid, std::size_t first) {
   env.largest_uid = sel.largest_uid();
   env.saved_uids = sel.has_saved_search ? &sel.saved_search : nullptr;
   env.now = static_cast<std::int64_t>(std::time(nullptr));
+  env.savedate_supported = true;  // RFC 8514: the store gives save dates (MessageInfo::save_date)
   const std::string& mbox = sel.name;
   auto* user = user_.get();
   std::vector<std::uint32_t> numbers, uids;
@@ -564,6 +569,7 @@ bool ImapSession::matching_views(const Command& cmd, std::size_t keys_from, std:
   env.largest_uid = sel.largest_uid();
   env.saved_uids = sel.has_saved_search ? &sel.saved_search : nullptr;
   env.now = static_cast<std::int64_t>(std::time(nullptr));
+  env.savedate_supported = true;  // RFC 8514: the store gives save dates (MessageInfo::save_date)
   const std::string& mbox = sel.name;
   auto* user = user_.get();
   // Every SORT criterion and THREAD algorithm reads only cached fields (Date Subject From To Cc
