@@ -637,6 +637,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     st.unseen = fo.count_unseen;
     st.recent = fo.count_recent;
     st.size = fo.count_size;
+    st.mailbox_id = fo.guid;
     return st;
   }
 

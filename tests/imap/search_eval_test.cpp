@@ -233,6 +233,24 @@ BOOST_AUTO_TEST_CASE(sizes_modseq_savedate) {
   BOOST_TEST(!matches(date_key(SearchKeyKind::savedsince, 1994, 2, 9), unknown, env));
 }
 
+BOOST_AUTO_TEST_CASE(emailid_and_threadid) {
+  // RFC 8474 §6: EMAILID compares the whole objectid (case-sensitive); THREADID matches nothing here (NIL).
+  SearchKey e;
+  e.kind = SearchKeyKind::emailid;
+  e.text = "Eabc-42";
+  BOOST_TEST(!m(e));  // no ids known
+  env.email_id = [](std::uint32_t uid) { return "Eabc-" + std::to_string(uid); };
+  BOOST_TEST(m(e));
+  e.text = "Eabc-4";
+  BOOST_TEST(!m(e));
+  e.text = "EABC-42";
+  BOOST_TEST(!m(e));
+  SearchKey t;
+  t.kind = SearchKeyKind::threadid;
+  t.text = "Eabc-42";
+  BOOST_TEST(!m(t));
+}
+
 BOOST_AUTO_TEST_CASE(sequence_sets) {
   BOOST_TEST(m(set_key(SearchKeyKind::sequence_set, {{1, 3}})));
   BOOST_TEST(!m(set_key(SearchKeyKind::sequence_set, {{4, SeqRange::kStar}})));

@@ -1253,6 +1253,72 @@ def test_savedate_append_copy_move_delivery_and_restart():
         r.close()
 
 
+def objectids(r, what, uids):
+    """{uid: value} of FETCH EMAILID / THREADID (value None for NIL)."""
+    out = {}
+    for l in r.ok("UID FETCH %s (%s)" % (",".join(map(str, uids)), what)):
+        u = int(re.search(rb"UID (\d+)", l).group(1))
+        m = re.search(what.encode() + rb" (NIL|\(([A-Za-z0-9_-]{1,255})\))", l)
+        check(m, "%s missing or malformed: %r" % (what, l))
+        out[u] = m.group(2)
+    return out
+
+
+def mailboxid(r, mailbox):
+    line = r.ok("STATUS %s (MAILBOXID)" % mailbox)[0]
+    m = re.search(rb"MAILBOXID \(([A-Za-z0-9_-]{1,255})\)", line)
+    check(m, line)
+    return m.group(1)
+
+
+def test_objectid_mailboxid_emailid_across_rename_copy_move_and_restart():
+    """RFC 8474: MAILBOXID on CREATE, SELECT and STATUS, kept by RENAME and new for a new mailbox of the same name;
+    EMAILID distinct per message and kept by COPY and MOVE (and a restart); THREADID NIL; SEARCH EMAILID."""
+    with daemon() as d:
+        r = Raw(d)
+        caps = b" ".join(r.ok("CAPABILITY"))
+        check(b" OBJECTID" in caps, caps)
+        _, tagged = r.cmd("CREATE Projects")
+        m = re.search(rb"OK \[MAILBOXID \(([A-Za-z0-9_-]+)\)\]", tagged)
+        check(m, "CREATE answers MAILBOXID: %r" % tagged)
+        pid = m.group(1)
+        check(mailboxid(r, "Projects") == pid, "STATUS MAILBOXID")
+        check(mailboxid(r, "INBOX") != pid, "every mailbox has its own id")
+        u1 = r.append("Projects", mk("One"))
+        u2 = r.append("Projects", mk("Two"))
+        untagged = r.ok("SELECT Projects")
+        check(any(b"OK [MAILBOXID (" + pid + b")]" in l for l in untagged), "SELECT announces MAILBOXID: %r" % untagged)
+        ids = objectids(r, "EMAILID", [u1, u2])
+        check(ids[u1] != ids[u2] and ids[u1] != pid, ids)
+        check(objectids(r, "THREADID", [u1, u2]) == {u1: None, u2: None}, "THREADID NIL")
+        r.ok("UNSELECT")
+        r.ok("RENAME Projects Work")
+        check(mailboxid(r, "Work") == pid, "RENAME keeps MAILBOXID")
+        _, tagged = r.cmd("CREATE Projects")
+        check(b"MAILBOXID" in tagged and pid not in tagged, "a new mailbox of the old name has a new id: %r" % tagged)
+        r.ok("SELECT Work")
+        check(objectids(r, "EMAILID", [u1, u2]) == ids, "RENAME keeps EMAILID")
+        c1 = copyuid(r.cmd("UID COPY %d INBOX" % u1))
+        m2 = copyuid(r.cmd("UID MOVE %d INBOX" % u2))
+        check(objectids(r, "EMAILID", [u1]) == {u1: ids[u1]}, "the original keeps its EMAILID")
+        r.ok("SELECT INBOX")
+        check(objectids(r, "EMAILID", [c1, m2]) == {c1: ids[u1], m2: ids[u2]}, "COPY and MOVE keep EMAILID")
+        check(search(r, "UID SEARCH EMAILID %s" % ids[u2].decode()) == [m2], "SEARCH EMAILID")
+        check(search(r, "UID SEARCH THREADID %s" % ids[u2].decode()) == [], "SEARCH THREADID (none kept)")
+        u3 = r.append("INBOX", mk("Three"))
+        ids3 = objectids(r, "EMAILID", [u3])
+        check(ids3[u3] not in (ids[u1], ids[u2]), "a new message has a new EMAILID")
+        r.close()
+        d.stop()
+        d.log_lines, d.ports = [], {}
+        d.start()
+        r = Raw(d)
+        check(mailboxid(r, "Work") == pid, "MAILBOXID after a restart")
+        r.ok("SELECT INBOX")
+        check(objectids(r, "EMAILID", [c1, m2, u3]) == {c1: ids[u1], m2: ids[u2], u3: ids3[u3]}, "EMAILID after a restart")
+        r.close()
+
+
 run_tests([
     test_qresync_resync_after_changes_in_another_session,
     test_condstore_select_and_unchangedsince_zero,
@@ -1280,4 +1346,5 @@ run_tests([
     test_catenate_text_url_section_partial_and_multiappend,
     test_catenate_badurl_toobig_trycreate_and_other_users,
     test_savedate_append_copy_move_delivery_and_restart,
+    test_objectid_mailboxid_emailid_across_rename_copy_move_and_restart,
 ])

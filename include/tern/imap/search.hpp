@@ -43,6 +43,9 @@ struct SearchEnv {
   std::int64_t now = 0;             // Unix time, for OLDER/YOUNGER (RFC 5032)
   int zone_minutes = 0;             // the server's zone (minutes east of UTC) for BEFORE/ON/SINCE
   bool savedate_supported = false;  // RFC 8514 SAVEDATESUPPORTED
+  // RFC 8474 EMAILID of a message (by UID); empty: EMAILID matches nothing. THREADID always matches
+  // nothing (every THREADID is NIL).
+  std::function<std::string(std::uint32_t uid)> email_id;
 };
 
 // One message as the evaluator, SORT and THREAD see it. Metadata is given up front; the header block,

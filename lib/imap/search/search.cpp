@@ -358,6 +358,8 @@ struct Evaluator {
       case K::larger: return v.info->size > k.number;
       case K::smaller: return v.info->size < k.number;
       case K::modseq: return v.info->modseq >= k.number;
+      case K::emailid: return env.email_id && env.email_id(v.info->uid) == k.text;
+      case K::threadid: return false;
     }
     return false;
   }

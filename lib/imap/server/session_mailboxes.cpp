@@ -350,6 +350,7 @@ void ImapSession::cmd_select(const Command& cmd, bool read_only) {
   untagged(fmt::format("OK [UIDVALIDITY {}] UIDs valid", sel.uid_validity));
   untagged(fmt::format("OK [UIDNEXT {}] Predicted next UID", sel.uid_next));
   untagged(fmt::format("OK [HIGHESTMODSEQ {}] Highest", sel.highest_modseq));
+  untagged("OK [MAILBOXID (" + sel.mailbox_id + ")] Ok");  // RFC 8474 §4.2
   if (rev2_) untagged("LIST () \"/\" " + mailbox_out(sel.name));
   if (qr && qr->uid_validity == sel.uid_validity) {
     // RFC 7162 §3.2.5.1: what vanished among the UIDs the client knows, then what changed since modseq.
@@ -441,7 +442,9 @@ void ImapSession::cmd_create(const Command& cmd) {
     no_from(cmd.tag, st.error(), "Cannot create " + *name);
     return;
   }
-  ok(cmd.tag, "Create completed");
+  // RFC 8474 §4.1: the new mailbox's MAILBOXID in the tagged OK.
+  if (auto created = user_->status(*name)) ok(cmd.tag, "Create completed", "MAILBOXID (" + mailbox_id_of(*name, *created) + ")");
+  else ok(cmd.tag, "Create completed");
 }
 
 void ImapSession::cmd_delete(const Command& cmd) {
@@ -761,6 +764,7 @@ std::string ImapSession::status_items(const std::string& mailbox, const std::vec
     else if (item == "SIZE") out += fmt::format("SIZE {}", st->size);
     else if (item == "HIGHESTMODSEQ") out += fmt::format("HIGHESTMODSEQ {}", st->highest_modseq);
     else if (item == "APPENDLIMIT") out += fmt::format("APPENDLIMIT {}", d_.settings.append_limit);
+    else if (item == "MAILBOXID") out += "MAILBOXID (" + mailbox_id_of(mailbox, *st) + ")";  // RFC 8474 §4.3
     else if (item == "DELETED") {
       if (!deleted) {
         deleted = 0;
