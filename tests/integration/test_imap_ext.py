@@ -1316,6 +1316,15 @@ def test_objectid_mailboxid_emailid_across_rename_copy_move_and_restart():
         check(mailboxid(r, "Work") == pid, "MAILBOXID after a restart")
         r.ok("SELECT INBOX")
         check(objectids(r, "EMAILID", [c1, m2, u3]) == {c1: ids[u1], m2: ids[u2], u3: ids3[u3]}, "EMAILID after a restart")
+        r.ok("UNSELECT")
+        # RFC 8474 4.1 / RFC 9051 6.3.6: RENAME INBOX moves the messages to a new mailbox with a new MAILBOXID;
+        # INBOX stays (empty) with its own.
+        inbox = mailboxid(r, "INBOX")
+        r.ok("RENAME INBOX Old")
+        check(mailboxid(r, "INBOX") == inbox and mailboxid(r, "Old") not in (inbox, pid), "RENAME INBOX")
+        r.ok("SELECT Old")
+        moved = objectids(r, "EMAILID", search(r, "UID SEARCH ALL"))
+        check(sorted(moved.values()) == sorted([ids[u1], ids[u2], ids3[u3]]), "RENAME INBOX keeps EMAILIDs: %r" % moved)
         r.close()
 
 

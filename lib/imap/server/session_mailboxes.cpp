@@ -510,11 +510,15 @@ void ImapSession::cmd_rename(const Command& cmd) {
     std::vector<std::uint32_t> uids;
     for (const auto& m : *msgs) uids.push_back(m.uid);
     if (!uids.empty()) {
+      // RFC 8474 §5.1: the messages keep their EMAILIDs in the new mailbox (as with MOVE).
+      std::vector<std::string> ids;
+      if (auto inbox = user_->status("INBOX")) ids = email_ids("INBOX", mailbox_id_of("INBOX", *inbox), uids);
       auto moved = user_->move("INBOX", uids, *to);
       if (!moved) {
         no_from(cmd.tag, moved.error(), "Cannot rename INBOX");
         return;
       }
+      if (!ids.empty()) carry_email_ids(*to, moved->uids, ids, uids);
     }
     ok(cmd.tag, "Rename completed");
     return;
