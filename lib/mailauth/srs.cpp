@@ -14,6 +14,7 @@
 #include <optional>
 #include <system_error>
 
+#include "tern/core/text.hpp"
 #include "tern/mime/smtp_address.hpp"
 
 namespace tern::mailauth {
@@ -26,12 +27,6 @@ constexpr std::int64_t kDay = 86400;   // SRS_TIME_PRECISION
 constexpr std::int64_t kSlots = 1024;  // SRS_TIME_SLOTS: two base32 digits
 
 char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-
-std::string lowered(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = lower(c);
-  return out;
-}
 
 bool is_tag(std::string_view local, std::string_view tag) {
   // "SRS0" or "SRS1" in any case, then one of libsrs2's SRSSEPARATORS.
@@ -84,7 +79,7 @@ std::string base64(const unsigned char* data, std::size_t n) {
 Status parse_srs_config(ConfigSection& s, SrsConfig& out) {
   s.get("enabled", out.enabled);
   if (s.get("domain", out.domain)) {
-    out.domain = lowered(out.domain);
+    out.domain = ascii_lower(out.domain);
     if (out.domain.find_first_of("@ =/") != std::string::npos || out.domain.starts_with('.') ||
         out.domain.ends_with('.'))
       s.error("domain", "must be a domain name this server receives mail for (e.g. \"example.com\"), or \"\"");
@@ -152,7 +147,7 @@ std::string SrsCodec::hash(std::size_t index, const std::vector<std::string_view
   if (index >= secrets_.size()) return {};
   // libsrs2 srs_hash_create: HMAC-SHA1 over the lower-cased fields in order, base64, truncated.
   std::string data;
-  for (auto f : fields) data += lowered(f);
+  for (auto f : fields) data += ascii_lower(f);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   const auto& key = secrets_[index];
@@ -164,9 +159,9 @@ std::string SrsCodec::hash(std::size_t index, const std::vector<std::string_view
 
 bool SrsCodec::hash_ok(std::string_view given, const std::vector<std::string_view>& fields) const {
   if (given.size() != static_cast<std::size_t>(hash_length_)) return false;
-  std::string g = lowered(given);
+  std::string g = ascii_lower(given);
   for (std::size_t i = 0; i < secrets_.size(); ++i) {
-    std::string want = lowered(hash(i, fields));
+    std::string want = ascii_lower(hash(i, fields));
     if (want.size() == g.size() && CRYPTO_memcmp(want.data(), g.data(), g.size()) == 0) return true;
   }
   return false;
