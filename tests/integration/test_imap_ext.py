@@ -1126,6 +1126,15 @@ def test_catenate_text_url_section_partial_and_multiappend():
         r.ok("SELECT INBOX")
         f = fetches(r.ok("UID FETCH %d FLAGS" % uid))
         check(b"\\Seen" not in f[uid], "fetching a URL must not set \\Seen: %r" % f)
+        # A TEXT literal8 (RFC 3516 with RFC 4469): binary content with NUL survives, as with APPEND ~{n}.
+        bin_hdr = b"From: carol@remote.test\r\nSubject: Raw\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        _, tagged = r.cmd(b"APPEND INBOX CATENATE (TEXT {%d+}\r\n%s TEXT ~{%d+}\r\n%s)"
+                          % (len(bin_hdr), bin_hdr, len(BLOB), BLOB))
+        (u7,) = appenduids(tagged)
+        r.ok("NOOP")
+        line = r.ok("UID FETCH %d (BINARY.PEEK[1])" % u7)[0]
+        check(line.endswith(BLOB + b")\r\n"), "the binary TEXT part comes back intact: %r" % line[-80:])
+        check(b"\x00" not in body_of(r, u7), "BODY[] carries no NUL (the binary part is stored base64)")
         r.close()
 
 
