@@ -175,3 +175,80 @@ BOOST_AUTO_TEST_CASE(bad_urls) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(catenate_assembly)
+
+namespace {
+// Fetches "/INBOX/;UID=n" as n copies of 'u'; any other URL fails.
+tern::Result<std::string> fake_fetch(const std::string& url, std::vector<std::string>* asked) {
+  asked->push_back(url);
+  auto u = parse_imap_url(url, kUser, kHost);
+  if (!u || u->mailbox != "INBOX") return tern::fail(ErrorCategory::not_found, "The URL's mailbox does not exist.");
+  return std::string(u->uid, 'u');
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(parts_in_order_and_literal8) {
+  auto cmd = frame("a APPEND x CATENATE (TEXT {3+}\r\nab\n URL \"/INBOX/;UID=2\" TEXT ~{2+}\r\ncd)\r\n");
+  auto parts = parse_catenate(cmd.args.back(), false);
+  BOOST_REQUIRE(parts);
+  std::vector<std::string> asked;
+  auto r = assemble_catenate(*parts, 100, [&](const std::string& url) { return fake_fetch(url, &asked); });
+  BOOST_REQUIRE(r);
+  BOOST_TEST(r->message == "ab\nuucd");
+  BOOST_TEST(r->literal8);
+  BOOST_TEST(asked == std::vector<std::string>{"/INBOX/;UID=2"});
+  // Without a literal8 part the result is plain text.
+  auto plain = frame("a APPEND x CATENATE (TEXT {2+}\r\nab)\r\n");
+  auto p2 = parse_catenate(plain.args.back(), false);
+  auto r2 = assemble_catenate(*p2, 100, [&](const std::string& url) { return fake_fetch(url, &asked); });
+  BOOST_REQUIRE(r2);
+  BOOST_TEST(!r2->literal8);
+}
+
+BOOST_AUTO_TEST_CASE(badurl_stops_at_the_first_bad_part) {
+  auto cmd = frame("a APPEND x CATENATE (URL \"/INBOX/;UID=1\" URL \"/Other/;UID=1\" URL \"/INBOX/;UID=3\")\r\n");
+  auto parts = parse_catenate(cmd.args.back(), false);
+  BOOST_REQUIRE(parts);
+  std::vector<std::string> asked;
+  auto r = assemble_catenate(*parts, 100, [&](const std::string& url) { return fake_fetch(url, &asked); });
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(r.error().code == "BADURL");
+  BOOST_TEST(r.error().url == "/Other/;UID=1");
+  BOOST_TEST(!r.error().message.empty());
+  BOOST_TEST(asked.size() == 2u);  // the third URL is not fetched
+}
+
+BOOST_AUTO_TEST_CASE(limit_and_empty) {
+  auto cmd = frame("a APPEND x CATENATE (URL \"/INBOX/;UID=60\" TEXT {1+}\r\nx URL \"/INBOX/;UID=60\")\r\n");
+  auto parts = parse_catenate(cmd.args.back(), false);
+  BOOST_REQUIRE(parts);
+  std::vector<std::string> asked;
+  auto fetch = [&](const std::string& url) { return fake_fetch(url, &asked); };
+  BOOST_TEST(assemble_catenate(*parts, 121, fetch).has_value());  // exactly at the limit
+  auto over = assemble_catenate(*parts, 120, fetch);
+  BOOST_REQUIRE(!over);
+  BOOST_TEST(over.error().code == "TOOBIG");
+  asked.clear();
+  auto early = assemble_catenate(*parts, 59, fetch);  // over after the first part: nothing more fetched
+  BOOST_REQUIRE(!early);
+  BOOST_TEST(early.error().code == "TOOBIG");
+  BOOST_TEST(asked.size() == 1u);
+  auto empty = frame("a APPEND x CATENATE (TEXT {0+}\r\n TEXT {0+}\r\n)\r\n");
+  auto ep = parse_catenate(empty.args.back(), false);
+  BOOST_REQUIRE(ep);
+  auto e = assemble_catenate(*ep, 100, fetch);
+  BOOST_REQUIRE(!e);
+  BOOST_TEST(e.error().code == "CANNOT");
+}
+
+BOOST_AUTO_TEST_CASE(badurl_response_text) {
+  // RFC 4469 errata 4046: a bare URL, without "]" or control bytes.
+  BOOST_TEST(url_resp_text("/INBOX;UIDVALIDITY=785799047/;UID=113330/;section=1.5.9") ==
+             "/INBOX;UIDVALIDITY=785799047/;UID=113330/;section=1.5.9");
+  BOOST_TEST(url_resp_text("/a]b") == "/a");
+  BOOST_TEST(url_resp_text("/a\r\nb") == "/a");
+  BOOST_TEST(url_resp_text(std::string(5000, 'x')).size() == 1024u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

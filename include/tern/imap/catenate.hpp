@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,5 +56,28 @@ struct CatenatePart {
 // allowed (after ENABLE UTF8=ACCEPT). Syntax errors (BAD) are category invalid_argument; more than
 // kMaxCatenateParts parts is category limit.
 Result<std::vector<CatenatePart>> parse_catenate(const Arg& list, bool utf8_enabled);
+
+// The message RFC 4469 §3 describes: the parts in order, TEXT as sent, URL as `fetch_url` returns it
+// (the session fetches with BODY.PEEK semantics). Stops at the first failure:
+// - a URL `fetch_url` fails on: code "BADURL", `url` set, `message` the fetcher's sentence;
+// - more than `limit` bytes assembled (APPENDLIMIT, RFC 7889): "TOOBIG", checked after each part so no
+//   more than one part beyond the limit is ever held;
+// - nothing at all: "CANNOT" (an empty message is not appended).
+struct CatenateResult {
+  std::string message;
+  bool literal8 = false;  // a TEXT part was a literal8: store it as an APPEND literal8 (RFC 3516 §4.4)
+};
+struct CatenateFailure {
+  std::string code;  // "BADURL", "TOOBIG", "CANNOT"
+  std::string url;   // BADURL: the URL as the client sent it
+  std::string message;
+};
+using UrlFetcher = std::function<Result<std::string>(const std::string& url)>;
+tl::expected<CatenateResult, CatenateFailure> assemble_catenate(const std::vector<CatenatePart>& parts, std::uint64_t limit,
+                                                                const UrlFetcher& fetch_url);
+
+// RFC 4469 §5 (errata 2002, 4046): the bare URL for "[BADURL <url-resp-text>]": any TEXT-CHAR except "]",
+// so the URL is cut before the first "]" or control byte, and at 1 KiB.
+std::string url_resp_text(std::string_view url);
 
 }  // namespace tern::imap

@@ -224,4 +224,34 @@ Result<std::vector<CatenatePart>> parse_catenate(const Arg& list, bool utf8_enab
   return parts;
 }
 
+tl::expected<CatenateResult, CatenateFailure> assemble_catenate(const std::vector<CatenatePart>& parts, std::uint64_t limit,
+                                                                const UrlFetcher& fetch_url) {
+  CatenateResult out;
+  for (const auto& part : parts) {
+    if (part.kind == CatenatePart::Kind::text) {
+      out.message += part.value->value;
+      out.literal8 = out.literal8 || part.value->literal8;
+    } else {
+      auto data = fetch_url(part.value->value);
+      if (!data) return tl::unexpected(CatenateFailure{"BADURL", part.value->value, data.error().message});
+      out.message += *data;
+    }
+    if (out.message.size() > limit)
+      return tl::unexpected(CatenateFailure{"TOOBIG", {}, "The assembled message is larger than the limit of " +
+                                                              std::to_string(limit) + " bytes"});
+  }
+  if (out.message.empty()) return tl::unexpected(CatenateFailure{"CANNOT", {}, "An empty message cannot be appended"});
+  return out;
+}
+
+std::string url_resp_text(std::string_view url) {
+  std::string out;
+  for (char c : url.substr(0, 1024)) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == ']' || u < 0x20 || u == 0x7f) break;
+    out += c;
+  }
+  return out.empty() ? "\"\"" : out;
+}
+
 }  // namespace tern::imap

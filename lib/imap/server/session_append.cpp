@@ -17,21 +17,6 @@
 #include "tern/mime/message.hpp"
 
 namespace tern::imap {
-namespace {
-
-// RFC 4469 §5 (errata 2002): url-resp-text is any TEXT-CHAR except "]"; the URL is echoed up to the
-// first byte that cannot appear there (and at most 1 KiB of it).
-std::string url_resp_text(std::string_view url) {
-  std::string out;
-  for (char c : url.substr(0, 1024)) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (c == ']' || u < 0x20 || u == 0x7f) break;
-    out += c;
-  }
-  return out.empty() ? "\"\"" : out;
-}
-
-}  // namespace
 
 Result<std::string> ImapSession::catenate_url(const std::string& url_text) {
   auto url = parse_imap_url(url_text, user_name_, d_.hostname);
@@ -147,33 +132,19 @@ void ImapSession::cmd_append(const Command& cmd) {
     else no_from(tag, st.error(), "APPEND");
     return;
   }
+  const UrlFetcher fetch_url = [this](const std::string& url) { return catenate_url(url); };
   for (auto& one : batch) {
     if (one.parts.empty()) continue;
-    // RFC 4469 §3: the parts in order, TEXT as sent, URL as the server fetches it; the whole is bounded
-    // by APPENDLIMIT (RFC 7889) and answered NO [TOOBIG] beyond it.
-    std::string message;
-    for (const auto& part : one.parts) {
-      if (part.kind == CatenatePart::Kind::text) {
-        message += part.value->value;
-        one.literal8 = one.literal8 || part.value->literal8;
-      } else {
-        auto data = catenate_url(part.value->value);
-        if (!data) {
-          no(tag, data.error().message, "BADURL " + url_resp_text(part.value->value));
-          return;
-        }
-        message += *data;
-      }
-      if (message.size() > limit) {
-        no(tag, fmt::format("The assembled message is larger than the limit of {} bytes", limit), "TOOBIG");
-        return;
-      }
-    }
-    if (message.empty()) {
-      no(tag, "An empty message cannot be appended", "CANNOT");
+    // RFC 4469 §3: the parts in order; BADURL, TOOBIG (APPENDLIMIT, RFC 7889) and an empty result refuse
+    // the whole command.
+    auto assembled = assemble_catenate(one.parts, limit, fetch_url);
+    if (!assembled) {
+      const auto& f = assembled.error();
+      no(tag, f.message, f.code == "BADURL" ? "BADURL " + url_resp_text(f.url) : f.code);
       return;
     }
-    normalized.push_back(std::move(message));
+    one.literal8 = assembled->literal8;
+    normalized.push_back(std::move(assembled->message));
     one.message = &normalized.back();
   }
   for (auto& one : batch) {
