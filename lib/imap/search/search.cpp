@@ -348,8 +348,8 @@ struct Evaluator {
       case K::sentbefore: case K::senton: case K::sentsince:
         return compare_day(k.kind, sent_day(), k.date);
       case K::savedbefore: case K::savedon: case K::savedsince:
-        // A message whose save date is unknown (SAVEDATE NIL), or a mailbox without save dates, is
-        // compared by its internal date, so that date searches still find it.
+        // RFC 8514 §4.3: where the save date is not available (SAVEDATE NIL, or a mailbox without save
+        // dates) the internal date is used instead.
         return compare_day(k.kind, day_of(env.savedate_supported && v.save_date ? *v.save_date : v.info->internal_date,
                                           env.zone_minutes), k.date);
       case K::savedatesupported: return env.savedate_supported;
