@@ -10,7 +10,7 @@
 //   "/" enc-mailbox [";UIDVALIDITY=" nz-number] "/;UID=" nz-number ["/;SECTION=" enc-section]
 //       ["/;PARTIAL=" number ["." nz-number]]
 // or the same path after "imap://<user>@<host>" naming the session's own user and this host. Keys are
-// case-insensitive; enc-mailbox and enc-section are %-escaped UTF-8 (RFC 5092 §9). URLAUTH (";EXPIRE=",
+// case-insensitive; enc-mailbox and enc-section are %-escaped UTF-8 (RFC 5092). URLAUTH (";EXPIRE=",
 // ";URLAUTH=") is not supported. Every URL that fails here is answered NO [BADURL url] (RFC 4469 §3),
 // not BAD: the URL is an astring, well-formed as far as IMAP's own grammar goes.
 #pragma once

@@ -23,10 +23,10 @@ Result<std::string> ImapSession::catenate_url(const std::string& url_text) {
   if (!url) return fail(url.error());
   auto st = user_->status(url->mailbox);
   if (!st) return fail(ErrorCategory::not_found, "The URL's mailbox does not exist.");
-  // RFC 5092 §6: a URL with a UIDVALIDITY names nothing once the mailbox's UIDVALIDITY changed.
+  // RFC 5092: a URL with a UIDVALIDITY names nothing once the mailbox's UIDVALIDITY changed.
   if (url->uid_validity && *url->uid_validity != st->uid_validity)
     return fail(ErrorCategory::not_found, "The URL's UIDVALIDITY does not match the mailbox.");
-  // RFC 4469 §3: fetching the URL does not set \Seen (it is BODY.PEEK).
+  // Reading a URL's message leaves its flags alone (\Seen included, as Dovecot): it is not a FETCH.
   auto raw = user_->fetch(url->mailbox, url->uid);
   if (!raw) return fail(ErrorCategory::not_found, "The URL's message does not exist.");
   if (!url->section) return std::string(apply_partial(*raw, url->partial));
