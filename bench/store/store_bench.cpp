@@ -1,7 +1,8 @@
 // Store benchmark (prints figures, asserts nothing): durable deliveries/s with 1, 10, 50 writers (2 KB, 100 KB),
-// open of a 100,000-message mailbox, memory used.
+// open of a 100,000-message mailbox, FETCH of 10,000 cached envelopes, memory used.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <cstdio>
@@ -85,6 +86,62 @@ int main(int argc, char** argv) {
     auto all = u->messages("INBOX");
     ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     std::printf("  then list UIDs/flags/MODSEQ of all: %.1f ms, %zu messages\n", ms, all ? all->size() : std::size_t{0});
+  }
+  // FETCH of 10,000 cached envelopes: the header fields the IMAP header field cache keeps per message
+  // ("imap.header-fields.v1": the raw lines of Date, Subject, From, To, Message-ID, ... then CRLF), filled
+  // once through UserMailbox::cache, then read warm by a new store object in the IMAP reader's batches of 256
+  // UIDs (lib/imap/server/header_field_cache.cpp) and in one call.
+  {
+    const std::string field = "imap.header-fields.v1";
+    const std::uint32_t n = std::min<std::uint32_t>(10000, static_cast<std::uint32_t>(open_count));
+    {
+      tern::store::MaildirStore store(base);
+      auto u = *store.open_user("big@example.org");
+      std::vector<tern::store::UserMailbox::CacheEntry> batch;
+      for (std::uint32_t uid = 1; uid <= n; ++uid) {
+        std::string id = std::to_string(uid);
+        batch.push_back({uid, "Date: Mon, 23 Nov 2026 10:00:00 +0000\r\nSubject: Re: the quarterly figures, message " + id +
+                                  "\r\nFrom: Alice Example <alice@example.org>\r\nTo: Bob Example <bob@example.net>, "
+                                  "carol@example.com\r\nCc: list@lists.example.org\r\nMessage-ID: <" + id +
+                                  ".1700000000@mx.example.org>\r\nIn-Reply-To: <" + id + ".1699999999@mx.example.net>\r\n"
+                                  "Content-Type: text/plain; charset=utf-8\r\n\r\n"});
+        if (batch.size() == 256 || uid == n) {
+          u->cache("INBOX", field, batch);
+          batch.clear();
+        }
+      }
+    }
+    for (int round = 0; round < 3; ++round) {
+      tern::store::MaildirStore store(base);
+      auto u = *store.open_user("big@example.org");
+      (void)u->status("INBOX");  // the folder open is measured above
+      auto t0 = Clock::now();
+      double c0 = cpu_ms();
+      std::size_t found = 0, bytes = 0;
+      std::vector<std::uint32_t> uids;
+      for (std::uint32_t uid = 1; uid <= n; ++uid) {
+        uids.push_back(uid);
+        if (uids.size() == 256 || uid == n) {
+          for (auto& v : u->cached("INBOX", uids, field))
+            if (v) ++found, bytes += v->size();
+          uids.clear();
+        }
+      }
+      double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      std::printf("FETCH %u cached envelopes (batches of 256, new store object): %.1f ms wall, %.1f ms CPU, %zu found, %zu KB\n", n,
+                  ms, cpu_ms() - c0, found, bytes / 1024);
+    }
+    tern::store::MaildirStore store(base);
+    auto u = *store.open_user("big@example.org");
+    (void)u->status("INBOX");
+    std::vector<std::uint32_t> uids;
+    for (std::uint32_t uid = 1; uid <= n; ++uid) uids.push_back(uid);
+    auto t0 = Clock::now();
+    double c0 = cpu_ms();
+    auto vs = u->cached("INBOX", uids, field);
+    double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    std::printf("FETCH %u cached envelopes (one call): %.1f ms wall, %.1f ms CPU, %zu found\n", n, ms, cpu_ms() - c0,
+                static_cast<std::size_t>(std::count_if(vs.begin(), vs.end(), [](auto& v) { return v.has_value(); })));
   }
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
