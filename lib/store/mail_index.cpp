@@ -115,7 +115,7 @@ MailIndex::~MailIndex() {
 
 void MailIndex::finalize() {
   for (auto** s : {&get_mb_, &get_msgs_, &put_mb_, &put_msg_, &del_msg_, &del_msgs_, &get_cache_, &put_cache_,
-                   &del_cache_, &del_caches_, &get_snap_, &put_snap_, &del_snap_}) {
+                   &del_cache_, &del_caches_, &get_snap_, &put_snap_, &del_snap_, &get_cache_range_}) {
     sqlite3_finalize(*s);
     *s = nullptr;
   }
@@ -146,7 +146,8 @@ bool MailIndex::prepare() {
          p("DELETE FROM cache WHERE mailbox = ?", &del_caches_) &&
          p("SELECT data FROM snapshot WHERE mailbox = ?", &get_snap_) &&
          p("INSERT OR REPLACE INTO snapshot VALUES(?,?)", &put_snap_) &&
-         p("DELETE FROM snapshot WHERE mailbox = ?", &del_snap_);
+         p("DELETE FROM snapshot WHERE mailbox = ?", &del_snap_) &&
+         p("SELECT uid, value FROM cache WHERE mailbox = ? AND uid BETWEEN ? AND ? AND field = ? ORDER BY uid", &get_cache_range_);
 }
 
 std::optional<IndexedMailbox> MailIndex::mailbox(const std::string& name) {
@@ -384,6 +385,36 @@ void MailIndex::delete_messages(const std::string& name) {
 void MailIndex::cached(const std::string& name, const std::vector<std::uint32_t>& uids, std::string_view field,
                        std::vector<std::optional<std::string>>& out) {
   bool txn = uids.size() > 1 && sqlite3_get_autocommit(db_) && exec("BEGIN");
+  // Ascending UIDs (what a FETCH of a range asks for): one scan of the primary key from the first to the last
+  // instead of one lookup per UID, when the range is not much wider than the list.
+  std::uint32_t lo = 0, hi = 0, present = 0;
+  bool ascending = true;
+  for (auto u : uids) {
+    if (!u) continue;
+    if (present && u <= hi) ascending = false;
+    if (!present) lo = u;
+    hi = u;
+    ++present;
+  }
+  if (ascending && present > 8 && std::uint64_t{hi} - lo < std::uint64_t{present} * 4) {
+    sqlite3_reset(get_cache_range_);
+    bind(get_cache_range_, 1, name);
+    bind(get_cache_range_, 2, static_cast<std::int64_t>(lo));
+    bind(get_cache_range_, 3, static_cast<std::int64_t>(hi));
+    sqlite3_bind_text(get_cache_range_, 4, field.data(), static_cast<int>(field.size()), SQLITE_STATIC);
+    std::size_t i = 0;
+    while (sqlite3_step(get_cache_range_) == SQLITE_ROW) {
+      auto uid = static_cast<std::uint32_t>(sqlite3_column_int64(get_cache_range_, 0));
+      while (i < uids.size() && (!uids[i] || uids[i] < uid)) ++i;
+      if (i == uids.size()) break;
+      if (uids[i] != uid) continue;
+      auto* p = static_cast<const char*>(sqlite3_column_blob(get_cache_range_, 1));
+      out[i].emplace(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(get_cache_range_, 1)));
+    }
+    sqlite3_reset(get_cache_range_);
+    if (txn) exec("COMMIT");
+    return;
+  }
   for (std::size_t i = 0; i < uids.size(); ++i) {
     if (!uids[i]) continue;
     sqlite3_reset(get_cache_);

@@ -927,3 +927,35 @@ BOOST_AUTO_TEST_CASE(index_snapshot_damaged_or_stale_is_never_used) {
     BOOST_TEST(listing(store, user) == changed);
   }
 }
+
+// Many UIDs at once (what the IMAP header field cache asks for): in ascending order (read as one range of
+// the index) and in any other order, every position gets its own message's value, nothing for a message
+// without one, an expunged one, or another field stored beside it.
+BOOST_AUTO_TEST_CASE(message_cache_read_of_many_uids) {
+  TempDir d;
+  MaildirStore store(d.path);
+  auto u = *store.open_user("m@example.org");
+  for (int i = 1; i <= 40; ++i) BOOST_REQUIRE(u->append_message("INBOX", msg(i)));
+  std::vector<UserMailbox::CacheEntry> f, g;
+  for (std::uint32_t uid = 1; uid <= 40; ++uid) {
+    if (uid % 3) f.push_back({uid, "f" + std::to_string(uid)});
+    g.push_back({uid, "g" + std::to_string(uid)});
+  }
+  u->cache("INBOX", "f", f);
+  u->cache("INBOX", "g", g);
+  BOOST_REQUIRE(u->expunge("INBOX", {5, 6}));
+  auto expect = [](std::uint32_t uid) -> std::optional<std::string> {
+    if (uid % 3 == 0 || uid == 5 || uid > 40) return std::nullopt;
+    return "f" + std::to_string(uid);
+  };
+  std::vector<std::uint32_t> up, down, sparse;
+  for (std::uint32_t uid = 1; uid <= 42; ++uid) up.push_back(uid);
+  down.assign(up.rbegin(), up.rend());
+  for (std::uint32_t uid = 1; uid <= 40; uid += 4) sparse.push_back(uid);
+  sparse.push_back(1000);
+  for (const auto* uids : {&up, &down, &sparse}) {
+    auto got = u->cached("INBOX", *uids, "f");
+    BOOST_REQUIRE(got.size() == uids->size());
+    for (std::size_t i = 0; i < got.size(); ++i) BOOST_TEST(got[i].value_or("-") == expect((*uids)[i]).value_or("-"), "UID " << (*uids)[i]);
+  }
+}
