@@ -95,7 +95,7 @@ class MailIndex {
   sqlite3_stmt *get_mb_ = nullptr, *get_msgs_ = nullptr, *put_mb_ = nullptr, *put_msg_ = nullptr, *del_msg_ = nullptr,
                *del_msgs_ = nullptr, *get_cache_ = nullptr, *put_cache_ = nullptr, *del_cache_ = nullptr,
                *del_caches_ = nullptr, *get_snap_ = nullptr, *put_snap_ = nullptr, *del_snap_ = nullptr,
-               *get_cache_range_ = nullptr;
+               *get_cache_range_ = nullptr, *put_snap_valid_ = nullptr;
   bool failed_ = false;
   std::vector<std::string> unsnapped_;  // folders whose snapshot this write transaction dropped
   SnapshotUse snapshot_use_ = SnapshotUse::none;

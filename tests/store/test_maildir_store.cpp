@@ -812,13 +812,14 @@ BOOST_AUTO_TEST_CASE(changes_by_other_programs_are_announced) {
 }
 
 namespace {
-// The index's snapshot BLOB of a folder ("" if none), and putting one back, through SQLite itself.
+// The index's snapshot BLOB of a folder ("" if none or marked invalid), and putting one back as valid,
+// through SQLite itself.
 std::string snapshot_blob(const fs::path& index, const std::string& mailbox) {
   sqlite3* db = nullptr;
   std::string out;
   if (sqlite3_open(index.c_str(), &db) == SQLITE_OK) {
     sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT data FROM snapshot WHERE mailbox = ?", -1, &s, nullptr) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "SELECT data FROM snapshot WHERE mailbox = ?1 AND EXISTS(SELECT 1 FROM snapshot_valid WHERE mailbox = ?1)", -1, &s, nullptr) == SQLITE_OK) {
       sqlite3_bind_text(s, 1, mailbox.c_str(), -1, SQLITE_TRANSIENT);
       if (sqlite3_step(s) == SQLITE_ROW)
         out.assign(static_cast<const char*>(sqlite3_column_blob(s, 0)), static_cast<std::size_t>(sqlite3_column_bytes(s, 0)));
@@ -837,6 +838,7 @@ void put_snapshot_blob(const fs::path& index, const std::string& mailbox, const 
   sqlite3_bind_blob(s, 2, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
   BOOST_TEST(sqlite3_step(s) == SQLITE_DONE);
   sqlite3_finalize(s);
+  BOOST_TEST(sqlite3_exec(db, ("INSERT OR IGNORE INTO snapshot_valid VALUES('" + mailbox + "')").c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
 }
 using Listing = std::vector<std::tuple<std::uint32_t, std::uint32_t, std::vector<std::string>, std::uint64_t, std::uint64_t, std::int64_t>>;
