@@ -9,17 +9,13 @@
 #include <asio/ip/address_v6.hpp>
 
 #include "tern/net/worker_pool.hpp"
+#include "tern/core/text.hpp"
 
 namespace tern::dns {
 namespace {
 
 constexpr int kTypeA = 1, kTypeMx = 15, kTypeTxt = 16, kTypeAaaa = 28, kTypeTlsa = 52;
 constexpr int kClassIn = 1;
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string absolute(const std::string& name) {
   if (name.empty() || name.back() != '.') return name + ".";
@@ -42,7 +38,7 @@ std::optional<std::string> read_name(std::string_view rd, std::size_t pos) {
     out.append(rd.substr(pos, len));
     pos += len;
   }
-  return lower(out);
+  return ascii_lower(out);
 }
 
 }  // namespace
@@ -51,7 +47,7 @@ Result<std::string> local_data_owner(std::string_view record) {
   auto end = record.find_first_of(" \t");
   if (end == 0 || end == std::string_view::npos)
     return fail(ErrorCategory::config, "a local_data record is \"owner. TYPE rdata\": \"" + std::string(record) + "\"");
-  return absolute(lower(std::string(record.substr(0, end))));
+  return absolute(ascii_lower(record.substr(0, end)));
 }
 
 Status parse_dns_config(ConfigSection& s, DnsConfig& out) {

@@ -11,8 +11,10 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <optional>
 #include <system_error>
 
+#include "tern/core/text.hpp"
 #include "tern/mime/smtp_address.hpp"
 
 namespace tern::mailauth {
@@ -26,18 +28,30 @@ constexpr std::int64_t kSlots = 1024;  // SRS_TIME_SLOTS: two base32 digits
 
 char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
 
-std::string lowered(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = lower(c);
-  return out;
-}
-
 bool is_tag(std::string_view local, std::string_view tag) {
   // "SRS0" or "SRS1" in any case, then one of libsrs2's SRSSEPARATORS.
   if (local.size() < 5) return false;
   for (std::size_t i = 0; i < 4; ++i)
     if (lower(local[i]) != lower(tag[i])) return false;
   return local[4] == '=' || local[4] == '+' || local[4] == '-';
+}
+
+// The local part as the SRS fields carry it: unquoted (RFC 5321 §4.1.2 Quoted-string, quoted-pairs
+// resolved), the form Postfix hands postsrsd; nullopt when a quoted local part is not valid.
+std::optional<std::string> unquoted_local(std::string_view address, std::string_view local) {
+  if (!local.starts_with('"')) return std::string(local);
+  auto parsed = mime::parse_smtp_mailbox(address, true);
+  if (!parsed) return std::nullopt;
+  return std::move(parsed.value.local_part);
+}
+
+// "local@domain", the local part quoted when it is not a Dot-string (a forwarded "john doe"@x gives
+// "SRS0=HHHH=TT=x=john doe"@fwd, which must be quoted as a whole to stay one address).
+std::string join_address(std::string local, std::string_view domain) {
+  mime::SmtpMailbox m;
+  m.local_part = std::move(local);
+  m.domain = std::string(domain);
+  return m.address();
 }
 
 tl::unexpected<Error> refuse(SrsFailure why, std::string sentence) {
@@ -65,7 +79,7 @@ std::string base64(const unsigned char* data, std::size_t n) {
 Status parse_srs_config(ConfigSection& s, SrsConfig& out) {
   s.get("enabled", out.enabled);
   if (s.get("domain", out.domain)) {
-    out.domain = lowered(out.domain);
+    out.domain = ascii_lower(out.domain);
     if (out.domain.find_first_of("@ =/") != std::string::npos || out.domain.starts_with('.') ||
         out.domain.ends_with('.'))
       s.error("domain", "must be a domain name this server receives mail for (e.g. \"example.com\"), or \"\"");
@@ -119,7 +133,10 @@ SrsCodec::SrsCodec(std::vector<std::string> secrets, int hash_length, int max_ag
       hash_length_(std::clamp(hash_length, 4, 20)),
       max_age_days_(std::clamp(max_age_days, 1, static_cast<int>(kSlots - 1))) {}
 
-bool SrsCodec::is_srs(std::string_view local) noexcept { return is_tag(local, "SRS0") || is_tag(local, "SRS1"); }
+bool SrsCodec::is_srs(std::string_view local) noexcept {
+  if (local.starts_with('"')) local.remove_prefix(1);  // a quoted SRS local part ("SRS0=...=john doe"@fwd)
+  return is_tag(local, "SRS0") || is_tag(local, "SRS1");
+}
 
 std::string SrsCodec::timestamp(std::int64_t now) {
   auto t = day_slot(now);
@@ -130,7 +147,7 @@ std::string SrsCodec::hash(std::size_t index, const std::vector<std::string_view
   if (index >= secrets_.size()) return {};
   // libsrs2 srs_hash_create: HMAC-SHA1 over the lower-cased fields in order, base64, truncated.
   std::string data;
-  for (auto f : fields) data += lowered(f);
+  for (auto f : fields) data += ascii_lower(f);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   const auto& key = secrets_[index];
@@ -142,9 +159,9 @@ std::string SrsCodec::hash(std::size_t index, const std::vector<std::string_view
 
 bool SrsCodec::hash_ok(std::string_view given, const std::vector<std::string_view>& fields) const {
   if (given.size() != static_cast<std::size_t>(hash_length_)) return false;
-  std::string g = lowered(given);
+  std::string g = ascii_lower(given);
   for (std::size_t i = 0; i < secrets_.size(); ++i) {
-    std::string want = lowered(hash(i, fields));
+    std::string want = ascii_lower(hash(i, fields));
     if (want.size() == g.size() && CRYPTO_memcmp(want.data(), g.data(), g.size()) == 0) return true;
   }
   return false;
@@ -157,7 +174,9 @@ Result<std::string> SrsCodec::forward(std::string_view sender, std::string_view 
   if (!parts) return fail(ErrorCategory::invalid_argument, "SRS rewrites only addresses of the form local@domain");
   if (srs_domain.empty() || srs_domain.find_first_of("@=") != std::string_view::npos)
     return fail(ErrorCategory::invalid_argument, "the SRS domain is not a domain name");
-  std::string_view local = parts->local, domain = parts->domain;
+  auto unquoted = unquoted_local(sender, parts->local);
+  if (!unquoted) return fail(ErrorCategory::invalid_argument, "the sender's quoted local part is malformed");
+  std::string_view local = *unquoted, domain = parts->domain;
   std::string out;
   if (is_tag(local, "SRS1")) {
     // SRS1=HHHH=first.example=<rest of the SRS0>: keep pointing at the first forwarder (libsrs2).
@@ -182,8 +201,7 @@ Result<std::string> SrsCodec::forward(std::string_view sender, std::string_view 
     auto tt = timestamp(now);
     out = "SRS0=" + hash(0, {tt, domain, local}) + "=" + tt + "=" + std::string(domain) + "=" + std::string(local);
   }
-  out += "@";
-  out += srs_domain;
+  out = join_address(std::move(out), srs_domain);
   if (out.size() > kMaxAddress) return fail(ErrorCategory::invalid_argument, "the SRS address would be too long");
   return out;
 }
@@ -191,7 +209,9 @@ Result<std::string> SrsCodec::forward(std::string_view sender, std::string_view 
 Result<std::string> SrsCodec::reverse(std::string_view address, std::int64_t now) const {
   if (address.size() > kMaxAddress) return refuse(SrsFailure::malformed, "the SRS address is too long");
   auto parts = mime::split_address(address);
-  std::string_view local = parts ? parts->local : address;
+  auto unquoted = parts ? unquoted_local(address, parts->local) : std::string(address);
+  if (!unquoted) return refuse(SrsFailure::malformed, "the address's quoted local part is malformed");
+  std::string_view local = *unquoted;
   bool srs0 = is_tag(local, "SRS0"), srs1 = is_tag(local, "SRS1");
   if (!srs0 && !srs1) return refuse(SrsFailure::not_srs, "the address is not an SRS address");
   if (secrets_.empty()) return fail(ErrorCategory::config, "SRS has no secret");
@@ -208,7 +228,7 @@ Result<std::string> SrsCodec::reverse(std::string_view address, std::int64_t now
     auto host = rest.substr(e1 + 1, e2 - e1 - 1), user = rest.substr(e2 + 1);
     if (!hash_ok(given, {host, user}))
       return refuse(SrsFailure::bad_hash, "the SRS1 address does not carry a valid hash (forged or altered)");
-    return "SRS0" + std::string(user) + "@" + std::string(host);
+    return join_address("SRS0" + std::string(user), host);
   }
   // SRS0=HHHH=TT=domain=local
   auto e2 = rest.find('=', e1 + 1);
@@ -231,7 +251,7 @@ Result<std::string> SrsCodec::reverse(std::string_view address, std::int64_t now
   if (today - then > max_age_days_)
     return refuse(SrsFailure::expired, "the SRS0 address has expired (older than " + std::to_string(max_age_days_) +
                                            " days)");
-  return std::string(user) + "@" + std::string(host);
+  return join_address(std::string(user), host);
 }
 
 }  // namespace tern::mailauth

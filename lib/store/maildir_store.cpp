@@ -317,6 +317,17 @@ std::string unique_base() {
 }
 
 
+// RFC 8514 save date of a message file: a Maildir base name starts with the time the file was created in
+// the folder ("<seconds>.<unique>.<host>", as unique_base() writes it), and every APPEND, delivery, COPY and
+// MOVE gives the file a new base name there, so the name itself keeps the save date across restarts and
+// index rebuilds. 0 (unknown) for names of another form.
+std::int64_t maildir_save_date(std::string_view base) {
+  std::int64_t t = 0;
+  std::size_t i = 0;
+  for (; i < base.size() && i < 12 && base[i] >= '0' && base[i] <= '9'; ++i) t = t * 10 + (base[i] - '0');
+  return i > 0 && i < 12 && i < base.size() && base[i] == '.' ? t : 0;
+}
+
 // ---- one Maildir folder -------------------------------------------------------------------
 
 std::int64_t mtime_ns(const struct stat& st) {
@@ -628,6 +639,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     st.unseen = fo.count_unseen;
     st.recent = fo.count_recent;
     st.size = fo.count_size;
+    st.mailbox_id = fo.guid;
     return st;
   }
 
@@ -1459,6 +1471,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     mi.modseq = e.modseq;
     mi.size = e.size;
     mi.internal_date = e.internal_date;
+    mi.save_date = maildir_save_date(e.base);
     return mi;
   }
 

@@ -2,7 +2,8 @@
 // builds: every converter is applied to every argument (and SEARCH to every argument suffix) of every
 // command; none may crash or recurse without bound. Round trips that must hold: a parsed date-time
 // formats and parses back to the same instant, parsed flags format and parse back to the same flags,
-// and imap_string/imap_astring of any value frame back (through the parser) to the same bytes.
+// and imap_string/imap_astring of any value frame back (through the parser) to the same bytes. CATENATE
+// part lists and IMAP URLs (catenate.hpp) go through parse_catenate and parse_imap_url.
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
@@ -11,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tern/imap/catenate.hpp"
 #include "tern/imap/command_args.hpp"
 #include "tern/imap/command_parser.hpp"
 
@@ -62,6 +64,19 @@ void exercise(const Arg& a) {
   (void)parse_sort_criteria(a);
   (void)parse_thread_algorithm(a);
   (void)parse_status_items(a);
+  // CATENATE (RFC 4469): every part of an accepted list is a TEXT literal or a URL astring, at most
+  // kMaxCatenateParts; an accepted URL names a message (UID >= 1) and a decoded mailbox.
+  for (bool utf8 : {false, true}) {
+    if (auto parts = parse_catenate(a, utf8)) {
+      if (parts->empty() || parts->size() > kMaxCatenateParts) std::abort();
+      for (const auto& p : *parts)
+        if (!p.value || (p.kind == CatenatePart::Kind::text && p.value->type != Arg::Type::literal)) std::abort();
+    }
+  }
+  if (a.is_astring()) {
+    auto url = parse_imap_url(a.value, "alice@example.test", "mail.example.test");
+    if (url && (url->uid == 0 || url->mailbox.empty() || a.value.size() > kMaxImapUrl)) std::abort();
+  }
   auto flags = parse_flags(a, a.value.size() & 1);
   if (flags) {
     auto back = reframe(format_flags(*flags));

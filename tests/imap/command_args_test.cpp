@@ -180,6 +180,8 @@ std::string show(const SearchKey& k) {
     case SearchKeyKind::larger: return "larger " + std::to_string(k.number);
     case SearchKeyKind::smaller: return "smaller " + std::to_string(k.number);
     case SearchKeyKind::modseq: return "modseq " + k.field + "|" + k.text + "|" + std::to_string(k.number);
+    case SearchKeyKind::emailid: return "emailid " + k.text;
+    case SearchKeyKind::threadid: return "threadid " + k.text;
   }
   return "?";
 }
@@ -497,10 +499,10 @@ BOOST_AUTO_TEST_CASE(status_items) {
   BOOST_REQUIRE(s);
   BOOST_CHECK((*s == std::vector<std::string>{"UIDNEXT", "MESSAGES"}));
   s = parse_status_items(arg("(messages uidnext uidvalidity unseen deleted size recent highestmodseq appendlimit "
-                             "MESSAGES)"));
+                             "mailboxid MESSAGES)"));
   BOOST_REQUIRE(s);
   BOOST_CHECK((*s == std::vector<std::string>{"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE",
-                                              "RECENT", "HIGHESTMODSEQ", "APPENDLIMIT"}));
+                                              "RECENT", "HIGHESTMODSEQ", "APPENDLIMIT", "MAILBOXID"}));
   for (const char* bad : {"()", "MESSAGES", "(FOO)", "(MESSAGES \"UIDNEXT\")", "((MESSAGES))", "NIL"})
     BOOST_CHECK_MESSAGE(!parse_status_items(arg(bad)), "should reject " << bad);
 }
@@ -633,6 +635,14 @@ BOOST_AUTO_TEST_CASE(search_all_keys) {
   // RFC 8514
   BOOST_CHECK_EQUAL(search_show("SAVEDBEFORE 1-Mar-2020 SAVEDON 2-Mar-2020 SAVEDSINCE 3-Mar-2020"),
                     "and(savedbefore 2020-3-1 savedon 2020-3-2 savedsince 2020-3-3)");
+  // RFC 8474 §6: objectids are 1*255 of ALPHA / DIGIT / "_" / "-"
+  BOOST_CHECK_EQUAL(search_show("EMAILID E0af-12_x THREADID \"T64b478a75b7ea9\""),
+                    "and(emailid E0af-12_x threadid T64b478a75b7ea9)");
+  search_err("EMAILID");
+  search_err("EMAILID a.b");
+  search_err("THREADID \"\"");
+  search_err("EMAILID " + std::string(256, 'a'));
+  BOOST_CHECK_EQUAL(search_show("EMAILID " + std::string(255, 'a')), "and(emailid " + std::string(255, 'a') + ")");
   // RFC 5032
   BOOST_CHECK_EQUAL(search_show("OLDER 3600 YOUNGER 86400"), "and(older 3600 younger 86400)");
   BOOST_CHECK_EQUAL(search_show("LARGER 0 SMALLER 10000000000"), "and(larger 0 smaller 10000000000)");

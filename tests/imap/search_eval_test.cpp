@@ -220,6 +220,35 @@ BOOST_AUTO_TEST_CASE(sizes_modseq_savedate) {
   v.save_date = 760667400 + 86400;
   BOOST_TEST(matches(date_key(SearchKeyKind::savedon, 1994, 2, 9), v, env));
   BOOST_TEST(!matches(date_key(SearchKeyKind::savedbefore, 1994, 2, 9), v, env));
+  BOOST_TEST(matches(date_key(SearchKeyKind::savedsince, 1994, 2, 9), v, env));
+  // The view takes the store's save date; 0 there means unknown: the internal date (8 Feb) is compared.
+  MessageInfo saved = info;
+  saved.save_date = 760667400 + 2 * 86400;  // 10 Feb
+  MessageView known(3, saved, kMsg), unknown(3, info, kMsg);
+  BOOST_TEST(*known.save_date == saved.save_date);
+  BOOST_TEST(!unknown.save_date);
+  BOOST_TEST(matches(date_key(SearchKeyKind::savedon, 1994, 2, 10), known, env));
+  BOOST_TEST(!matches(date_key(SearchKeyKind::savedon, 1994, 2, 8), known, env));
+  BOOST_TEST(matches(date_key(SearchKeyKind::savedon, 1994, 2, 8), unknown, env));
+  BOOST_TEST(!matches(date_key(SearchKeyKind::savedsince, 1994, 2, 9), unknown, env));
+}
+
+BOOST_AUTO_TEST_CASE(emailid_and_threadid) {
+  // RFC 8474 §6: EMAILID compares the whole objectid (case-sensitive); THREADID matches nothing here (NIL).
+  SearchKey e;
+  e.kind = SearchKeyKind::emailid;
+  e.text = "Eabc-42";
+  BOOST_TEST(!m(e));  // no ids known
+  env.email_id = [](std::uint32_t uid) { return "Eabc-" + std::to_string(uid); };
+  BOOST_TEST(m(e));
+  e.text = "Eabc-4";
+  BOOST_TEST(!m(e));
+  e.text = "EABC-42";
+  BOOST_TEST(!m(e));
+  SearchKey t;
+  t.kind = SearchKeyKind::threadid;
+  t.text = "Eabc-42";
+  BOOST_TEST(!m(t));
 }
 
 BOOST_AUTO_TEST_CASE(sequence_sets) {

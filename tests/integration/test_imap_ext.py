@@ -1,8 +1,10 @@
 """IMAP extensions through the real tern-maild, driven by imaplib and raw sockets where imaplib cannot
 (response order, ENABLE, COMPRESS, literal8): CONDSTORE/QRESYNC resync, SEARCH keys, ESEARCH and SEARCHRES,
 SORT and THREAD, MOVE, STATUS and LIST-STATUS, SPECIAL-USE, QUOTA, APPENDLIMIT, BINARY, COMPRESS=DEFLATE,
-UTF8=ACCEPT, ID/NAMESPACE/UNSELECT/CLOSE/EXAMINE/UID EXPUNGE, RENAME INBOX, IMAP4rev2 and SCRAM-SHA-256."""
+UTF8=ACCEPT, ID/NAMESPACE/UNSELECT/CLOSE/EXAMINE/UID EXPUNGE, RENAME INBOX, IMAP4rev2, SCRAM-SHA-256, CATENATE,
+SAVEDATE and OBJECTID."""
 import base64
+import calendar
 import hashlib
 import hmac
 import imaplib
@@ -12,7 +14,7 @@ import socket
 import time
 import zlib
 
-from imap_peer import LISTEN, PW, ctx, daemon, login, ok
+from imap_peer import LISTEN, PW, ctx, daemon, login, message, ok, smtp_deliver
 from ternlib import Daemon, check, run_tests, ternctl
 
 
@@ -1047,6 +1049,294 @@ def test_scram_not_offered_with_the_default_scheme():
         c.logout()
 
 
+# --- CATENATE, SAVEDATE, OBJECTID ----------------------------------------------------------------------
+
+def status_of(r, mailbox, items):
+    return parse_status(r.ok("STATUS %s (%s)" % (mailbox, items))[0])
+
+
+def body_of(r, uid):
+    """BODY.PEEK[] of a UID in the selected mailbox."""
+    untagged = r.ok("UID FETCH %d BODY.PEEK[]" % uid)
+    check(len(untagged) == 1, untagged)
+    m = re.search(rb"BODY\[\] \{(\d+)\}\r\n", untagged[0])
+    check(m, untagged[0][:200])
+    return untagged[0][m.end():m.end() + int(m.group(1))]
+
+
+def appenduids(tagged):
+    m = re.search(rb"APPENDUID (\d+) ([\d,:]+)\]", tagged)
+    check(m, "APPENDUID missing: %r" % tagged)
+    out = []
+    for part in m.group(2).split(b","):
+        a, _, b = part.partition(b":")
+        out += list(range(int(a), int(b or a) + 1))
+    return out
+
+
+def test_catenate_text_url_section_partial_and_multiappend():
+    """RFC 4469: TEXT and URL parts (whole message, SECTION, PARTIAL, with and without UIDVALIDITY, absolute URL
+    of the own server) assemble one message, stored with flags like APPEND; MULTIAPPEND of CATENATE messages;
+    synchronising literals get their continuation; the source keeps its flags (a URL fetch is a PEEK)."""
+    with daemon() as d:
+        r = Raw(d)
+        caps = b" ".join(r.ok("CAPABILITY"))
+        check(b" CATENATE" in caps, caps)
+        src = (b"From: carol@remote.test\r\nSubject: Source\r\nMIME-Version: 1.0\r\n"
+               b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\n"
+               b"First part.\r\n--XX\r\nContent-Type: text/plain\r\n\r\nSecond part.\r\n--XX--\r\n")
+        uid = r.append("INBOX", src)
+        uv = status_of(r, "INBOX", "UIDVALIDITY")["UIDVALIDITY"]
+        hdr = b"From: alice@example.test\r\nSubject: Forward\r\n\r\n"
+        tail = b"\r\n-- \r\nAlice\r\n"
+        url1 = "/INBOX;UIDVALIDITY=%d/;UID=%d/;SECTION=2" % (uv, uid)
+        _, tagged = r.cmd(b"APPEND Drafts (\\Draft) CATENATE (TEXT {%d+}\r\n%s URL \"%s\" TEXT {%d+}\r\n%s)"
+                          % (len(hdr), hdr, url1.encode(), len(tail), tail))
+        check(b" OK " in tagged, tagged)
+        (u1,) = appenduids(tagged)
+        # Whole message without UIDVALIDITY (lower-case keys as imaptest writes them), and PARTIAL of it.
+        _, tagged = r.cmd(b'APPEND Drafts CATENATE (URL "/inbox/;uid=%d")' % uid)
+        (u2,) = appenduids(tagged)
+        _, tagged = r.cmd(b'APPEND Drafts CATENATE (URL "/INBOX/;UID=%d/;SECTION=HEADER/;PARTIAL=6.17" TEXT {4+}\r\n\r\nok)'
+                          % uid)
+        (u3,) = appenduids(tagged)
+        # An absolute URL naming this server and this user; MULTIAPPEND of two CATENATE messages.
+        absurl = b"imap://alice%%40example.test@mail.example.test/INBOX/;UID=%d/;SECTION=1" % uid
+        _, tagged = r.cmd(b'APPEND Drafts CATENATE (TEXT {16+}\r\nSubject: one\r\n\r\n URL "%s") (\\Seen) '
+                          b'CATENATE (TEXT {16+}\r\nSubject: two\r\n\r\n URL "%s")' % (absurl, absurl))
+        u4, u5 = appenduids(tagged)
+        # Synchronising literals: the server asks for each one with "+".
+        tag = r.tag()
+        r.send(tag + b" APPEND Drafts CATENATE (TEXT {%d}\r\n" % len(hdr))
+        check(r.readline().startswith(b"+"), "continuation for the first TEXT literal")
+        r.send(hdr + b' URL "/INBOX/;UID=%d/;SECTION=1" TEXT {%d}\r\n' % (uid, len(tail)))
+        check(r.readline().startswith(b"+"), "continuation for the second TEXT literal")
+        r.send(tail + b")\r\n")
+        _, tagged = r.collect(tag)
+        (u6,) = appenduids(tagged)
+        r.ok("SELECT Drafts")
+        check(body_of(r, u1) == hdr + b"Second part." + tail, body_of(r, u1))
+        check(body_of(r, u2) == src, body_of(r, u2))
+        check(body_of(r, u3) == b"carol@remote.test\r\nok", body_of(r, u3))
+        check(body_of(r, u4) == b"Subject: one\r\n\r\nFirst part.", body_of(r, u4))
+        check(body_of(r, u5) == b"Subject: two\r\n\r\nFirst part.", body_of(r, u5))
+        check(body_of(r, u6) == hdr + b"First part." + tail, body_of(r, u6))
+        f = fetches(r.ok("UID FETCH %d,%d,%d FLAGS" % (u1, u4, u5)))
+        check(b"\\Draft" in f[u1] and b"\\Seen" not in f[u4] and b"\\Seen" in f[u5], f)
+        r.ok("SELECT INBOX")
+        f = fetches(r.ok("UID FETCH %d FLAGS" % uid))
+        check(b"\\Seen" not in f[uid], "fetching a URL must not set \\Seen: %r" % f)
+        # A TEXT literal8 (RFC 3516 with RFC 4469): binary content with NUL survives, as with APPEND ~{n}.
+        bin_hdr = b"From: carol@remote.test\r\nSubject: Raw\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        _, tagged = r.cmd(b"APPEND INBOX CATENATE (TEXT {%d+}\r\n%s TEXT ~{%d+}\r\n%s)"
+                          % (len(bin_hdr), bin_hdr, len(BLOB), BLOB))
+        (u7,) = appenduids(tagged)
+        r.ok("NOOP")
+        line = r.ok("UID FETCH %d (BINARY.PEEK[1])" % u7)[0]
+        check(line.endswith(BLOB + b")\r\n"), "the binary TEXT part comes back intact: %r" % line[-80:])
+        check(b"\x00" not in body_of(r, u7), "BODY[] carries no NUL (the binary part is stored base64)")
+        r.close()
+
+
+def test_catenate_badurl_toobig_trycreate_and_other_users():
+    """NO [BADURL url] for a wrong UIDVALIDITY, a missing mailbox or UID, URLAUTH, another user's or another
+    server's URL; nothing of the command is stored (MULTIAPPEND is all or nothing). NO [TRYCREATE] comes
+    before the URLs are looked at; the assembled size is bounded by APPENDLIMIT (NO [TOOBIG])."""
+    with daemon(extra='\n[imap]\nappend_limit = "1M"\n') as d:
+        bob = Raw(d, user="bob@example.test")
+        bob_uid = bob.append("INBOX", mk("Bob's secret", body="Bob only.\r\n"))
+        bob.close()
+        r = Raw(d)
+        uid = r.append("INBOX", mk("Alice's", body="a" * 600000 + "\r\n"))
+        uv = status_of(r, "INBOX", "UIDVALIDITY")["UIDVALIDITY"]
+        before = status_of(r, "Drafts", "MESSAGES")["MESSAGES"]
+        for url in ["/INBOX;UIDVALIDITY=%d/;UID=%d" % (uv + 1, uid),
+                    "/NoSuchBox/;UID=1",
+                    "/INBOX/;UID=%d" % (uid + 10),
+                    "/INBOX/;UID=%d/;URLAUTH=anonymous:internal:0123456789abcdef" % uid,
+                    "imap://bob%%40example.test@mail.example.test/INBOX/;UID=%d" % bob_uid,
+                    "imap://alice%%40example.test@elsewhere.test/INBOX/;UID=%d" % uid,
+                    "INBOX/;UID=1"]:
+            _, tagged = r.no('APPEND Drafts CATENATE (TEXT {10+}\r\nSubject: x URL "%s")' % url, "BADURL")
+            check(("[BADURL " + url + "]").encode() in tagged, "the bad URL is named: %r" % tagged)
+        # The second message of a MULTIAPPEND has the bad URL: the first one is not kept either.
+        r.no(b'APPEND Drafts CATENATE (URL "/INBOX/;UID=%d/;SECTION=HEADER") CATENATE (URL "/INBOX/;UID=99999")' % uid,
+             "BADURL")
+        check(status_of(r, "Drafts", "MESSAGES")["MESSAGES"] == before, "nothing stored after BADURL")
+        # Alice's relative URL names her own INBOX, never Bob's.
+        _, tagged = r.cmd(b'APPEND Drafts CATENATE (URL "/INBOX/;UID=%d/;SECTION=HEADER.FIELDS%%20(Subject)")' % uid)
+        r.ok("SELECT Drafts")
+        check(body_of(r, appenduids(tagged)[0]) == b"Subject: Alice's\r\n\r\n", "own INBOX")
+        # The destination is checked before the URLs: TRYCREATE, even with a bad URL.
+        r.no('APPEND NoSuchBox CATENATE (URL "/INBOX;UIDVALIDITY=1/;UID=1")', "TRYCREATE")
+        # 2 x 600 KB assembled exceeds the 1 MB APPENDLIMIT, though every literal is small.
+        r.no('APPEND Drafts CATENATE (URL "/INBOX/;UID=%d" TEXT {2+}\r\n\r\n URL "/INBOX/;UID=%d")' % (uid, uid), "TOOBIG")
+        # Syntax errors are BAD; an empty assembled message is refused.
+        _, tagged = r.cmd('APPEND Drafts CATENATE (TEXT "quoted")')
+        check(tagged.split()[1] == b"BAD", tagged)
+        _, tagged = r.cmd('APPEND Drafts CATENATE ()')
+        check(tagged.split()[1] == b"BAD", tagged)
+        r.no('APPEND Drafts CATENATE (TEXT {0+}\r\n)', "CANNOT")
+        check(status_of(r, "Drafts", "MESSAGES")["MESSAGES"] == before + 1, "only the good APPEND stored")
+        r.close()
+
+
+def copyuid(response):
+    """The destination UID of a one-message COPY/MOVE (COPYUID in the tagged OK, or untagged for MOVE)."""
+    untagged, tagged = response
+    for l in untagged + [tagged]:
+        m = re.search(rb"COPYUID \d+ \d+ (\d+)\]", l)
+        if m:
+            return int(m.group(1))
+    check(False, "COPYUID missing: %r %r" % (untagged, tagged))
+
+
+def imap_time(text):
+    return calendar.timegm(time.strptime(text.decode()[:20], "%d-%b-%Y %H:%M:%S"))
+
+
+def savedates(r, uids):
+    out = {}
+    for l in r.ok("UID FETCH %s (SAVEDATE INTERNALDATE)" % ",".join(map(str, uids))):
+        u = int(re.search(rb"UID (\d+)", l).group(1))
+        m = re.search(rb'SAVEDATE (NIL|"([^"]+)")', l)
+        check(m, "SAVEDATE missing: %r" % l)
+        out[u] = imap_time(m.group(2)) if m.group(2) else None
+    return out
+
+
+def test_savedate_append_copy_move_delivery_and_restart():
+    """RFC 8514: SAVEDATE is when the message was saved into its current mailbox (APPEND, SMTP delivery,
+    COPY, MOVE), not its internal date; it survives a restart; SAVEDSINCE/SAVEDON/SAVEDBEFORE search it;
+    a Maildir file whose name carries no time has SAVEDATE NIL and is searched by its internal date."""
+    with daemon() as d:
+        r = Raw(d)
+        caps = b" ".join(r.ok("CAPABILITY"))
+        check(b" SAVEDATE" in caps, caps)
+        t0 = int(time.time())
+        old = r.append("INBOX", mk("Old"), date="01-Jan-2001 10:00:00 +0000")
+        smtp_deliver(d, message("Delivered"))
+        r.ok("SELECT INBOX")
+        delivered = max(search(r, "UID SEARCH ALL"))
+        time.sleep(1.2)
+        t1 = int(time.time())
+        r.ok("CREATE Keep")
+        copied = copyuid(r.cmd("UID COPY %d Keep" % old))
+        time.sleep(1.2)
+        t2 = int(time.time())
+        moved = copyuid(r.cmd("UID MOVE %d Keep" % delivered))
+        t3 = int(time.time())
+        r.ok("SELECT INBOX")
+        sd = savedates(r, [old])
+        check(t0 <= sd[old] <= t1, "APPEND with an old INTERNALDATE is saved now: %r (%d..%d)" % (sd, t0, t1))
+        r.ok("SELECT Keep")
+        sd.update(savedates(r, [copied, moved]))
+        check(t1 <= sd[copied] <= t2, "COPY gives the copy a new save date: %r" % sd)
+        check(t2 <= sd[moved] <= t3, "MOVE too: %r" % sd)
+        today = time.strftime("%d-%b-%Y", time.gmtime())
+        check(search(r, "UID SEARCH SAVEDSINCE %s" % today) == sorted([copied, moved]), "SAVEDSINCE today")
+        check(search(r, "UID SEARCH SAVEDBEFORE %s" % today) == [], "SAVEDBEFORE today")
+        check(search(r, "UID SEARCH SAVEDON %s" % today) == sorted([copied, moved]), "SAVEDON today")
+        check(search(r, "UID SEARCH SINCE %s" % today) == [moved], "SINCE is the internal date")
+        check(search(r, "UID SEARCH SAVEDATESUPPORTED") == sorted([copied, moved]), "SAVEDATESUPPORTED")
+        r.close()
+        # A file another program put there under a name without a time: NIL, searched by internal date.
+        new = os.path.join(d.tmp, "data", "mail", "example.test", "alice", ".Keep", "new")
+        check(os.path.isdir(new), os.listdir(os.path.dirname(new)))
+        path = os.path.join(new, "hand-written-message")
+        with open(path, "wb") as f:
+            f.write(mk("By hand"))
+        os.utime(path, (978343200, 978343200))  # 01-Jan-2001 10:00:00 UTC
+        d.stop()
+        d.log_lines, d.ports = [], {}
+        d.start()
+        r = Raw(d)
+        r.ok("SELECT Keep")
+        uids = search(r, "UID SEARCH ALL")
+        check(len(uids) == 3, uids)
+        after = savedates(r, uids)
+        check(after[copied] == sd[copied] and after[moved] == sd[moved], "the same after a restart: %r %r" % (after, sd))
+        hand = [u for u in uids if u not in (copied, moved)][0]
+        check(after[hand] is None, "no time in the file name: SAVEDATE NIL: %r" % after)
+        check(search(r, "UID SEARCH SAVEDON 1-Jan-2001") == [hand], "NIL is searched by its internal date")
+        r.close()
+
+
+def objectids(r, what, uids):
+    """{uid: value} of FETCH EMAILID / THREADID (value None for NIL)."""
+    out = {}
+    for l in r.ok("UID FETCH %s (%s)" % (",".join(map(str, uids)), what)):
+        u = int(re.search(rb"UID (\d+)", l).group(1))
+        m = re.search(what.encode() + rb" (NIL|\(([A-Za-z0-9_-]{1,255})\))", l)
+        check(m, "%s missing or malformed: %r" % (what, l))
+        out[u] = m.group(2)
+    return out
+
+
+def mailboxid(r, mailbox):
+    line = r.ok("STATUS %s (MAILBOXID)" % mailbox)[0]
+    m = re.search(rb"MAILBOXID \(([A-Za-z0-9_-]{1,255})\)", line)
+    check(m, line)
+    return m.group(1)
+
+
+def test_objectid_mailboxid_emailid_across_rename_copy_move_and_restart():
+    """RFC 8474: MAILBOXID on CREATE, SELECT and STATUS, kept by RENAME and new for a new mailbox of the same name;
+    EMAILID distinct per message and kept by COPY and MOVE (and a restart); THREADID NIL; SEARCH EMAILID."""
+    with daemon() as d:
+        r = Raw(d)
+        caps = b" ".join(r.ok("CAPABILITY"))
+        check(b" OBJECTID" in caps, caps)
+        _, tagged = r.cmd("CREATE Projects")
+        m = re.search(rb"OK \[MAILBOXID \(([A-Za-z0-9_-]+)\)\]", tagged)
+        check(m, "CREATE answers MAILBOXID: %r" % tagged)
+        pid = m.group(1)
+        check(mailboxid(r, "Projects") == pid, "STATUS MAILBOXID")
+        check(mailboxid(r, "INBOX") != pid, "every mailbox has its own id")
+        u1 = r.append("Projects", mk("One"))
+        u2 = r.append("Projects", mk("Two"))
+        untagged = r.ok("SELECT Projects")
+        check(any(b"OK [MAILBOXID (" + pid + b")]" in l for l in untagged), "SELECT announces MAILBOXID: %r" % untagged)
+        ids = objectids(r, "EMAILID", [u1, u2])
+        check(ids[u1] != ids[u2] and ids[u1] != pid, ids)
+        check(objectids(r, "THREADID", [u1, u2]) == {u1: None, u2: None}, "THREADID NIL")
+        r.ok("UNSELECT")
+        r.ok("RENAME Projects Work")
+        check(mailboxid(r, "Work") == pid, "RENAME keeps MAILBOXID")
+        _, tagged = r.cmd("CREATE Projects")
+        check(b"MAILBOXID" in tagged and pid not in tagged, "a new mailbox of the old name has a new id: %r" % tagged)
+        r.ok("SELECT Work")
+        check(objectids(r, "EMAILID", [u1, u2]) == ids, "RENAME keeps EMAILID")
+        c1 = copyuid(r.cmd("UID COPY %d INBOX" % u1))
+        m2 = copyuid(r.cmd("UID MOVE %d INBOX" % u2))
+        check(objectids(r, "EMAILID", [u1]) == {u1: ids[u1]}, "the original keeps its EMAILID")
+        r.ok("SELECT INBOX")
+        check(objectids(r, "EMAILID", [c1, m2]) == {c1: ids[u1], m2: ids[u2]}, "COPY and MOVE keep EMAILID")
+        check(search(r, "UID SEARCH EMAILID %s" % ids[u2].decode()) == [m2], "SEARCH EMAILID")
+        check(search(r, "UID SEARCH THREADID %s" % ids[u2].decode()) == [], "SEARCH THREADID (none kept)")
+        u3 = r.append("INBOX", mk("Three"))
+        ids3 = objectids(r, "EMAILID", [u3])
+        check(ids3[u3] not in (ids[u1], ids[u2]), "a new message has a new EMAILID")
+        r.close()
+        d.stop()
+        d.log_lines, d.ports = [], {}
+        d.start()
+        r = Raw(d)
+        check(mailboxid(r, "Work") == pid, "MAILBOXID after a restart")
+        r.ok("SELECT INBOX")
+        check(objectids(r, "EMAILID", [c1, m2, u3]) == {c1: ids[u1], m2: ids[u2], u3: ids3[u3]}, "EMAILID after a restart")
+        r.ok("UNSELECT")
+        # RFC 8474 4.1 / RFC 9051 6.3.6: RENAME INBOX moves the messages to a new mailbox with a new MAILBOXID;
+        # INBOX stays (empty) with its own.
+        inbox = mailboxid(r, "INBOX")
+        r.ok("RENAME INBOX Old")
+        check(mailboxid(r, "INBOX") == inbox and mailboxid(r, "Old") not in (inbox, pid), "RENAME INBOX")
+        r.ok("SELECT Old")
+        moved = objectids(r, "EMAILID", search(r, "UID SEARCH ALL"))
+        check(sorted(moved.values()) == sorted([ids[u1], ids[u2], ids3[u3]]), "RENAME INBOX keeps EMAILIDs: %r" % moved)
+        r.close()
+
+
 run_tests([
     test_qresync_resync_after_changes_in_another_session,
     test_condstore_select_and_unchangedsince_zero,
@@ -1071,4 +1361,8 @@ run_tests([
     test_scram_not_offered_with_the_default_scheme,
     test_cached_header_fields_answer_like_the_message,
     test_idle_sees_changes_made_by_another_program,
+    test_catenate_text_url_section_partial_and_multiappend,
+    test_catenate_badurl_toobig_trycreate_and_other_users,
+    test_savedate_append_copy_move_delivery_and_restart,
+    test_objectid_mailboxid_emailid_across_rename_copy_move_and_restart,
 ])

@@ -129,6 +129,30 @@ def test_forward_rewrites_and_bounce_comes_back():
         t.d.wait_log(r"smtp\.srs_reversed .*to=\"?Dave@Outside\.test")
 
 
+def test_quoted_local_part_is_rewritten_as_one_address():
+    # RFC 5321 §4.1.2: "dave..smith"@outside.test (not a Dot-string) forwards as
+    # "SRS0=HHHH=TT=Outside.test=dave..smith"@example.test, quoted as a whole so the remote MTA reads one
+    # address; the bounce to it finds the sender again. (smtp-sink splits commands at spaces, so no space here.)
+    with Setup() as t:
+        t.smtp_send('"dave..smith"@Outside.test', ["fwd@example.test"], "quoted-1")
+        srs = mail_from(with_body(t.messages(1), "quoted-1"))
+        m = re.fullmatch(r'"SRS0=(.{4})=(..)=Outside\.test=dave\.\.smith"@example\.test', srs)
+        check(m, "one quoted SRS0 address: %r" % srs)
+        check(m.group(1) == srs_hash(t.secret(), m.group(2), "Outside.test", "dave..smith"),
+              "the hash covers the unquoted local part: %r" % srs)
+        c = Raw(t.d.port("smtp"))
+        expect(c.reply(), 220)
+        expect(c.cmd("EHLO mx.remote.test"), 250)
+        expect(c.cmd("MAIL FROM:<>"), 250)
+        expect(c.cmd("RCPT TO:<%s>" % srs), 250)
+        expect(c.cmd("DATA"), 354)
+        c.send("From: MAILER-DAEMON@remote.test\r\nSubject: bounce\r\n\r\nquoted-bounce\r\n.\r\n")
+        expect(c.reply(), 250)
+        c.cmd("QUIT")
+        b = with_body(t.messages(2), "quoted-bounce")
+        check(re.search(r'(?mi)^X-Rcpt-Args: <"dave\.\.smith"@outside\.test>', b), "the bounce reaches the sender: %r" % b[:400])
+
+
 def test_our_own_bounce_of_a_forward_reaches_the_sender():
     """The forward fails permanently (null MX, RFC 7505): the queue's DSN goes to the SRS sender, which is
     reversed locally and sent on to the original sender with the null sender."""
@@ -222,6 +246,7 @@ def test_fixed_srs_domain_and_disabled():
         check(not os.path.exists(os.path.join(t.d.tmp, "data", "srs.secret")), "no secret file when disabled")
 
 
-run_tests([test_forward_rewrites_and_bounce_comes_back, test_our_own_bounce_of_a_forward_reaches_the_sender,
+run_tests([test_forward_rewrites_and_bounce_comes_back, test_quoted_local_part_is_rewritten_as_one_address,
+           test_our_own_bounce_of_a_forward_reaches_the_sender,
            test_invalid_srs_addresses_are_refused,
            test_local_senders_and_relay_keep_their_sender, test_fixed_srs_domain_and_disabled])

@@ -12,6 +12,7 @@
 
 #include "tern/core/config.hpp"
 #include "tern/mailauth/srs.hpp"
+#include "tern/mime/smtp_address.hpp"
 
 using namespace tern::mailauth;
 
@@ -153,6 +154,28 @@ BOOST_AUTO_TEST_CASE(malformed_and_not_srs) {
   BOOST_TEST(!codec.forward("alice@orig.example", "", kNow));
   BOOST_TEST(!codec.forward("SRS1=xxxx@fwd.example", "fwd2.example", kNow));
   BOOST_TEST(!codec.forward(std::string(1100, 'a') + "@orig.example", "fwd.example", kNow));
+}
+
+BOOST_AUTO_TEST_CASE(quoted_local_part_gives_one_valid_address) {
+  // RFC 5321 §4.1.2: "john doe"@orig.example forwards as one quoted local part (not SRS0=..="john doe"),
+  // hashed over the unquoted local part as Postfix hands it to postsrsd (Python vector: "Cpuq").
+  auto f = codec.forward("\"john doe\"@orig.example", "fwd.example", kNow);
+  BOOST_REQUIRE(f);
+  BOOST_TEST(*f == "\"SRS0=Cpuq=G3=orig.example=john doe\"@fwd.example");
+  BOOST_TEST(tern::mime::parse_smtp_mailbox(*f).value.local_part == "SRS0=Cpuq=G3=orig.example=john doe");
+  BOOST_TEST(SrsCodec::is_srs("\"SRS0=Cpuq=G3=orig.example=john doe\""));
+  auto r = codec.reverse(*f, kNow);
+  BOOST_REQUIRE(r);
+  BOOST_TEST(*r == "\"john doe\"@orig.example");
+  // A quoted local part that needs no quotes is the same sender as the plain one.
+  BOOST_TEST(*codec.forward("\"alice\"@orig.example", "fwd.example", kNow) ==
+             "SRS0=AIk9=G3=orig.example=alice@fwd.example");
+  // Quoted-pairs: a quote inside the local part is escaped again on the way out and back (vector "q4lv").
+  auto q = codec.forward("\"a\\\"b\"@orig.example", "fwd.example", kNow);
+  BOOST_REQUIRE(q);
+  BOOST_TEST(*q == "\"SRS0=q4lv=G3=orig.example=a\\\"b\"@fwd.example");
+  BOOST_TEST(*codec.reverse(*q, kNow) == "\"a\\\"b\"@orig.example");
+  BOOST_TEST(!codec.forward("\"unterminated@orig.example", "fwd.example", kNow));
 }
 
 BOOST_AUTO_TEST_CASE(round_trip) {

@@ -35,7 +35,7 @@ Result<FetchModifiers> parse_fetch_modifiers(const Arg& list);
 // SEARCH arguments after the command name (RFC 9051 §6.4.4): [RETURN (opts)] [CHARSET x] keys...
 // `allow_return`: ESEARCH/rev2 RETURN options accepted. The keys become children of an and_ root.
 // All keys of RFC 9051 §6.4.4 and RFC 3501 (NEW/OLD/RECENT/UN*), RFC 7162 MODSEQ, RFC 5032
-// OLDER/YOUNGER, RFC 8514 SAVED*, parenthesised groups, OR, NOT, sequence sets and "$".
+// OLDER/YOUNGER, RFC 8514 SAVED*, RFC 8474 EMAILID/THREADID, parenthesised groups, OR, NOT, sequence sets and "$".
 // A CHARSET other than US-ASCII/UTF-8 (case-insensitive) fails with category unsupported, "BADCHARSET".
 Result<SearchProgram> parse_search(std::span<const Arg> args, bool allow_return = true);
 
@@ -56,7 +56,7 @@ Result<std::int64_t> parse_date_time(std::string_view text);
 std::string format_date_time(std::int64_t unix_time, int zone_minutes = 0);
 
 // RFC 9051 STATUS items (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE RECENT HIGHESTMODSEQ
-// APPENDLIMIT), upper-cased, validated.
+// APPENDLIMIT, RFC 8474 MAILBOXID), upper-cased, validated.
 Result<std::vector<std::string>> parse_status_items(const Arg& list);
 
 // Response side ------------------------------------------------------------------------------

@@ -43,6 +43,9 @@ struct SearchEnv {
   std::int64_t now = 0;             // Unix time, for OLDER/YOUNGER (RFC 5032)
   int zone_minutes = 0;             // the server's zone (minutes east of UTC) for BEFORE/ON/SINCE
   bool savedate_supported = false;  // RFC 8514 SAVEDATESUPPORTED
+  // RFC 8474 EMAILID of a message (by UID); empty: EMAILID matches nothing. THREADID always matches
+  // nothing (every THREADID is NIL).
+  std::function<std::string(std::uint32_t uid)> email_id;
 };
 
 // One message as the evaluator, SORT and THREAD see it. Metadata is given up front; the header block,
@@ -67,7 +70,7 @@ class MessageView {
   std::uint32_t seq = 0;                 // message sequence number (1-based)
   const store::MessageInfo* info;        // UID, flags, keywords, size, internal date, MODSEQ
   bool recent = false;                   // \Recent in this session
-  std::optional<std::int64_t> save_date; // RFC 8514 save date (Unix time); nullopt: unknown
+  std::optional<std::int64_t> save_date; // RFC 8514 save date (Unix time; from info->save_date); nullopt: unknown
 
   // The header block including its final empty line; nullptr if loading failed.
   const std::string_view* header();

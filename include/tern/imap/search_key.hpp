@@ -45,6 +45,8 @@ enum class SearchKeyKind {
   larger, smaller,  // number = octets
   // RFC 7162 MODSEQ: number = mod-sequence; field = entry name ("" if none), text = entry type
   modseq,
+  // RFC 8474 §6: text = the objectid
+  emailid, threadid,
 };
 
 struct SearchKey {

@@ -51,6 +51,9 @@ struct MailboxStatus {
   std::uint32_t unseen = 0;
   std::uint32_t recent = 0;
   std::uint64_t size = 0;  // bytes of all messages
+  // RFC 8474 MAILBOXID: a stable identifier of the mailbox (kept by RENAME, never reused; the Maildir store
+  // gives the mailbox GUID of dovecot-uidlist, as Dovecot does); "" when the store has none.
+  std::string mailbox_id;
 };
 
 // One message's metadata (what FETCH FLAGS UID RFC822.SIZE INTERNALDATE MODSEQ returns).
@@ -60,6 +63,9 @@ struct MessageInfo {
   std::uint64_t modseq = 1;
   std::uint64_t size = 0;
   std::int64_t internal_date = 0;  // seconds since the epoch
+  // RFC 8514 save date: when the message was placed in this mailbox (APPEND, delivery, COPY, MOVE), in
+  // seconds since the epoch; 0 when the store cannot tell.
+  std::int64_t save_date = 0;
   friend bool operator==(const MessageInfo&, const MessageInfo&) = default;
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <limits>
 
@@ -451,6 +452,19 @@ class SearchParser {
       k.text = std::move(*v);
       return k;
     }
+    // RFC 8474 §6: EMAILID / THREADID objectid (1*255 of ALPHA / DIGIT / "_" / "-").
+    if (key_name == "EMAILID" || key_name == "THREADID") {
+      k.kind = key_name == "EMAILID" ? SearchKeyKind::emailid : SearchKeyKind::threadid;
+      const Arg* id = next(args, pos);
+      bool valid = id && id->is_astring() && !id->value.empty() && id->value.size() <= 255;
+      for (std::size_t c = 0; valid && c < id->value.size(); ++c) {
+        unsigned char ch = static_cast<unsigned char>(id->value[c]);
+        valid = std::isalnum(ch) || ch == '_' || ch == '-';
+      }
+      if (!valid) return bad("SEARCH " + key_name + " needs an object id (letters, digits, \"_\" and \"-\").");
+      k.text = id->value;
+      return k;
+    }
     static constexpr Simple kDate[] = {
         {"BEFORE", SearchKeyKind::before},           {"ON", SearchKeyKind::on},
         {"SINCE", SearchKeyKind::since},             {"SENTBEFORE", SearchKeyKind::sentbefore},
@@ -808,7 +822,8 @@ Result<std::vector<std::string>> parse_status_items(const Arg& list) {
   if (!list.is_list() || list.list.empty()) return bad("STATUS needs a parenthesised list of status items.");
   static constexpr std::string_view kItems[] = {"MESSAGES", "UIDNEXT",       "UIDVALIDITY",
                                                 "UNSEEN",   "DELETED",       "SIZE",
-                                                "RECENT",   "HIGHESTMODSEQ", "APPENDLIMIT"};
+                                                "RECENT",   "HIGHESTMODSEQ", "APPENDLIMIT",
+                                                "MAILBOXID"};
   std::vector<std::string> out;
   for (const Arg& a : list.list) {
     bool known = false;

@@ -34,13 +34,13 @@ struct MessageView::State {
 };
 
 MessageView::MessageView(std::uint32_t s, const store::MessageInfo& i, Loader load_message, Loader load_header)
-    : seq(s), info(&i), state_(new State) {
+    : seq(s), info(&i), save_date(i.save_date ? std::optional<std::int64_t>(i.save_date) : std::nullopt), state_(new State) {
   state_->load_message = std::move(load_message);
   state_->load_header = std::move(load_header);
 }
 
 MessageView::MessageView(std::uint32_t s, const store::MessageInfo& i, std::string_view raw)
-    : seq(s), info(&i), state_(new State) {
+    : seq(s), info(&i), save_date(i.save_date ? std::optional<std::int64_t>(i.save_date) : std::nullopt), state_(new State) {
   state_->message_view = raw;
   state_->message_state = 1;
 }
@@ -348,14 +348,18 @@ struct Evaluator {
       case K::sentbefore: case K::senton: case K::sentsince:
         return compare_day(k.kind, sent_day(), k.date);
       case K::savedbefore: case K::savedon: case K::savedsince:
-        if (!env.savedate_supported || !v.save_date) return false;
-        return compare_day(k.kind, day_of(*v.save_date, env.zone_minutes), k.date);
+        // RFC 8514 §4.3: where the save date is not available (SAVEDATE NIL, or a mailbox without save
+        // dates) the internal date is used instead.
+        return compare_day(k.kind, day_of(env.savedate_supported && v.save_date ? *v.save_date : v.info->internal_date,
+                                          env.zone_minutes), k.date);
       case K::savedatesupported: return env.savedate_supported;
       case K::older: return v.info->internal_date <= env.now - static_cast<std::int64_t>(k.number);
       case K::younger: return v.info->internal_date >= env.now - static_cast<std::int64_t>(k.number);
       case K::larger: return v.info->size > k.number;
       case K::smaller: return v.info->size < k.number;
       case K::modseq: return v.info->modseq >= k.number;
+      case K::emailid: return env.email_id && env.email_id(v.info->uid) == k.text;
+      case K::threadid: return false;
     }
     return false;
   }

@@ -51,6 +51,7 @@ struct SelectedMailbox {
   void set_messages(const std::string& key, std::vector<store::MessageInfo> list);
   store::MessageInfo& mutable_message(std::size_t index);  // detaches from the shared list
   std::uint32_t uid_validity = 0;
+  std::string mailbox_id;  // RFC 8474 MAILBOXID
   std::uint32_t uid_next = 1;
   std::uint64_t highest_modseq = 1;
   std::set<std::string> keywords;            // keywords announced in FLAGS
@@ -111,11 +112,15 @@ class ImapSession {
   void cmd_subscribe(const Command& cmd, bool subscribe);
   void cmd_list(const Command& cmd, bool lsub);
   void cmd_status(const Command& cmd);
-  void cmd_append(const Command& cmd);
   void cmd_close(const Command& cmd, bool expunge);
   void cmd_getquota(const Command& cmd, bool root);
   void cmd_setquota(const Command& cmd);
   std::string status_items(const std::string& mailbox, const std::vector<std::string>& items, Status* error);
+
+  // session_append.cpp
+  void cmd_append(const Command& cmd);
+  // RFC 4469 CATENATE: the bytes a URL part names (errors: the sentence for NO [BADURL]).
+  Result<std::string> catenate_url(const std::string& url);
 
   // session_messages.cpp
   void cmd_fetch(const Command& cmd, bool uid, std::size_t first);
@@ -162,6 +167,15 @@ class ImapSession {
   // Store name → wire form (astring).
   std::string mailbox_out(const std::string& name) const;
   store::QuotaLimits quota_limits_for(const std::string& mailbox) const;
+  // RFC 8474 (session_objectid.cpp): the MAILBOXID of a status (the store's id, or one derived from the
+  // name and UIDVALIDITY for a store without ids), and the EMAILIDs of `uids` of a mailbox: what COPY/MOVE
+  // carried over (kept in the store's per-message cache), else derived from the MAILBOXID and the UID.
+  static std::string mailbox_id_of(const std::string& name, const store::MailboxStatus& status);
+  std::vector<std::string> email_ids(const std::string& mailbox, const std::string& mailbox_id,
+                                     const std::vector<std::uint32_t>& uids);
+  // After COPY/MOVE: the copies keep the EMAILIDs of their originals (`ids` in `pairs` order).
+  void carry_email_ids(const std::string& dest, const std::vector<std::pair<std::uint32_t, std::uint32_t>>& pairs,
+                       const std::vector<std::string>& source_ids, const std::vector<std::uint32_t>& source_uids);
 
   const ImapService& svc_;
   const ImapServiceDeps& d_;

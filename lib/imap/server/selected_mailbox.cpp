@@ -136,6 +136,7 @@ Status ImapSession::open_selected(const std::string& name, bool read_only) {
   sel.read_only = read_only;
   sel.set_messages(user_name_ + "\n" + name, std::move(*messages));
   sel.uid_validity = status->uid_validity;
+  sel.mailbox_id = mailbox_id_of(name, *status);
   sel.uid_next = status->uid_next;
   sel.highest_modseq = status->highest_modseq;
   for (const auto& m : sel.messages())

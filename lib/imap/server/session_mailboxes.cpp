@@ -1,6 +1,6 @@
 // Synchronous command bodies that work on mailboxes (RFC 9051 §6.1, §6.3): the dispatcher, CAPABILITY,
 // NOOP, ID, ENABLE, NAMESPACE, SELECT/EXAMINE, CREATE/DELETE/RENAME, (UN)SUBSCRIBE, LIST/LSUB, STATUS,
-// APPEND, CLOSE/UNSELECT and QUOTA. They run on a worker thread (see imap_session.hpp).
+// CLOSE/UNSELECT and QUOTA (APPEND: session_append.cpp). They run on a worker thread (see imap_session.hpp).
 #include <algorithm>
 #include <list>
 #include <map>
@@ -350,6 +350,7 @@ void ImapSession::cmd_select(const Command& cmd, bool read_only) {
   untagged(fmt::format("OK [UIDVALIDITY {}] UIDs valid", sel.uid_validity));
   untagged(fmt::format("OK [UIDNEXT {}] Predicted next UID", sel.uid_next));
   untagged(fmt::format("OK [HIGHESTMODSEQ {}] Highest", sel.highest_modseq));
+  untagged("OK [MAILBOXID (" + sel.mailbox_id + ")] Ok");  // RFC 8474 §4.2
   if (rev2_) untagged("LIST () \"/\" " + mailbox_out(sel.name));
   if (qr && qr->uid_validity == sel.uid_validity) {
     // RFC 7162 §3.2.5.1: what vanished among the UIDs the client knows, then what changed since modseq.
@@ -441,7 +442,9 @@ void ImapSession::cmd_create(const Command& cmd) {
     no_from(cmd.tag, st.error(), "Cannot create " + *name);
     return;
   }
-  ok(cmd.tag, "Create completed");
+  // RFC 8474 §4.1: the new mailbox's MAILBOXID in the tagged OK.
+  if (auto created = user_->status(*name)) ok(cmd.tag, "Create completed", "MAILBOXID (" + mailbox_id_of(*name, *created) + ")");
+  else ok(cmd.tag, "Create completed");
 }
 
 void ImapSession::cmd_delete(const Command& cmd) {
@@ -507,11 +510,15 @@ void ImapSession::cmd_rename(const Command& cmd) {
     std::vector<std::uint32_t> uids;
     for (const auto& m : *msgs) uids.push_back(m.uid);
     if (!uids.empty()) {
+      // RFC 8474 §5.1: the messages keep their EMAILIDs in the new mailbox (as with MOVE).
+      std::vector<std::string> ids;
+      if (auto inbox = user_->status("INBOX")) ids = email_ids("INBOX", mailbox_id_of("INBOX", *inbox), uids);
       auto moved = user_->move("INBOX", uids, *to);
       if (!moved) {
         no_from(cmd.tag, moved.error(), "Cannot rename INBOX");
         return;
       }
+      if (!ids.empty()) carry_email_ids(*to, moved->uids, ids, uids);
     }
     ok(cmd.tag, "Rename completed");
     return;
@@ -761,6 +768,7 @@ std::string ImapSession::status_items(const std::string& mailbox, const std::vec
     else if (item == "SIZE") out += fmt::format("SIZE {}", st->size);
     else if (item == "HIGHESTMODSEQ") out += fmt::format("HIGHESTMODSEQ {}", st->highest_modseq);
     else if (item == "APPENDLIMIT") out += fmt::format("APPENDLIMIT {}", d_.settings.append_limit);
+    else if (item == "MAILBOXID") out += "MAILBOXID (" + mailbox_id_of(mailbox, *st) + ")";  // RFC 8474 §4.3
     else if (item == "DELETED") {
       if (!deleted) {
         deleted = 0;
@@ -802,127 +810,6 @@ void ImapSession::cmd_status(const Command& cmd) {
   }
   untagged("STATUS " + mailbox_out(*name) + " (" + s + ")");
   ok(cmd.tag, "Status completed");
-}
-
-void ImapSession::cmd_append(const Command& cmd) {
-  const std::string& tag = cmd.tag;
-  const auto& a = cmd.args;
-  if (a.size() < 2) {
-    bad(tag, "APPEND needs a mailbox name and a message literal");
-    return;
-  }
-  auto name = mailbox_arg(a[0]);
-  if (!name) {
-    reject_mailbox_arg(tag, name.error());
-    return;
-  }
-  struct One {
-    store::AppendRequest request;
-    const std::string* message;
-  };
-  std::vector<One> batch;
-  std::list<std::string> normalized;  // stable addresses for the CRLF-fixed copies
-  std::size_t i = 1;
-  while (i < a.size()) {  // RFC 3502 MULTIAPPEND: [flags] [date-time] literal, repeated
-    One one;
-    if (a[i].is_list()) {
-      auto flags = parse_flags(a[i], true);
-      if (!flags) {
-        bad(tag, flags.error().message);
-        return;
-      }
-      one.request.flags = *flags;
-      ++i;
-    }
-    if (i < a.size() && a[i].type == Arg::Type::quoted) {
-      auto date = parse_date_time(a[i].value);
-      if (!date) {
-        bad(tag, date.error().message);
-        return;
-      }
-      one.request.internal_date = *date;
-      ++i;
-    }
-    // RFC 6855 §4: after ENABLE UTF8=ACCEPT a message with UTF-8 headers comes as UTF8 (literal8).
-    const Arg* lit = i < a.size() ? &a[i] : nullptr;
-    if (lit && lit->is_keyword("UTF8")) {
-      if (!utf8_) {
-        bad(tag, "APPEND UTF8 needs ENABLE UTF8=ACCEPT first");
-        return;
-      }
-      if (i + 1 >= a.size() || !a[i + 1].is_list() || a[i + 1].list.size() != 1 ||
-          a[i + 1].list[0].type != Arg::Type::literal) {
-        bad(tag, "APPEND UTF8 needs the message as a parenthesised literal: UTF8 (~{n}...)");
-        return;
-      }
-      lit = &a[i + 1].list[0];
-      ++i;
-    }
-    if (!lit || lit->type != Arg::Type::literal) {
-      bad(tag, "APPEND needs the message as a literal");
-      return;
-    }
-    if (lit->value.empty()) {
-      no(tag, "An empty message cannot be appended", "CANNOT");
-      return;
-    }
-    if (lit->value.size() > d_.settings.append_limit) {
-      no(tag, fmt::format("The message is larger than the limit of {} bytes", d_.settings.append_limit), "TOOBIG");
-      return;
-    }
-    const std::string* message = &lit->value;
-    // RFC 3516 §4.4: binary parts of a literal8 are stored base64-encoded (Dovecot does the same), so
-    // BODY[] stays text while BINARY[] gives the original bytes back.
-    if (lit->literal8) {
-      if (auto converted = binary_parts_to_base64(*message)) {
-        normalized.push_back(std::move(*converted));
-        message = &normalized.back();
-      }
-    }
-    // RFC 9051 §2.3.1: messages are CRLF-terminated lines. Clients that send bare LF (imaptest's mbox
-    // files, some scripts) get it fixed once here, so sizes and sections agree everywhere afterwards.
-    // A literal8 (RFC 3516 §4.4) carries binary content: only its header is fixed, the body is kept as is.
-    const std::string& v = *message;
-    if (v.find('\n') != std::string::npos) {
-      std::string fixed;
-      fixed.reserve(v.size() + v.size() / 32);
-      std::size_t end = v.size();
-      if (lit->literal8) {
-        std::size_t crlf = v.find("\r\n\r\n"), lf = v.find("\n\n");
-        end = std::min(crlf == std::string::npos ? v.size() : crlf + 4, lf == std::string::npos ? v.size() : lf + 2);
-      }
-      for (std::size_t k = 0; k < v.size(); ++k) {
-        if (k < end && v[k] == '\n' && (k == 0 || v[k - 1] != '\r')) fixed += '\r';
-        fixed += v[k];
-      }
-      if (fixed.size() != v.size()) {
-        normalized.push_back(std::move(fixed));
-        message = &normalized.back();
-      }
-    }
-    one.message = message;
-    batch.push_back(one);
-    ++i;
-  }
-  auto st = user_->status(*name);
-  if (!st) {
-    if (st.error().category == ErrorCategory::not_found) no(tag, "Mailbox does not exist: " + *name, "TRYCREATE");
-    else no_from(tag, st.error(), "APPEND");
-    return;
-  }
-  std::vector<std::uint32_t> uids;
-  for (const auto& one : batch) {
-    auto uid = user_->append_message(*name, *one.message, one.request);
-    if (!uid) {
-      // MULTIAPPEND is all or nothing (RFC 3502 §6.3.11): take back what this command stored.
-      if (!uids.empty()) (void)user_->expunge(*name, uids);
-      if (uid.error().category == ErrorCategory::not_found) no(tag, "Mailbox does not exist: " + *name, "TRYCREATE");
-      else no_from(tag, uid.error(), "APPEND");
-      return;
-    }
-    uids.push_back(*uid);
-  }
-  ok(tag, "Append completed", fmt::format("APPENDUID {} {}", st->uid_validity, format_sequence_set(uids)));
 }
 
 void ImapSession::cmd_close(const Command& cmd, bool expunge) {

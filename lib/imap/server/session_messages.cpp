@@ -2,6 +2,8 @@
 // THREAD, COPY/MOVE, EXPUNGE and their UID forms (RFC 9051 §6.4, RFC 4315, RFC 6851, RFC 7162,
 // RFC 5256, RFC 4731/5182, RFC 3516). They run on a worker thread (see imap_session.hpp).
 #include <algorithm>
+#include <map>
+#include <memory>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -203,7 +205,17 @@ void ImapSession::cmd_fetch(const Command& cmd, bool uid, std::size_t first) {
     for (auto idx : *indexes) order.push_back(sel.messages()[idx].uid);
     field_cache.emplace(*user, mbox, std::move(order));
   }
+  // RFC 8474 EMAILIDs of every message fetched, looked up once (they may come from the store's cache).
+  std::vector<std::string> emailids;
+  if (std::any_of(items->begin(), items->end(), [](const FetchItem& it) { return it.kind == FetchItem::Kind::emailid; })) {
+    std::vector<std::uint32_t> fetched;
+    fetched.reserve(indexes->size());
+    for (auto idx : *indexes) fetched.push_back(sel.messages()[idx].uid);
+    emailids = email_ids(mbox, sel.mailbox_id, fetched);
+  }
+  std::size_t next_pos = 0;
   for (auto idx : *indexes) {
+    const std::size_t pos = next_pos++;  // position in *indexes (and emailids)
     if (mods.changedsince && sel.messages()[idx].modseq <= *mods.changedsince) continue;
     std::uint32_t u = sel.messages()[idx].uid;
     // \Seen is set before the data goes out, and FLAGS is then part of the response (RFC 9051 §6.4.5).
@@ -333,10 +345,17 @@ void ImapSession::cmd_fetch(const Command& cmd, bool uid, std::size_t first) {
           }
           break;
         }
-        case FetchItem::Kind::emailid:
-        case FetchItem::Kind::threadid:
         case FetchItem::Kind::savedate:
-          break;  // not advertised
+          // RFC 8514 §4.2: NIL only where the store cannot tell.
+          if (info.save_date) add("SAVEDATE \"" + format_date_time(info.save_date) + "\"");
+          else add("SAVEDATE NIL");
+          break;
+        case FetchItem::Kind::emailid:  // RFC 8474 §5.1
+          add("EMAILID (" + emailids[pos] + ")");
+          break;
+        case FetchItem::Kind::threadid:  // RFC 8474 §5.2: no THREADIDs are kept, so NIL
+          add("THREADID NIL");
+          break;
       }
     }
     if (want_modseq || (flags_changed && condstore_)) add(fmt::format("MODSEQ ({})", info.modseq));
@@ -492,6 +511,19 @@ void ImapSession::cmd_search(const Command& cmd, bool uid, std::size_t first) {
   env.largest_uid = sel.largest_uid();
   env.saved_uids = sel.has_saved_search ? &sel.saved_search : nullptr;
   env.now = static_cast<std::int64_t>(std::time(nullptr));
+  env.savedate_supported = true;  // RFC 8514: the store gives save dates (MessageInfo::save_date)
+  // RFC 8474 SEARCH EMAILID: the ids of the whole mailbox, looked up on first use.
+  std::shared_ptr<std::map<std::uint32_t, std::string>> ids_by_uid;
+  env.email_id = [this, &sel, ids_by_uid](std::uint32_t u) mutable {
+    if (!ids_by_uid) {
+      ids_by_uid = std::make_shared<std::map<std::uint32_t, std::string>>();
+      auto all = sel.uids();
+      auto ids = email_ids(sel.name, sel.mailbox_id, all);
+      for (std::size_t i = 0; i < all.size(); ++i) (*ids_by_uid)[all[i]] = std::move(ids[i]);
+    }
+    auto it = ids_by_uid->find(u);
+    return it == ids_by_uid->end() ? std::string() : it->second;
+  };
   const std::string& mbox = sel.name;
   auto* user = user_.get();
   std::vector<std::uint32_t> numbers, uids;
@@ -564,6 +596,19 @@ bool ImapSession::matching_views(const Command& cmd, std::size_t keys_from, std:
   env.largest_uid = sel.largest_uid();
   env.saved_uids = sel.has_saved_search ? &sel.saved_search : nullptr;
   env.now = static_cast<std::int64_t>(std::time(nullptr));
+  env.savedate_supported = true;  // RFC 8514: the store gives save dates (MessageInfo::save_date)
+  // RFC 8474 SEARCH EMAILID: the ids of the whole mailbox, looked up on first use.
+  std::shared_ptr<std::map<std::uint32_t, std::string>> ids_by_uid;
+  env.email_id = [this, &sel, ids_by_uid](std::uint32_t u) mutable {
+    if (!ids_by_uid) {
+      ids_by_uid = std::make_shared<std::map<std::uint32_t, std::string>>();
+      auto all = sel.uids();
+      auto ids = email_ids(sel.name, sel.mailbox_id, all);
+      for (std::size_t i = 0; i < all.size(); ++i) (*ids_by_uid)[all[i]] = std::move(ids[i]);
+    }
+    auto it = ids_by_uid->find(u);
+    return it == ids_by_uid->end() ? std::string() : it->second;
+  };
   const std::string& mbox = sel.name;
   auto* user = user_.get();
   // Every SORT criterion and THREAD algorithm reads only cached fields (Date Subject From To Cc
@@ -697,6 +742,8 @@ void ImapSession::cmd_copy(const Command& cmd, bool uid, std::size_t first, bool
   }
   // MOVE into the same mailbox is allowed (Dovecot): the messages get new UIDs at the end.
   bool same = move && *dest == sel.name;
+  // RFC 8474 §5.1: EMAILID stays the same across COPY and MOVE; read before MOVE takes the originals away.
+  auto source_ids = email_ids(sel.name, sel.mailbox_id, uids);
   auto res = move && !same ? user_->move(sel.name, uids, *dest) : user_->copy(sel.name, uids, *dest);
   if (same && res) {
     if (auto gone = user_->expunge(sel.name, uids); !gone) {
@@ -712,6 +759,7 @@ void ImapSession::cmd_copy(const Command& cmd, bool uid, std::size_t first, bool
     no_from(tag, res.error(), what);
     return;
   }
+  carry_email_ids(*dest, res->uids, source_ids, uids);
   std::vector<std::uint32_t> src, dst;
   for (const auto& [s, d] : res->uids) {
     src.push_back(s);
