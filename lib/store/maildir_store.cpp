@@ -342,6 +342,8 @@ std::int64_t coarse_now_ns() {
 }
 
 constexpr std::int64_t kConfirmAfterNs = 1000000000;
+// Folders with at least this many messages keep a snapshot of their rows in the index (MailIndex::load).
+constexpr std::size_t kSnapshotMinMessages = 1000;
 
 struct Entry {
   std::uint32_t uid = 0;
@@ -1513,13 +1515,14 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     f.loaded = true;
     f.highest_modseq = std::max(f.highest_modseq, modseq_floor_);
     if (!index_) return;
-    auto mb = index_->mailbox(f.name);
-    if (!mb) return;
+    detail::IndexedMailbox ib;
     std::vector<Entry> entries;
-    // One allocation of the right size (the uidlist's record count bounds the rows): growing a vector of 100k
-    // entries by doubling faulted in twice the memory and moved every entry ~17 times.
-    entries.reserve(static_cast<std::size_t>(std::clamp<std::uint64_t>(mb->ul_lines + 16, 1024, kUidlistMaxRecords)));
-    bool ok = index_->messages(f.name, [&](const detail::MailIndex::MessageRow& r) {
+    // The mailbox row and the messages in one read; big folders from their snapshot (MailIndex::load).
+    bool ok = index_->load(f.name, ib, [&](const detail::MailIndex::MessageRow& r) {
+      if (entries.empty())
+        // One allocation of the right size (the uidlist's record count bounds the rows): growing a vector of
+        // 100k entries by doubling faulted in twice the memory and moved every entry ~17 times.
+        entries.reserve(static_cast<std::size_t>(std::clamp<std::uint64_t>(ib.ul_lines + 16, 1024, kUidlistMaxRecords)));
       Entry& e = entries.emplace_back();
       e.uid = r.uid;
       e.base.assign(r.base);
@@ -1530,7 +1533,8 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
       e.modseq = r.modseq;
       e.system = r.system_flags;
       e.kw.assign(r.keyword_letters);
-    });
+    }, kSnapshotMinMessages);
+    auto* mb = &ib;
     if (!ok) return;
     ++f.version;
     f.entries = std::move(entries);

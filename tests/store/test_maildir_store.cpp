@@ -14,6 +14,9 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
+
+#include <sqlite3.h>
 
 #include "tern/store/maildir_store.hpp"
 #include "tern/store/mailbox_name.hpp"
@@ -806,4 +809,155 @@ BOOST_AUTO_TEST_CASE(changes_by_other_programs_are_announced) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   std::lock_guard lk(m);
   BOOST_TEST(events.size() == 1u);
+}
+
+namespace {
+// The index's snapshot BLOB of a folder ("" if none or marked invalid), and putting one back as valid,
+// through SQLite itself.
+std::string snapshot_blob(const fs::path& index, const std::string& mailbox) {
+  sqlite3* db = nullptr;
+  std::string out;
+  if (sqlite3_open(index.c_str(), &db) == SQLITE_OK) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT data FROM snapshot WHERE mailbox = ?1 AND EXISTS(SELECT 1 FROM snapshot_valid WHERE mailbox = ?1)", -1, &s, nullptr) == SQLITE_OK) {
+      sqlite3_bind_text(s, 1, mailbox.c_str(), -1, SQLITE_TRANSIENT);
+      if (sqlite3_step(s) == SQLITE_ROW)
+        out.assign(static_cast<const char*>(sqlite3_column_blob(s, 0)), static_cast<std::size_t>(sqlite3_column_bytes(s, 0)));
+    }
+    sqlite3_finalize(s);
+  }
+  sqlite3_close(db);
+  return out;
+}
+void put_snapshot_blob(const fs::path& index, const std::string& mailbox, const std::string& blob) {
+  sqlite3* db = nullptr;
+  BOOST_REQUIRE(sqlite3_open(index.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  BOOST_REQUIRE(sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO snapshot VALUES(?, ?)", -1, &s, nullptr) == SQLITE_OK);
+  sqlite3_bind_text(s, 1, mailbox.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_blob(s, 2, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+  BOOST_TEST(sqlite3_step(s) == SQLITE_DONE);
+  sqlite3_finalize(s);
+  BOOST_TEST(sqlite3_exec(db, ("INSERT OR IGNORE INTO snapshot_valid VALUES('" + mailbox + "')").c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+}
+using Listing = std::vector<std::tuple<std::uint32_t, std::uint32_t, std::vector<std::string>, std::uint64_t, std::uint64_t, std::int64_t>>;
+Listing listing(MaildirStore& store, const std::string& user) {
+  Listing out;
+  auto u = store.open_user(user);
+  BOOST_REQUIRE(u);
+  auto all = (*u)->messages("INBOX");
+  BOOST_REQUIRE(all);
+  for (auto& m : *all) out.emplace_back(m.uid, m.flags.system, m.flags.keywords, m.modseq, m.size, m.internal_date);
+  return out;
+}
+}  // namespace
+
+// A big folder is opened from one packed snapshot of its index rows. A damaged snapshot (bytes changed,
+// truncated) or a stale one (an older snapshot put back after changes) is never used: the open reads the
+// rows and gives exactly what the Maildir holds, and writes a good snapshot again.
+BOOST_AUTO_TEST_CASE(index_snapshot_damaged_or_stale_is_never_used) {
+  TempDir d;
+  const std::string user = "big@example.org";
+  fs::path root = d.path / "mail/example.org/big", index = root / "tern-index.sqlite";
+  {
+    MaildirStore store(d.path);
+    BOOST_REQUIRE(store.open_user(user));
+  }
+  const int n = 1200;  // above the store's snapshot threshold (1,000 messages)
+  std::string uidlist = "3 V1700000000 N" + std::to_string(n + 1) + " G0123456789abcdef0123456789abcdef\n";
+  for (int i = 1; i <= n; ++i) {
+    std::string base = std::to_string(1700000000 + i) + ".M" + std::to_string(i) + "P1.host,S=" + std::to_string(msg(i).size());
+    std::string name = i % 3 ? base + ":2,S" : base;
+    std::ofstream(root / (i % 3 ? "cur" : "new") / name) << msg(i);
+    uidlist += std::to_string(i) + " :" + base + "\n";
+  }
+  std::ofstream(root / "dovecot-uidlist") << uidlist;
+  Listing first;
+  {
+    MaildirStore store(d.path);  // builds the index from the Maildir
+    first = listing(store, user);
+  }
+  BOOST_REQUIRE(first.size() == std::size_t(n));
+  BOOST_TEST(snapshot_blob(index, "INBOX").empty());
+  {
+    MaildirStore store(d.path);  // reads the rows, writes the snapshot
+    BOOST_TEST(listing(store, user) == first);
+  }
+  const std::string good = snapshot_blob(index, "INBOX");
+  BOOST_REQUIRE(good.size() > std::size_t(n) * 40);
+  {
+    MaildirStore store(d.path);  // from the snapshot
+    BOOST_TEST(listing(store, user) == first);
+  }
+  // Damaged: a byte changed in the middle, then cut short. Read from the rows, the snapshot written again.
+  for (int damage = 0; damage < 2; ++damage) {
+    std::string bad = good;
+    if (damage == 0) bad[bad.size() / 2] ^= 0x5a;
+    else bad.resize(bad.size() - 100);
+    put_snapshot_blob(index, "INBOX", bad);
+    MaildirStore store(d.path);
+    BOOST_TEST(listing(store, user) == first);
+    BOOST_TEST(snapshot_blob(index, "INBOX").size() == good.size());  // written again (its header's mtimes may differ)
+    put_snapshot_blob(index, "INBOX", good);
+  }
+  // Stale: changes through the store drop the snapshot; the older one put back is not used.
+  Listing changed;
+  {
+    MaildirStore store(d.path);
+    auto u = *store.open_user(user);
+    BOOST_REQUIRE(u->change_flags("INBOX", {7}, FlagChange{FlagChange::Mode::add, {flag_flagged, {}}, std::nullopt}));
+    BOOST_REQUIRE(u->expunge("INBOX", {8}));
+    BOOST_REQUIRE(u->append_message("INBOX", msg(n + 1)));
+    changed = listing(store, user);
+  }
+  BOOST_TEST(snapshot_blob(index, "INBOX").empty());
+  BOOST_REQUIRE(changed.size() == std::size_t(n));
+  BOOST_TEST(std::get<0>(changed.back()) == std::uint32_t(n + 1));
+  put_snapshot_blob(index, "INBOX", good);
+  {
+    MaildirStore store(d.path);
+    auto now = listing(store, user);
+    BOOST_TEST(now == changed);
+    BOOST_TEST((std::get<1>(now[6]) & flag_flagged) != 0u);
+    BOOST_TEST(std::get<0>(now[7]) == 9u);
+  }
+  BOOST_TEST(!snapshot_blob(index, "INBOX").empty());
+  BOOST_TEST(snapshot_blob(index, "INBOX") != good);
+  {
+    MaildirStore store(d.path);  // the new snapshot holds the changes
+    BOOST_TEST(listing(store, user) == changed);
+  }
+}
+
+// Many UIDs at once (what the IMAP header field cache asks for): in ascending order (read as one range of
+// the index) and in any other order, every position gets its own message's value, nothing for a message
+// without one, an expunged one, or another field stored beside it.
+BOOST_AUTO_TEST_CASE(message_cache_read_of_many_uids) {
+  TempDir d;
+  MaildirStore store(d.path);
+  auto u = *store.open_user("m@example.org");
+  for (int i = 1; i <= 40; ++i) BOOST_REQUIRE(u->append_message("INBOX", msg(i)));
+  std::vector<UserMailbox::CacheEntry> f, g;
+  for (std::uint32_t uid = 1; uid <= 40; ++uid) {
+    if (uid % 3) f.push_back({uid, "f" + std::to_string(uid)});
+    g.push_back({uid, "g" + std::to_string(uid)});
+  }
+  u->cache("INBOX", "f", f);
+  u->cache("INBOX", "g", g);
+  BOOST_REQUIRE(u->expunge("INBOX", {5, 6}));
+  auto expect = [](std::uint32_t uid) -> std::optional<std::string> {
+    if (uid % 3 == 0 || uid == 5 || uid > 40) return std::nullopt;
+    return "f" + std::to_string(uid);
+  };
+  std::vector<std::uint32_t> up, down, sparse;
+  for (std::uint32_t uid = 1; uid <= 42; ++uid) up.push_back(uid);
+  down.assign(up.rbegin(), up.rend());
+  for (std::uint32_t uid = 1; uid <= 40; uid += 4) sparse.push_back(uid);
+  sparse.push_back(1000);
+  for (const auto* uids : {&up, &down, &sparse}) {
+    auto got = u->cached("INBOX", *uids, "f");
+    BOOST_REQUIRE(got.size() == uids->size());
+    for (std::size_t i = 0; i < got.size(); ++i) BOOST_TEST(got[i].value_or("-") == expect((*uids)[i]).value_or("-"), "UID " << (*uids)[i]);
+  }
 }
