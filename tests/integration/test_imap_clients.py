@@ -63,6 +63,12 @@ def local_ids(maildir):
     return out
 
 
+def sync_number(path):
+    """n of the "Sync n" subject append_many gave the message."""
+    with open(path, "rb") as f:
+        return int(email.message_from_bytes(f.read())["Subject"].split()[-1])
+
+
 def mbsync(home, config):
     r = subprocess.run(["mbsync", "-c", config, "-a"], capture_output=True, text=True, timeout=600,
                        env=dict(os.environ, HOME=home))
@@ -114,8 +120,10 @@ SyncState *
         loc = local_ids(inbox)
         check(len(loc) == N, "first sync: %d local messages, want %d" % (len(loc), N))
 
-        # Changes on the local side: 100 read, 50 deleted, 20 new.
-        paths = sorted(loc.values())
+        # Changes on the local side: 100 read, 50 deleted, 20 new — "Sync 0".."Sync 149", chosen by subject so
+        # they never overlap the server's changes below (mbsync's file names sort differently from run to run).
+        paths = sorted(loc.values(), key=sync_number)
+        check([sync_number(p) for p in paths[:150]] == list(range(150)), "the first sync kept the subjects")
         for p in paths[:100]:
             base = os.path.basename(p)
             flags = base.split(":2,")[1] if ":2," in base else ""
@@ -131,7 +139,7 @@ SyncState *
         for i in range(20):
             with open(os.path.join(inbox, "new", "%d.local%d.host" % (int(time.time()), i)), "wb") as f:
                 f.write(message("Local %d" % i))
-        # Changes on the server: 30 flagged, 40 deleted and expunged, 25 new.
+        # Changes on the server: 30 flagged ("Sync 1000".."Sync 1029"), 40 deleted and expunged, 25 new.
         c = login(d)
         ok(c.select("INBOX"))
         ok(c.store("1001:1030", "+FLAGS", "(\\Flagged)"))
@@ -150,7 +158,8 @@ SyncState *
         seen = [m for m, fl in srv.items() if "\\Seen" in fl]
         check(len(seen) == 100, "the 100 messages read locally must be \\Seen on the server, found %d" % len(seen))
         flagged = [p for p in loc.values() if ":2," in p and "F" in p.split(":2,")[1]]
-        check(len(flagged) == 30, "the 30 messages flagged on the server must be F locally, found %d" % len(flagged))
+        check(sorted(sync_number(p) for p in flagged) == list(range(1000, 1030)),
+              "the 30 messages flagged on the server must be F locally, found %d" % len(flagged))
 
         # A third run with no changes changes nothing and duplicates nothing.
         mbsync(home, config)
