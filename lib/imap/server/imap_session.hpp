@@ -170,6 +170,7 @@ class ImapSession {
   // RFC 8474 (session_objectid.cpp): the MAILBOXID of a status (the store's id, or one derived from the
   // name and UIDVALIDITY for a store without ids), and the EMAILIDs of `uids` of a mailbox: what COPY/MOVE
   // carried over (kept in the store's per-message cache), else derived from the MAILBOXID and the UID.
+  SearchEnv search_env(SelectedMailbox& sel);
   static std::string mailbox_id_of(const std::string& name, const store::MailboxStatus& status);
   std::vector<std::string> email_ids(const std::string& mailbox, const std::string& mailbox_id,
                                      const std::vector<std::uint32_t>& uids);

@@ -490,22 +490,8 @@ void ImapSession::cmd_store(const Command& cmd, bool uid, std::size_t first) {
   ok(tag, "Store completed");
 }
 
-// ---- SEARCH / SORT / THREAD ----------------------------------------------------------------------
-
-void ImapSession::cmd_search(const Command& cmd, bool uid, std::size_t first) {
-  const std::string& tag = cmd.tag;
-  std::span<const Arg> args(cmd.args.data() + first, cmd.args.size() - first);
-  auto program = parse_search(args, true);
-  if (!program) {
-    if (program.error().category == ErrorCategory::unsupported)
-      no(tag, "Only US-ASCII and UTF-8 searches are supported", "BADCHARSET (US-ASCII UTF-8)");
-    else bad(tag, program.error().message);
-    return;
-  }
-  // RFC 9051 §6.4.4: an IMAP4rev2 client gets ESEARCH even without RETURN (as if RETURN (ALL)); the
-  // untagged SEARCH response is IMAP4rev1 only (RFC 9051 appendix E).
-  if (rev2_) program->esearch = true;
-  auto& sel = *selected_;
+// What SEARCH, SORT and THREAD evaluate keys against in the selected mailbox.
+SearchEnv ImapSession::search_env(SelectedMailbox& sel) {
   SearchEnv env;
   env.message_count = static_cast<std::uint32_t>(sel.messages().size());
   env.largest_uid = sel.largest_uid();
@@ -524,6 +510,27 @@ void ImapSession::cmd_search(const Command& cmd, bool uid, std::size_t first) {
     auto it = ids_by_uid->find(u);
     return it == ids_by_uid->end() ? std::string() : it->second;
   };
+  return env;
+}
+
+
+// ---- SEARCH / SORT / THREAD ----------------------------------------------------------------------
+
+void ImapSession::cmd_search(const Command& cmd, bool uid, std::size_t first) {
+  const std::string& tag = cmd.tag;
+  std::span<const Arg> args(cmd.args.data() + first, cmd.args.size() - first);
+  auto program = parse_search(args, true);
+  if (!program) {
+    if (program.error().category == ErrorCategory::unsupported)
+      no(tag, "Only US-ASCII and UTF-8 searches are supported", "BADCHARSET (US-ASCII UTF-8)");
+    else bad(tag, program.error().message);
+    return;
+  }
+  // RFC 9051 §6.4.4: an IMAP4rev2 client gets ESEARCH even without RETURN (as if RETURN (ALL)); the
+  // untagged SEARCH response is IMAP4rev1 only (RFC 9051 appendix E).
+  if (rev2_) program->esearch = true;
+  auto& sel = *selected_;
+  SearchEnv env = search_env(sel);
   const std::string& mbox = sel.name;
   auto* user = user_.get();
   std::vector<std::uint32_t> numbers, uids;
@@ -591,24 +598,7 @@ bool ImapSession::matching_views(const Command& cmd, std::size_t keys_from, std:
     return false;
   }
   auto& sel = *selected_;
-  SearchEnv env;
-  env.message_count = static_cast<std::uint32_t>(sel.messages().size());
-  env.largest_uid = sel.largest_uid();
-  env.saved_uids = sel.has_saved_search ? &sel.saved_search : nullptr;
-  env.now = static_cast<std::int64_t>(std::time(nullptr));
-  env.savedate_supported = true;  // RFC 8514: the store gives save dates (MessageInfo::save_date)
-  // RFC 8474 SEARCH EMAILID: the ids of the whole mailbox, looked up on first use.
-  std::shared_ptr<std::map<std::uint32_t, std::string>> ids_by_uid;
-  env.email_id = [this, &sel, ids_by_uid](std::uint32_t u) mutable {
-    if (!ids_by_uid) {
-      ids_by_uid = std::make_shared<std::map<std::uint32_t, std::string>>();
-      auto all = sel.uids();
-      auto ids = email_ids(sel.name, sel.mailbox_id, all);
-      for (std::size_t i = 0; i < all.size(); ++i) (*ids_by_uid)[all[i]] = std::move(ids[i]);
-    }
-    auto it = ids_by_uid->find(u);
-    return it == ids_by_uid->end() ? std::string() : it->second;
-  };
+  SearchEnv env = search_env(sel);
   const std::string& mbox = sel.name;
   auto* user = user_.get();
   // Every SORT criterion and THREAD algorithm reads only cached fields (Date Subject From To Cc
