@@ -343,10 +343,7 @@ void Queue::emit(const QueueEvent& ev) {
     log::info(event, {{"id", ev.id}, {"rcpt", ev.recipient}, {"attempt", ev.attempt}, {"code", ev.status.code},
                       {"status", ev.status.enhanced}, {"reply", ev.status.text}, {"remote", ev.status.remote_mta}});
   }
-  if (observer_) {
-    std::lock_guard lock(observer_mutex_);
-    observer_(ev);
-  }
+  if (observer_) observer_(ev);
 }
 
 // ---- spooling --------------------------------------------------------------------------------------------

@@ -224,7 +224,9 @@ BOOST_AUTO_TEST_CASE(awaited_commits_are_durable_and_resume_their_callers_on_the
     Queue q(config, spool, "mx.local.test", transport);
     BOOST_REQUIRE(static_cast<bool>(q.open()));
     std::vector<std::string> events;
+    std::mutex events_mutex;  // the committer threads report concurrently
     q.set_observer([&](const QueueEvent& e) {
+      std::lock_guard lock(events_mutex);
       if (e.kind == "queued") events.push_back(e.id);
     });
     asio::io_context io;

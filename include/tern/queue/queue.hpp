@@ -81,7 +81,7 @@ class Queue {
   void set_clock(Clock clock);                 // default: system_clock::now
   void set_local_route(LocalRoute route);      // default: none (everything goes to the Transport)
   void set_workers(net::WorkerPool* workers);  // blocking file work of run() goes there; default: inline
-  void set_observer(EventObserver observer);  // called one event at a time, from any of the queue's threads
+  void set_observer(EventObserver observer);
 
   // Creates the spool if needed, takes its lock (ErrorCategory::exists if another process holds it)
   // and loads every record. Must be called once before anything else.
@@ -176,7 +176,6 @@ class Queue {
   LocalRoute local_;
   net::WorkerPool* workers_ = nullptr;
   EventObserver observer_;
-  std::mutex observer_mutex_;  // events come from committer, worker and delivery threads: one call at a time
   int lock_fd_ = -1;
 
   // One directory fsync for every rename/unlink in the spool made before it started.
