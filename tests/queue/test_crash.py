@@ -9,10 +9,12 @@ work = tempfile.mkdtemp(prefix="tern-queue-crash-")
 spool = os.path.join(work, "queue")
 log = os.path.join(work, "deliveries")
 acked, done = set(), {}  # done: (n, rcpt) -> round in which it was recorded
-next_id = 1
 kills = 6
 for round_ in range(1, kills + 1):
-    p = subprocess.Popen([helper, spool, log, str(round_), str(next_id)], stdout=subprocess.PIPE, text=True)
+    # Numbers of their own per round: a message whose enqueue never returned may still be delivered (it was
+    # spooled before the kill), so a later round must not send the same number again.
+    first = round_ * 1_000_000
+    p = subprocess.Popen([helper, spool, log, str(round_), str(first)], stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "open"
     time.sleep(random.uniform(0.2, 0.9))
     p.send_signal(signal.SIGKILL)
@@ -23,7 +25,6 @@ for round_ in range(1, kills + 1):
             acked.add(int(parts[1]))
         elif len(parts) == 3 and parts[0] == "done":
             done.setdefault((int(parts[1]), parts[2]), round_)
-    next_id = (max(acked) if acked else next_id) + 10000
 assert acked, "no message was acknowledged"
 
 p = subprocess.run([helper, spool, log, str(kills + 1), "drain"], stdout=subprocess.PIPE, text=True, timeout=60)
