@@ -887,6 +887,7 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
   }
 
   Result<std::string> fetch(std::string_view mailbox, std::uint32_t uid) override {
+    fs::path failed;  // the file name that could not be read on the previous attempt
     for (int attempt = 0; attempt < 3; ++attempt) {
       fs::path p;
       {
@@ -894,15 +895,23 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
         auto f = folder(mailbox);
         if (!f) return fail(f.error());
         if (attempt || !(*f)->loaded)
-          if (auto s = refresh(**f, nullptr, attempt > 0); !s) return fail(s.error());
+          if (auto s = refresh(**f, nullptr, false); !s) return fail(s.error());
         auto e = find(**f, uid);
-        if (!e) {
-          if (attempt) return fail(ErrorCategory::not_found, "no message with UID " + std::to_string(uid));
-          continue;
+        auto path_of = [&](const Entry& en) { return (*f)->path / (en.in_new ? "new" : "cur") / en.filename(); };
+        // The name that just failed is still what the folder knows: another process renamed the file in the
+        // clock tick of our last listing (the mtimes did not tell). List the directories.
+        if (e && attempt && path_of(*e) == failed) {
+          if (auto s = refresh(**f, nullptr, true); !s) return fail(s.error());
+          e = find(**f, uid);
         }
-        p = (*f)->path / (e->in_new ? "new" : "cur") / e->filename();
+        // Entries only go when their file is gone, so a UID the folder does not know is expunged: no listing
+        // can bring it back (under an IMAP stress run FETCH asks for such UIDs all the time, and a forced
+        // listing of a 10,000-file cur/ for each cost more than the rest of the FETCH).
+        if (!e) return fail(ErrorCategory::not_found, "no message with UID " + std::to_string(uid));
+        p = path_of(*e);
       }
-      if (auto s = read_file(p)) return *s;  // renamed by another process: rescan and retry
+      if (auto s = read_file(p)) return *s;  // renamed or expunged by another session or process: look again
+      failed = std::move(p);
     }
     return fail(ErrorCategory::not_found, "message with UID " + std::to_string(uid) + " vanished");
   }

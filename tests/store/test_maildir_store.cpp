@@ -1,6 +1,8 @@
 // MaildirStore: every operation, UID/MODSEQ invariants, quota, notifications, concurrency.
 #include <boost/test/unit_test.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include <algorithm>
@@ -596,6 +598,43 @@ BOOST_AUTO_TEST_CASE(another_mda_and_another_client_change_the_maildir) {
   BOOST_REQUIRE(all2);
   BOOST_TEST(all2->size() == 2u);
   BOOST_TEST(all2->at(1).uid == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(fetch_finds_a_file_renamed_in_the_same_clock_tick_and_refuses_expunged_uids) {
+  TempDir d;
+  MaildirStore store(d.path);
+  auto u = *store.open_user("x@example.org");
+  BOOST_REQUIRE(u->append_message("INBOX", msg(1), {{flag_seen, {}}, 0, false}));
+  BOOST_REQUIRE(u->append_message("INBOX", msg(2), {{flag_seen, {}}, 0, false}));
+  BOOST_REQUIRE(u->messages("INBOX"));
+  fs::path cur = d.path / "mail/example.org/x/cur";
+  // Let the folder's knowledge of cur/ be confirmed by a listing first.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  BOOST_REQUIRE(u->messages("INBOX"));
+  BOOST_REQUIRE(u->messages("INBOX"));
+  // Another client flags message 1 (a rename in cur/), and cur/'s mtime is put back: as if it happened in the
+  // clock tick of our last listing, so the directory's mtime does not tell.
+  struct stat before {};
+  BOOST_REQUIRE(::stat(cur.c_str(), &before) == 0);
+  std::string old_name, body1 = msg(1);
+  for (auto& e : fs::directory_iterator(cur)) {
+    std::ifstream in(e.path(), std::ios::binary);
+    if (std::string((std::istreambuf_iterator<char>(in)), {}) == body1) old_name = e.path().filename();
+  }
+  BOOST_REQUIRE(!old_name.empty());
+  std::string base = old_name.substr(0, old_name.find(':'));
+  fs::rename(cur / old_name, cur / (base + ":2,FS"));
+  timespec times[2] = {before.st_atim, before.st_mtim};
+  BOOST_REQUIRE(::utimensat(AT_FDCWD, cur.c_str(), times, 0) == 0);
+  auto m = u->fetch("INBOX", 1);
+  BOOST_REQUIRE(m);
+  BOOST_TEST(*m == body1);
+  BOOST_TEST(u->info("INBOX", 1)->flags.system == (flag_seen | flag_flagged));
+  // An expunged UID is not found (and is not brought back by looking again).
+  BOOST_REQUIRE(u->expunge("INBOX", {2}));
+  BOOST_TEST(u->fetch("INBOX", 2).error().category == tern::ErrorCategory::not_found);
+  BOOST_TEST(u->fetch("INBOX", 7).error().category == tern::ErrorCategory::not_found);
+  BOOST_TEST(*u->fetch("INBOX", 1) == body1);
 }
 
 BOOST_AUTO_TEST_CASE(modified_utf7_codec) {
