@@ -188,7 +188,8 @@ def test_cached_header_fields_answer_like_the_message():
         cold = fetches(r.ok("FETCH 1:* " + items))
         index = os.path.join(d.tmp, "data", "mail", "example.test", "alice", "tern-index.sqlite")
         db = sqlite3.connect(index)
-        rows = db.execute("SELECT uid, length(value) FROM cache WHERE mailbox = 'INBOX' ORDER BY uid").fetchall()
+        rows = db.execute("SELECT uid, length(value) FROM cache WHERE mailbox = 'INBOX' AND field = 'imap.header-fields.v1'"
+                          " ORDER BY uid").fetchall()
         db.close()
         check([u for u, _ in rows] == [1, 2, 3] and rows[2][1] == 0 and rows[0][1] > 0,
               "one cache row per message, the malformed header marked uncut: %r" % rows)
@@ -204,6 +205,59 @@ def test_cached_header_fields_answer_like_the_message():
         check(search(r, "SEARCH HEADER X-Priority 1") == [1], "SEARCH HEADER from the cache")
         check(search(r, "SEARCH HEADER X-Mailer tern") == [1], "SEARCH HEADER outside the cache")
         check(search(r, "SORT (FROM) UTF-8 ALL", b"* SORT") == [3, 1, 2], "SORT FROM")
+        r.close()
+        d.stop()
+        d.log_lines, d.ports = [], {}
+        d.start()
+        r = Raw(d)
+        r.ok("EXAMINE INBOX")
+        again = fetches(r.ok("FETCH 1:* " + items))
+        check(again == cold, "after a restart:\n%r\n%r" % (cold, again))
+        r.close()
+
+
+def test_cached_envelope_and_bodystructure_answer_like_the_message():
+    """FETCH ENVELOPE, BODY and BODYSTRUCTURE keep their formatted answers in the store's per-message cache:
+    a warm FETCH gives the same bytes without opening the message (shown by changing a file's bytes behind
+    the server's back, which Maildir never does), and so does a FETCH after a restart."""
+    import glob
+    import sqlite3
+    multipart = (b"From: Dan <dan@remote.test>\r\nTo: alice@example.test\r\nSubject: Parts\r\n"
+                 b"Date: Tue, 24 Nov 2026 09:00:00 +0100\r\nMessage-ID: <parts@remote.test>\r\nMIME-Version: 1.0\r\n"
+                 b"Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\npreamble\r\n--b1\r\n"
+                 b"Content-Type: text/plain; charset=utf-8\r\n\r\nHello\r\n--b1\r\n"
+                 b"Content-Type: application/pdf; name=\"a.pdf\"\r\nContent-Transfer-Encoding: base64\r\n"
+                 b"Content-Disposition: attachment; filename=\"a.pdf\"\r\n\r\nJVBERi0xLjQK\r\n--b1--\r\n")
+    msgs = [mk("=?UTF-8?Q?Caf=C3=A9?= plain", extra="Cc: Bob\r\n <bob@remote.test>\r\n"), multipart,
+            b"From: Amy <amy@remote.test>\r\nSubject: Broken\r\nnot a header line\r\nTo: x@y\r\n\r\nbody\r\n"]
+    items = "(UID ENVELOPE BODY BODYSTRUCTURE)"
+    with daemon() as d:
+        r = Raw(d)
+        for m in msgs:
+            r.append("INBOX", m)
+        r.ok("SELECT INBOX")
+        cold = fetches(r.ok("FETCH 1:* " + items))
+        check(len(cold) == 3, cold)
+        check(b'BODYSTRUCTURE (("TEXT" "PLAIN" ("charset" "utf-8")' in cold[2] and b'"APPLICATION" "PDF"' in cold[2],
+              cold[2])
+        check(b'"=?UTF-8?Q?Caf=C3=A9?= plain"' in cold[1] and b'ENVELOPE ("Mon, 23 Nov 2026' in cold[1], cold[1])
+        box = os.path.join(d.tmp, "data", "mail", "example.test", "alice")
+        db = sqlite3.connect(os.path.join(box, "tern-index.sqlite"))
+        rows = db.execute("SELECT field, uid FROM cache WHERE mailbox = 'INBOX' AND field IN"
+                          " ('imap.envelope.v1', 'imap.bodystructure.v1') ORDER BY field, uid").fetchall()
+        db.close()
+        check(rows == [("imap.bodystructure.v1", u) for u in (1, 2, 3)] + [("imap.envelope.v1", u) for u in (1, 2, 3)],
+              "one cached ENVELOPE and BODYSTRUCTURE per message: %r" % rows)
+        # The multipart message's bytes change behind the server's back (same name, same directory mtime).
+        files = [f for f in glob.glob(os.path.join(box, "cur", "*")) + glob.glob(os.path.join(box, "new", "*"))
+                 if open(f, "rb").read() == multipart]
+        check(len(files) == 1, files)
+        with open(files[0], "r+b") as f:
+            f.write(multipart.replace(b"Subject: Parts", b"Subject: Xarts").replace(b"application/pdf", b"applicatio/pdf"))
+        warm = fetches(r.ok("FETCH 1:* " + items))
+        check(warm == cold, "cached answers differ:\n%r\n%r" % (cold, warm))
+        body = fetches(r.ok("FETCH 2 (BODY.PEEK[HEADER.FIELDS (X-None)] BODY.PEEK[1])"))
+        check(b"Hello" in body[2], body)
         r.close()
         d.stop()
         d.log_lines, d.ports = [], {}
@@ -1360,6 +1414,7 @@ run_tests([
     test_scram_sha256_login_with_scram_credentials,
     test_scram_not_offered_with_the_default_scheme,
     test_cached_header_fields_answer_like_the_message,
+    test_cached_envelope_and_bodystructure_answer_like_the_message,
     test_idle_sees_changes_made_by_another_program,
     test_catenate_text_url_section_partial_and_multiappend,
     test_catenate_badurl_toobig_trycreate_and_other_users,

@@ -61,42 +61,57 @@ MessageView::Loader HeaderFieldCache::loader(std::uint32_t uid) {
   return [this, uid] { return load(uid); };
 }
 
-std::optional<std::string> HeaderFieldCache::take_cached(std::uint32_t uid) {
+std::optional<std::string> FieldCache::take(std::uint32_t uid) {
   auto in_window = [&]() -> std::optional<std::string>* {
-    auto it = std::find(window_uids_.begin(), window_uids_.end(), uid);
-    return it == window_uids_.end() ? nullptr : &window_[static_cast<std::size_t>(it - window_uids_.begin())];
+    // Usually the UID after the one asked last.
+    std::size_t i = hint_ < window_uids_.size() && window_uids_[hint_] == uid
+                        ? hint_
+                        : static_cast<std::size_t>(std::find(window_uids_.begin(), window_uids_.end(), uid) - window_uids_.begin());
+    if (i == window_uids_.size()) return nullptr;
+    hint_ = i + 1;
+    return &window_[i];
   };
-  if (auto* v = in_window()) return std::move(*v);
+  auto take_out = [](std::optional<std::string>* v) {
+    std::optional<std::string> out = std::move(*v);
+    v->reset();  // taken: asked again, the value counts as not cached
+    return out;
+  };
+  if (auto* v = in_window()) return take_out(v);
   // Read ahead from this UID's place in the command's order (usually the next one).
   auto pos = std::find(order_.begin() + static_cast<std::ptrdiff_t>(std::min(next_, order_.size())), order_.end(), uid);
   if (pos == order_.end()) pos = std::find(order_.begin(), order_.end(), uid);
-  if (pos == order_.end()) return user_.cached(mailbox_, uid, kField);
+  if (pos == order_.end()) return user_.cached(mailbox_, uid, field_);
   auto end = order_.end() - pos > static_cast<std::ptrdiff_t>(kBatch) ? pos + static_cast<std::ptrdiff_t>(kBatch) : order_.end();
   window_uids_.assign(pos, end);
+  hint_ = 0;
   next_ = static_cast<std::size_t>(end - order_.begin());
-  window_ = user_.cached(mailbox_, window_uids_, kField);
-  if (auto* v = in_window()) return std::move(*v);
+  window_ = user_.cached(mailbox_, window_uids_, field_);
+  if (auto* v = in_window()) return take_out(v);
   return std::nullopt;
 }
 
+void FieldCache::put(std::uint32_t uid, std::string value) {
+  fresh_.push_back({uid, std::move(value)});
+  if (fresh_.size() >= kBatch) flush();
+}
+
+void FieldCache::flush() {
+  if (fresh_.empty()) return;
+  user_.cache(mailbox_, field_, fresh_);
+  fresh_.clear();
+}
+
 Result<std::string> HeaderFieldCache::load(std::uint32_t uid) {
-  if (auto c = take_cached(uid)) {
+  if (auto c = values_.take(uid)) {
     if (!c->empty()) return std::move(*c);
     return user_.fetch_header(mailbox_, uid);  // marked: read whole
   }
   auto h = user_.fetch_header(mailbox_, uid);
   if (!h) return h;
   std::string cut = extract(*h);
-  fresh_.push_back({uid, cut});
-  if (fresh_.size() >= kBatch) flush();
+  values_.put(uid, cut);
   if (cut.empty()) return h;
   return cut;
-}
-
-void HeaderFieldCache::flush() {
-  if (fresh_.empty()) return;
-  user_.cache(mailbox_, kField, fresh_);
-  fresh_.clear();
 }
 
 }  // namespace tern::imap

@@ -20,14 +20,39 @@
 namespace tern::imap {
 namespace {
 
-// Can every item be answered from the message's metadata and its cached header fields
-// (HeaderFieldCache)? Then FETCH does not open the message files.
+// What FETCH computes from a message's bytes and keeps in the store's per-message cache, as formatted
+// for the response (the text after "ENVELOPE " / "BODYSTRUCTURE " / "BODY "): a warm FETCH neither opens
+// the message nor parses it again (Dovecot's dovecot.index.cache keeps the same). The text depends only on
+// the message's bytes and on the formatting code: bump the version when mime::to_imap's output changes.
+constexpr std::string_view kEnvelopeField = "imap.envelope.v1";
+// "<length of the BODYSTRUCTURE text> <BODYSTRUCTURE text><BODY text>": both come from one parse.
+constexpr std::string_view kStructureField = "imap.bodystructure.v1";
+
+std::string encode_structure(const std::string& bodystructure, const std::string& body) {
+  return std::to_string(bodystructure.size()) + ' ' + bodystructure + body;
+}
+std::optional<std::pair<std::string, std::string>> decode_structure(const std::string& v) {
+  auto sp = v.find(' ');
+  if (sp == std::string::npos || sp == 0 || sp > 9) return std::nullopt;
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < sp; ++i) {
+    if (v[i] < '0' || v[i] > '9') return std::nullopt;
+    n = n * 10 + static_cast<std::size_t>(v[i] - '0');
+  }
+  if (n == 0 || n > v.size() - sp - 1 || v.size() - sp - 1 - n == 0) return std::nullopt;  // a damaged value
+  return std::make_pair(v.substr(sp + 1, n), v.substr(sp + 1 + n));
+}
+
+// Can every item be answered from the message's metadata, its cached header fields (HeaderFieldCache)
+// and its cached ENVELOPE/BODY/BODYSTRUCTURE texts? Then FETCH reads headers through the header field
+// cache (when an ENVELOPE or HEADER.FIELDS needs them) and opens no message file when all is cached.
 bool answered_by_cached_fields(const std::vector<FetchItem>& items) {
   bool header = false;
   for (const auto& it : items) {
     switch (it.kind) {
       case FetchItem::Kind::uid: case FetchItem::Kind::flags: case FetchItem::Kind::internaldate:
       case FetchItem::Kind::rfc822_size: case FetchItem::Kind::modseq:
+      case FetchItem::Kind::body: case FetchItem::Kind::bodystructure:
         break;
       case FetchItem::Kind::envelope: header = true; break;
       case FetchItem::Kind::body_section:
@@ -198,13 +223,17 @@ void ImapSession::cmd_fetch(const Command& cmd, bool uid, std::size_t first) {
   }
   const std::string& mbox = sel.name;
   auto* user = user_.get();
+  std::vector<std::uint32_t> order;  // the UIDs in the order they are read
+  order.reserve(indexes->size());
+  for (auto idx : *indexes) order.push_back(sel.messages()[idx].uid);
+  auto wants = [&](FetchItem::Kind k) {
+    return std::any_of(items->begin(), items->end(), [k](const FetchItem& it) { return it.kind == k; });
+  };
+  std::optional<FieldCache> envelopes, structures;
+  if (wants(FetchItem::Kind::envelope)) envelopes.emplace(*user, mbox, kEnvelopeField, order);
+  if (wants(FetchItem::Kind::body) || wants(FetchItem::Kind::bodystructure)) structures.emplace(*user, mbox, kStructureField, order);
   std::optional<HeaderFieldCache> field_cache;
-  if (answered_by_cached_fields(*items)) {
-    std::vector<std::uint32_t> order;
-    order.reserve(indexes->size());
-    for (auto idx : *indexes) order.push_back(sel.messages()[idx].uid);
-    field_cache.emplace(*user, mbox, std::move(order));
-  }
+  if (answered_by_cached_fields(*items)) field_cache.emplace(*user, mbox, order);
   // RFC 8474 EMAILIDs of every message fetched, looked up once (they may come from the store's cache).
   std::vector<std::string> emailids;
   if (std::any_of(items->begin(), items->end(), [](const FetchItem& it) { return it.kind == FetchItem::Kind::emailid; })) {
@@ -239,6 +268,8 @@ void ImapSession::cmd_fetch(const Command& cmd, bool uid, std::size_t first) {
         header_loader(user, mbox, u, field_cache ? &*field_cache : nullptr));
     std::string body;
     bool missing = false;
+    std::optional<std::string> envelope_text;                            // from the cache or computed once
+    std::optional<std::pair<std::string, std::string>> structure_text;  // (BODYSTRUCTURE, BODY)
     auto add = [&](std::string_view s) {
       if (!body.empty()) body += ' ';
       body += s;
@@ -265,23 +296,35 @@ void ImapSession::cmd_fetch(const Command& cmd, bool uid, std::size_t first) {
         case FetchItem::Kind::rfc822_size: add(fmt::format("RFC822.SIZE {}", info.size)); break;
         case FetchItem::Kind::modseq: break;  // below
         case FetchItem::Kind::envelope: {
-          const auto* m = view.parsed_header();
-          if (!m) {
-            missing = true;
-            break;
+          if (!envelope_text) envelope_text = envelopes->take(u);
+          if (!envelope_text || envelope_text->empty()) {
+            const auto* m = view.parsed_header();
+            if (!m) {
+              missing = true;
+              break;
+            }
+            envelope_text = mime::to_imap(mime::make_envelope(*m, m->root()));
+            envelopes->put(u, *envelope_text);
           }
-          add("ENVELOPE " + mime::to_imap(mime::make_envelope(*m, m->root())));
+          add("ENVELOPE " + *envelope_text);
           break;
         }
         case FetchItem::Kind::body:
         case FetchItem::Kind::bodystructure: {
-          const auto* m = view.parsed();
-          if (!m) {
-            missing = true;
-            break;
+          if (!structure_text)
+            if (auto c = structures->take(u)) structure_text = decode_structure(*c);
+          if (!structure_text) {
+            const auto* m = view.parsed();
+            if (!m) {
+              missing = true;
+              break;
+            }
+            auto bs = mime::make_body_structure(*m);
+            structure_text.emplace(mime::to_imap(bs, true), mime::to_imap(bs, false));
+            structures->put(u, encode_structure(structure_text->first, structure_text->second));
           }
           bool ext = it.kind == FetchItem::Kind::bodystructure;
-          add(std::string(ext ? "BODYSTRUCTURE " : "BODY ") + mime::to_imap(mime::make_body_structure(*m), ext));
+          add(std::string(ext ? "BODYSTRUCTURE " : "BODY ") + (ext ? structure_text->first : structure_text->second));
           break;
         }
         case FetchItem::Kind::body_section:
