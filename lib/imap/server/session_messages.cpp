@@ -2,6 +2,7 @@
 // THREAD, COPY/MOVE, EXPUNGE and their UID forms (RFC 9051 §6.4, RFC 4315, RFC 6851, RFC 7162,
 // RFC 5256, RFC 4731/5182, RFC 3516). They run on a worker thread (see imap_session.hpp).
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <ctime>
@@ -403,7 +404,16 @@ void ImapSession::cmd_fetch(const Command& cmd, bool uid, std::size_t first) {
     }
     if (want_modseq || (flags_changed && condstore_)) add(fmt::format("MODSEQ ({})", info.modseq));
     if (missing) continue;  // expunged by another session meanwhile: its EXPUNGE comes later
-    untagged(fmt::format("{} FETCH ({})", idx + 1, body));
+    // Written straight into the output; after the first response, room for all of them (a FETCH of 10,000
+    // envelopes otherwise copied its 3 MB answer over and over while the buffer grew).
+    if (pos == 0 && indexes->size() > 1) {
+      std::size_t guess = (body.size() + 32) * indexes->size();
+      out_.reserve(out_.size() + std::min<std::size_t>(guess + guess / 8, std::size_t{64} << 20));
+    }
+    out_ += "* ";
+    fmt::format_to(std::back_inserter(out_), "{} FETCH (", idx + 1);
+    out_ += body;
+    out_ += ")\r\n";
     want_uid = uid || qresync_;
   }
   ok(tag, "Fetch completed");
