@@ -631,6 +631,22 @@ class MaildirUser final : public UserMailbox, public std::enable_shared_from_thi
     if (!f) return fail(f.error());
     Folder& fo = **f;
     cached_view(fo);
+    return status_of(fo);
+  }
+
+  // One refresh and one lock for both; the list is the folder's cached one (the same object until it changes).
+  Result<MailboxState> state(std::string_view mailbox) override {
+    std::lock_guard lk(m_);
+    auto f = refreshed(mailbox);
+    if (!f) return fail(f.error());
+    MailboxState out;
+    out.messages = cached_view(**f);
+    out.status = status_of(**f);
+    return out;
+  }
+
+  // The counts are those of the folder's last cached_view().
+  static MailboxStatus status_of(const Folder& fo) {
     MailboxStatus st;
     st.uid_validity = fo.uid_validity;
     st.uid_next = fo.uid_next;

@@ -116,6 +116,14 @@ struct CopyResult {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> uids;  // (source UID, destination UID), RFC 4315 COPYUID
 };
 
+// A mailbox's messages and status as of one moment.
+struct MailboxState {
+  // UID order. Shared and never changed once handed out: a store that keeps its list may hand out the same
+  // object while nothing changed, so the same pointer means the same contents.
+  std::shared_ptr<const std::vector<MessageInfo>> messages;
+  MailboxStatus status;
+};
+
 struct QuotaLimits {
   std::uint64_t bytes = 0;     // 0: no limit
   std::uint64_t messages = 0;  // 0: no limit
@@ -172,6 +180,15 @@ class UserMailbox {
   Result<std::uint32_t> append_message(std::string_view mailbox, std::string_view raw, AppendRequest request = {});
 
   virtual Result<std::vector<MessageInfo>> messages(std::string_view mailbox) = 0;  // UID order
+  // messages() and status() of one moment, without copying the list (IMAP calls it after every command and
+  // skips its comparison when it gets the list it saw last). The default asks both and copies.
+  virtual Result<MailboxState> state(std::string_view mailbox) {
+    auto list = messages(mailbox);
+    if (!list) return fail(list.error());
+    auto st = status(mailbox);
+    if (!st) return fail(st.error());
+    return MailboxState{std::make_shared<const std::vector<MessageInfo>>(std::move(*list)), std::move(*st)};
+  }
   virtual Result<MessageInfo> info(std::string_view mailbox, std::uint32_t uid) = 0;
   virtual Result<std::string> fetch(std::string_view mailbox, std::uint32_t uid) = 0;         // raw bytes
   virtual Result<std::string> fetch_header(std::string_view mailbox, std::uint32_t uid) = 0;  // up to the blank line

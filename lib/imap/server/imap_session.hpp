@@ -58,6 +58,11 @@ struct SelectedMailbox {
   std::set<std::uint32_t> recent;            // \Recent in this session (UIDs)
   std::vector<std::uint32_t> saved_search;   // RFC 5182 "$" (UIDs)
   bool has_saved_search = false;
+  // The store's list sync() last merged (store::MailboxState::messages): while the store hands out the same
+  // list nothing changed, and sync() has nothing to compare. Weak: an old list is not kept alive for a session
+  // that has not synced since (and a list that is gone cannot compare equal to a new one at its address).
+  std::weak_ptr<const std::vector<store::MessageInfo>> seen;
+  bool expunges_held = false;  // sync() kept messages the store no longer has (their EXPUNGE not yet sent)
 
   // 1-based sequence number of `uid`, 0 if absent.
   std::uint32_t seq_of(std::uint32_t uid) const;

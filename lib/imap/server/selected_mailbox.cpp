@@ -126,15 +126,15 @@ void ImapSession::enable_condstore() {
 }
 
 Status ImapSession::open_selected(const std::string& name, bool read_only) {
-  auto status = user_->status(name);
-  if (!status) return fail(status.error());
-  auto messages = user_->messages(name);
-  if (!messages) return fail(messages.error());
+  auto state = user_->state(name);
+  if (!state) return fail(state.error());
+  const auto* status = &state->status;
   close_selected();
   SelectedMailbox sel;
   sel.name = name;
   sel.read_only = read_only;
-  sel.set_messages(user_name_ + "\n" + name, std::move(*messages));
+  sel.set_messages(user_name_ + "\n" + name, *state->messages);
+  sel.seen = state->messages;
   sel.uid_validity = status->uid_validity;
   sel.mailbox_id = mailbox_id_of(name, *status);
   sel.uid_next = status->uid_next;
@@ -166,16 +166,25 @@ void ImapSession::close_selected() {
 void ImapSession::sync(bool allow_expunge) {
   if (!selected_) return;
   auto& sel = *selected_;
-  auto fresh = user_->messages(sel.name);
-  if (!fresh) {
+  auto state = user_->state(sel.name);
+  if (!state) {
     // The mailbox went away under us (deleted or renamed by another session): RFC 9051 §7.1.5.
-    if (fresh.error().category == ErrorCategory::not_found && allow_expunge) {
+    if (state.error().category == ErrorCategory::not_found && allow_expunge) {
       untagged("BYE [CLOSED] The selected mailbox was deleted or renamed by another session");
       close_after_ = true;
     }
     return;
   }
-  auto status = user_->status(sel.name);
+  const auto* status = &state->status;
+  // The list merged last time, and no expunge waiting to be announced: nothing to tell.
+  if (sel.seen.lock() == state->messages && !(allow_expunge && sel.expunges_held)) {
+    sel.uid_next = status->uid_next;
+    sel.highest_modseq = status->highest_modseq;
+    return;
+  }
+  const auto* fresh = state->messages.get();
+  sel.seen = state->messages;
+  sel.expunges_held = false;
   auto keep = sel.messages();  // a copy: set_messages() below replaces the list
   const auto& old = keep;
   std::vector<store::MessageInfo> merged;
@@ -195,6 +204,7 @@ void ImapSession::sync(bool allow_expunge) {
       vanished.push_back(old[i].uid);
     } else {
       merged.push_back(old[i]);  // announced later, when EXPUNGE responses are allowed
+      sel.expunges_held = true;
     }
   }
   std::uint32_t before_new = static_cast<std::uint32_t>(merged.size());
@@ -238,10 +248,8 @@ void ImapSession::sync(bool allow_expunge) {
       if (!rev2_) untagged(fmt::format("{} RECENT", sel.recent.size()));
     }
   }
-  if (status) {
-    sel.uid_next = status->uid_next;
-    sel.highest_modseq = status->highest_modseq;
-  }
+  sel.uid_next = status->uid_next;
+  sel.highest_modseq = status->highest_modseq;
   (void)kSystemFlags;
 }
 
