@@ -14,6 +14,9 @@ on first open. Dovecot needs root (it drops to "nobody") and /usr/sbin/dovecot.
 
   ./build/... ; sudo /usr/bin/python3 bench/imap/imap_bench.py --build build [--imaptest PATH]
       [--fetch 10000] [--search 100000] [--idle 5000] [--secs 10]
+  Stress only, several Tern builds and Dovecot back to back in rotated rounds (same-run comparison on a
+  shared machine):
+  sudo /usr/bin/python3 bench/imap/imap_bench.py --imaptest PATH --stress-rounds 5 --builds OLD_BUILD,build
 """
 import argparse
 import imaplib
@@ -341,6 +344,47 @@ def imaptest(binary, port, secs, mbox):
     return dict(zip(head, [int(x) for x in totals[:len(head)]])), None
 
 
+def stress_rounds(a):
+    """imaptest stress only, on an a.fetch-message INBOX (indexed before the run: `store reindex` for Tern, a
+    SELECT for Dovecot), each build and Dovecot one after the other in every round, order rotated, so that
+    the load other programs put on the machine falls on all of them alike."""
+    import statistics
+    import ternlib  # noqa: E402 (tests/integration is on the path)
+    builds = [os.path.abspath(b) for b in (a.builds.split(",") if a.builds else [a.build])]
+    kinds = [("tern " + b, b) for b in builds] + [("dovecot", None)]
+    mbox = os.path.join(tempfile.mkdtemp(), "bench.mbox")
+    with open(mbox, "w") as f:
+        for i in range(200):
+            f.write("From sender@remote.test Mon Nov 23 10:00:00 2026\n")
+            f.write(make_message(i).replace("\r\n", "\n") + "\n")
+    totals = {k: [] for k, _ in kinds}
+    for r in range(a.stress_rounds):
+        for label, build in kinds[r % len(kinds):] + kinds[:r % len(kinds)]:
+            if build:
+                ternlib.BUILD = build  # ternlib reads TERN_BUILD_DIR once; each build here has its own binaries
+                srv = Tern(build)
+            else:
+                srv = Dovecot()
+            fill_maildir(srv.maildir(), a.fetch, getattr(srv, "nobody", None))
+            if build:
+                srv.ternctl(srv.d.config, "store", "reindex", USER)
+            srv.start()
+            try:
+                s = raw_session(srv.port)
+                timed(s, b"SELECT INBOX", b"s")
+                s.close()
+                load = open("/proc/loadavg").read().split()[0]
+                counts, err = imaptest(a.imaptest, srv.port, a.secs, mbox)
+            finally:
+                srv.stop()
+            total = sum(v for n, v in (counts or {}).items() if n not in ("Logi", "Sele"))
+            totals[label].append(total)
+            print("round %d %-40s %7d operations (load %s) %s" % (r + 1, label, total, load, counts or err), flush=True)
+    print()
+    for label, v in totals.items():
+        print("%-40s median %7d  range %d-%d" % (label, statistics.median(v), min(v), max(v)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(HERE, "..", "..", "build"))
@@ -350,8 +394,16 @@ def main():
     ap.add_argument("--secs", type=int, default=10)
     ap.add_argument("--imaptest", default="")
     ap.add_argument("--only", default="tern,dovecot")
+    ap.add_argument("--stress-rounds", type=int, default=0,
+                    help="only imaptest stress: N rounds of every build in --builds and Dovecot back to back")
+    ap.add_argument("--builds", default="", help="with --stress-rounds: comma-separated Tern build directories")
     a = ap.parse_args()
     a.build = os.path.abspath(a.build)
+    if a.stress_rounds:
+        if not a.imaptest:
+            ap.error("--stress-rounds needs --imaptest")
+        stress_rounds(a)
+        return
     rows = {}
     for kind in a.only.split(","):
         make = (lambda: Tern(a.build)) if kind == "tern" else Dovecot
