@@ -514,7 +514,9 @@ BOOST_AUTO_TEST_CASE(recipients_are_grouped_by_domain) {
 
 BOOST_AUTO_TEST_CASE(runner_delivers_what_another_thread_enqueues_and_stops) {
   Fixture f;
-  f.config.control_poll = 10s;  // only a wake-up can make it notice new mail quickly
+  // Only a wake-up can make it notice new mail before the poll: everything must be delivered well before it
+  // (the wait below is half of it; a loaded machine may take seconds for the fsyncs).
+  f.config.control_poll = 60s;
   std::mutex m;
   std::condition_variable cv;
   int delivered = 0;
@@ -527,14 +529,12 @@ BOOST_AUTO_TEST_CASE(runner_delivers_what_another_thread_enqueues_and_stops) {
   asio::io_context io;
   asio::co_spawn(io, f.q->run(), asio::detached);
   std::thread runner([&] { io.run(); });
-  auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < 5; ++i) f.enqueue({{"u" + std::to_string(i) + "@remote.test", "", ""}});
   {
     std::unique_lock lock(m);
-    cv.wait_for(lock, 5s, [&] { return delivered == 5; });
+    cv.wait_for(lock, 30s, [&] { return delivered == 5; });
+    BOOST_TEST(delivered == 5);
   }
-  BOOST_TEST(delivered == 5);
-  BOOST_TEST(static_cast<bool>(std::chrono::steady_clock::now() - t0 < 3s));
   f.q->stop();
   runner.join();  // run() returns after stop()
   BOOST_TEST(f.q->list().empty());
