@@ -150,8 +150,8 @@ def bench_tern(build, messages, sessions, sign, sink_port, probe, extra_server="
     d.start()
     spool = os.path.join(d.tmp, "data", "queue")
 
-    def queued():
-        return len(glob.glob(os.path.join(spool, "*.env")))
+    def queued():  # <id>.qf (one file per message) or, in builds before it, <id>.env (+ <id>.msg)
+        return len(glob.glob(os.path.join(spool, "*.qf"))) + len(glob.glob(os.path.join(spool, "*.env")))
     try:
         probe.check(d.port("smtp"), sign, "tern-maild")
         wait_empty(queued, 30)

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,6 +39,11 @@ struct Queue::Entry {
   MessageRecord rec;
   std::vector<char> in_flight;  // per recipient
   bool deleted = false;
+  // Where the message is (fixed once admitted): <id>.qf from body_offset on, or (legacy: the two-file
+  // layout of earlier versions) all of <id>.msg.
+  bool legacy = false;
+  std::uint64_t body_offset = 0;
+  bool side_record = false;  // <id>.env may hold the current record (always for legacy); under write_mutex
   std::mutex write_mutex;  // serialises record writes of this message (taken before Queue::mutex_)
 };
 
@@ -143,6 +149,63 @@ Result<std::string> read_file(const fs::path& p, std::size_t max = SIZE_MAX) {
   return out;
 }
 
+fs::path queue_file(const fs::path& dir, std::string_view id) { return dir / (std::string(id) + ".qf"); }
+fs::path side_record_file(const fs::path& dir, std::string_view id) { return dir / (std::string(id) + ".env"); }
+fs::path legacy_message_file(const fs::path& dir, std::string_view id) { return dir / (std::string(id) + ".msg"); }
+
+// `size` octets of `p` from `offset` on; a shorter file is an error (the message would go out cut).
+Result<std::string> read_range(const fs::path& p, std::uint64_t offset, std::uint64_t size) {
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail_errno("open " + p.string());
+  std::string out(static_cast<std::size_t>(size), '\0');
+  std::size_t got = 0;
+  while (got < out.size()) {
+    ssize_t n = ::pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(offset + got));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return fail_errno("read " + p.string(), err);
+    }
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  if (got != out.size())
+    return fail(ErrorCategory::io, fmt::format("{} is shorter than its record says ({} of {} octets)", p.string(), got, size));
+  return out;
+}
+
+// The record at the head of a queue file, with where its message starts; checked against the file's size.
+Result<QueueFileHead> read_queue_file_head(const fs::path& p) {
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail_errno("open " + p.string());
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return fail_errno("stat " + p.string(), err);
+  }
+  // Most records are a few hundred octets: one read of 16 KiB usually holds the whole head.
+  std::string head;
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return fail_errno("read " + p.string(), err);
+    }
+    if (n == 0) break;
+    std::size_t from = head.size() < 4 ? 0 : head.size() - 4;  // the end line may straddle two reads
+    head.append(buf, static_cast<std::size_t>(n));
+    if (head.find("\nend\n", from) != std::string::npos || head.size() > kMaxRecordSize) break;
+  }
+  ::close(fd);
+  return parse_queue_file_head(head, static_cast<std::uint64_t>(st.st_size));
+}
+
 // Bare LF (and bare CR) become CRLF so the spooled file can be sent as is.
 std::string to_crlf(std::string_view in, bool& eightbit) {
   std::string out;
@@ -164,12 +227,12 @@ std::string to_crlf(std::string_view in, bool& eightbit) {
   return out;
 }
 
-// Writes `data` to a new or reused (free/) file and starts its writeback, without waiting for it: the
-// caller fsyncs later, so the writes of several files (message and record) proceed together. Returns the
-// open descriptor. A reused file is overwritten in place and cut only if it was longer: O_TRUNC would free
-// its blocks and allocate them again for the same bytes (ext4_truncate + ext4_free_blocks were 4% of the
+// Writes `head` then `body` (one writev) to a new or reused (free/) file and starts its writeback, without
+// waiting for it: the caller fsyncs later (the committer, for several messages at once). Returns the open
+// descriptor. A reused file is overwritten in place and cut only if it was longer: O_TRUNC would free its
+// blocks and allocate them again for the same bytes (ext4_truncate + ext4_free_blocks were 4% of the
 // daemon's CPU under load).
-Result<int> write_new_file(const fs::path& p, std::string_view data) {
+Result<int> write_new_file(const fs::path& p, std::string_view head, std::string_view body = {}) {
   int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return fail_errno("create " + p.string());
   struct stat st {};
@@ -178,21 +241,29 @@ Result<int> write_new_file(const fs::path& p, std::string_view data) {
     ::close(fd);
     return fail_errno("stat " + p.string(), err);
   }
-  const char* c = data.data();
-  std::size_t left = data.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, c, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
+  iovec iov[2] = {{const_cast<char*>(head.data()), head.size()}, {const_cast<char*>(body.data()), body.size()}};
+  int first = 0;
+  const std::size_t total = head.size() + body.size();
+  while (first < 2) {
+    ssize_t n = ::writev(fd, iov + first, 2 - first);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      int err = n < 0 ? errno : EIO;
       ::close(fd);
       ::unlink(p.c_str());
       return fail_errno("write " + p.string(), err);
     }
-    c += n;
-    left -= static_cast<std::size_t>(n);
+    auto left = static_cast<std::size_t>(n);
+    while (first < 2 && left >= iov[first].iov_len) {
+      left -= iov[first].iov_len;
+      ++first;
+    }
+    if (first < 2) {
+      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
   }
-  if (static_cast<std::uint64_t>(st.st_size) > data.size() && ::ftruncate(fd, static_cast<off_t>(data.size())) != 0) {
+  if (static_cast<std::uint64_t>(st.st_size) > total && ::ftruncate(fd, static_cast<off_t>(total)) != 0) {
     int err = errno;
     ::close(fd);
     ::unlink(p.c_str());
@@ -270,29 +341,72 @@ Status Queue::open() {
   // Half-written temp files: their enqueue never returned, nothing was acknowledged.
   for (const auto& f : fs::directory_iterator(dir_ / "tmp", ec)) fs::remove(f.path(), ec);
   for (const auto& f : fs::directory_iterator(dir_ / "free", ec)) fs::remove(f.path(), ec);
-  std::set<std::string> messages, records;
+  std::set<std::string> queue_files, messages, records;  // <id>.qf, <id>.msg (legacy), <id>.env
   for (const auto& f : fs::directory_iterator(dir_, ec)) {
     auto name = f.path().filename().string();
-    if (name.size() > 4 && name.ends_with(".msg")) messages.insert(name.substr(0, name.size() - 4));
-    if (name.size() > 4 && name.ends_with(".env")) records.insert(name.substr(0, name.size() - 4));
+    auto stem = [&](std::size_t ext) { return name.substr(0, name.size() - ext); };
+    if (name.size() > 3 && name.ends_with(".qf")) queue_files.insert(stem(3));
+    if (name.size() > 4 && name.ends_with(".msg")) messages.insert(stem(4));
+    if (name.size() > 4 && name.ends_with(".env")) records.insert(stem(4));
   }
   if (ec) return fail(ErrorCategory::io, fmt::format("read {}: {}", dir_.string(), ec.message()));
+  std::set<std::string> ids = queue_files;
+  ids.insert(records.begin(), records.end());
   std::size_t loaded = 0;
-  for (const auto& id : records) {
-    auto text = read_file(dir_ / (id + ".env"), kMaxRecordSize + 1);
-    if (!text) return fail(text.error());
-    auto rec = parse_record(*text);
-    if (!rec || rec->id != id) {
-      log::error("queue.record_invalid",
-                 {{"id", id}, {"error", rec ? std::string("id does not match the file name") : rec.error().message}});
-      continue;  // left in place for the operator; never deleted silently
-    }
-    if (!messages.count(id)) {
-      log::error("queue.message_missing", {{"id", id}, {"file", (dir_ / (id + ".msg")).string()}});
-      continue;
+  std::vector<std::pair<std::string, fs::path>> leftovers;  // finished messages whose removal a crash cut short
+  for (const auto& id : ids) {
+    // The side record, when there is one, is the current state (the queue file keeps the state of arrival).
+    std::optional<MessageRecord> side;
+    if (records.count(id)) {
+      auto text = read_file(side_record_file(dir_, id), kMaxRecordSize + 1);
+      if (!text) return fail(text.error());
+      auto rec = parse_record(*text);
+      if (!rec || rec->id != id) {
+        log::error("queue.record_invalid", {{"id", id},
+                                            {"file", side_record_file(dir_, id).string()},
+                                            {"error", rec ? std::string("id does not match the file name") : rec.error().message}});
+        continue;  // left in place for the operator; never deleted silently
+      }
+      side = std::move(*rec);
     }
     auto e = std::make_shared<Entry>();
-    e->rec = std::move(*rec);
+    if (queue_files.count(id)) {
+      auto head = read_queue_file_head(queue_file(dir_, id));
+      if (head && head->rec.id != id) head = fail(ErrorCategory::invalid_argument, "id does not match the file name");
+      if (head && side && side->size != head->rec.size)
+        head = fail(ErrorCategory::invalid_argument, "its side record (.env) gives another message size");
+      if (!head) {
+        log::error("queue.file_invalid", {{"id", id}, {"file", queue_file(dir_, id).string()}, {"error", head.error().message}});
+        continue;  // left in place for the operator; never deleted silently
+      }
+      e->body_offset = head->body_offset;
+      e->side_record = side.has_value();
+      e->rec = side ? std::move(*side) : std::move(head->rec);
+      if (e->rec.finished()) {
+        leftovers.emplace_back(id, queue_file(dir_, id));
+        continue;
+      }
+    } else if (messages.count(id)) {
+      e->legacy = e->side_record = true;  // the two-file layout of earlier versions: <id>.msg + <id>.env
+      e->rec = std::move(*side);
+      // That layout sent the whole file, whatever the record said: so do we.
+      auto size = fs::file_size(legacy_message_file(dir_, id), ec);
+      if (!ec && size != e->rec.size) {
+        log::warn("queue.size_mismatch", {{"id", id}, {"record", e->rec.size}, {"file", size}});
+        e->rec.size = size;
+      }
+      if (e->rec.finished()) {
+        leftovers.emplace_back(id, legacy_message_file(dir_, id));
+        continue;
+      }
+    } else if (side->finished()) {
+      // The message file of a finished message goes before its side record, which says so first.
+      leftovers.emplace_back(id, fs::path());
+      continue;
+    } else {
+      log::error("queue.message_missing", {{"id", id}, {"file", queue_file(dir_, id).string()}});
+      continue;  // the record is kept: it names the sender and recipients of a message lost on disk
+    }
     e->in_flight.assign(e->rec.recipients.size(), 0);
     std::int64_t due = INT64_MAX;
     for (const auto& r : e->rec.recipients)
@@ -301,9 +415,20 @@ Status Queue::open() {
     entries_[id] = std::move(e);
     ++loaded;
   }
-  // A message without a record: its enqueue crashed before the record was committed (never acknowledged).
+  // A legacy message without a record: its enqueue crashed before the record was committed (never
+  // acknowledged). (A queue file is its own record: it is committed once it has its name.)
   for (const auto& id : messages)
-    if (!records.count(id)) fs::remove(dir_ / (id + ".msg"), ec);
+    if (!records.count(id) && !queue_files.count(id)) fs::remove(legacy_message_file(dir_, id), ec);
+  // Finished messages: the message file first, durably, then the side record that says they are finished.
+  if (!leftovers.empty()) {
+    for (const auto& [id, file] : leftovers)
+      if (!file.empty()) fs::remove(file, ec);
+    if (auto st = fsync_directory(dir_); !st) return st;
+    for (const auto& [id, file] : leftovers) {
+      fs::remove(side_record_file(dir_, id), ec);
+      log::info("queue.finished_removed", {{"id", id}});
+    }
+  }
   log::info("queue.opened", {{"spool", dir_.string()}, {"messages", loaded}});
   return {};
 }
@@ -363,7 +488,7 @@ Result<std::string> Queue::commit_blocking(Prepared p) {
     discard(p, true);
     return fail(st.error());
   }
-  return admit(p.rec);
+  return admit(p);
 }
 
 Result<Queue::Prepared> Queue::prepare(const smtp::QueuedEnvelope& envelope, std::string_view message) {
@@ -388,11 +513,11 @@ Result<Queue::Prepared> Queue::prepare(const smtp::QueuedEnvelope& envelope, std
   return prepare_files(rec, message);
 }
 
-// The record is the commit point: open() drops a message file without a record. Both files are written
-// (into reused files from free/) and their writeback started before either is synced, so their I/O
-// overlaps; finish_files() waits for it and renames both into place; the directory fsync that makes the
-// names durable is shared with every other enqueue and outcome in flight (GroupCommit). Only then is the
-// message acknowledged (admit()).
+// One file per message, as Postfix's queue file: the record, then the message. It is written into a file
+// reused from free/ and its writeback started; finish_files() waits for it (fdatasync) and renames it to
+// <id>.qf — the commit point: open() loads every queue file, and a temp file was never acknowledged. The
+// directory fsync that makes the name durable is shared with every other enqueue and outcome in flight
+// (GroupCommit). Only then is the message acknowledged (admit()).
 Result<Queue::Prepared> Queue::prepare_files(const MessageRecord& base, std::string_view message) {
   Prepared p;
   p.rec = base;
@@ -402,51 +527,40 @@ Result<Queue::Prepared> Queue::prepare_files(const MessageRecord& base, std::str
   std::string body = to_crlf(message, eight);
   rec.eightbit = eight;
   rec.size = body.size();
-  p.msg_tmp = free_->take();
-  p.env_tmp = free_->take();
-  auto msg_fd = write_new_file(p.msg_tmp, body);
-  if (!msg_fd) {
+  std::string head = serialize_record(rec);
+  p.body_offset = head.size();
+  p.tmp = free_->take();
+  auto fd = write_new_file(p.tmp, head, body);
+  if (!fd) {
     discard(p, false);
-    return fail(msg_fd.error());
+    return fail(fd.error());
   }
-  p.msg_fd = *msg_fd;
-  auto env_fd = write_new_file(p.env_tmp, serialize_record(rec));
-  if (!env_fd) {
-    discard(p, false);
-    return fail(env_fd.error());
-  }
-  p.env_fd = *env_fd;
+  p.fd = *fd;
   return p;
 }
 
 Status Queue::finish_files(Prepared& p) {
-  auto st_msg = fsync_and_close(p.msg_fd, p.msg_tmp);
-  p.msg_fd = -1;
-  auto st_env = fsync_and_close(p.env_fd, p.env_tmp);
-  p.env_fd = -1;
-  if (!st_msg) return st_msg;
-  if (!st_env) return st_env;
-  const fs::path msg_path = dir_ / (p.rec.id + ".msg"), env_path = dir_ / (p.rec.id + ".env");
-  if (::rename(p.msg_tmp.c_str(), msg_path.c_str()) != 0) return fail_errno("rename " + p.msg_tmp.string());
-  if (::rename(p.env_tmp.c_str(), env_path.c_str()) != 0) return fail_errno("rename " + p.env_tmp.string());
+  auto st = fsync_and_close(p.fd, p.tmp);
+  p.fd = -1;
+  if (!st) return st;
+  if (::rename(p.tmp.c_str(), queue_file(dir_, p.rec.id).c_str()) != 0) return fail_errno("rename " + p.tmp.string());
   return {};
 }
 
 // Not acknowledged: take it back so it is not delivered either (a crash now may leave it: harmless, the
 // sender retries and at worst the message goes twice, which RFC 5321 6.1 accepts).
 void Queue::discard(const Prepared& p, bool renamed) {
-  if (p.msg_fd >= 0) ::close(p.msg_fd);
-  if (p.env_fd >= 0) ::close(p.env_fd);
+  if (p.fd >= 0) ::close(p.fd);
   std::error_code ec;
-  if (renamed) fs::remove(dir_ / (p.rec.id + ".env"), ec);  // the commit point first
-  fs::remove(dir_ / (p.rec.id + ".msg"), ec);
-  if (!p.msg_tmp.empty()) fs::remove(p.msg_tmp, ec);
-  if (!p.env_tmp.empty()) fs::remove(p.env_tmp, ec);
+  if (renamed) fs::remove(queue_file(dir_, p.rec.id), ec);
+  if (!p.tmp.empty()) fs::remove(p.tmp, ec);
 }
 
-std::string Queue::admit(const MessageRecord& rec) {
+std::string Queue::admit(const Prepared& p) {
+  const auto& rec = p.rec;
   auto e = std::make_shared<Entry>();
   e->rec = rec;
+  e->body_offset = p.body_offset;
   e->in_flight.assign(rec.recipients.size(), 0);
   {
     std::lock_guard lock(mutex_);
@@ -532,7 +646,7 @@ void Queue::commit_loop() {
         discard(p, true);
         done(fail(st[i].error()));
       } else {
-        done(admit(p.rec));
+        done(admit(p));
       }
     }
     lock.lock();
@@ -587,7 +701,7 @@ Status Queue::stage_record(const MessageRecord& rec) {
     ::unlink(tmp.c_str());
     return st;
   }
-  if (::rename(tmp.c_str(), (dir_ / (rec.id + ".env")).c_str()) != 0) {
+  if (::rename(tmp.c_str(), side_record_file(dir_, rec.id).c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
     return fail_errno("rename " + tmp.string(), err);
@@ -600,11 +714,25 @@ Status Queue::write_record(const MessageRecord& rec) {
   return dir_sync_.commit();
 }
 
-void Queue::erase_files(const std::string& id) {
+// Called with e.write_mutex held. The file that makes the message deliverable goes first, durably.
+void Queue::erase_files(Entry& e) {
+  const std::string& id = e.rec.id;
   std::error_code ec;
-  fs::remove(dir_ / (id + ".env"), ec);
-  (void)dir_sync_.commit();  // the record is gone for good before the message goes
-  fs::remove(dir_ / (id + ".msg"), ec);
+  if (e.legacy) {
+    fs::remove(side_record_file(dir_, id), ec);
+    (void)dir_sync_.commit();  // the record is gone for good before the message goes
+    fs::remove(legacy_message_file(dir_, id), ec);
+    return;
+  }
+  fs::remove(queue_file(dir_, id), ec);
+  (void)dir_sync_.commit();
+  // A crash before this removal is durable leaves a side record without its message: open() reports it
+  // (queue.message_missing) and leaves it for the operator.
+  if (e.side_record) fs::remove(side_record_file(dir_, id), ec);
+}
+
+fs::path Queue::message_path(const Entry& e) const {
+  return e.legacy ? legacy_message_file(dir_, e.rec.id) : queue_file(dir_, e.rec.id);
 }
 
 // ---- scheduling ------------------------------------------------------------------------------------------
@@ -683,7 +811,8 @@ bool Queue::start_entry_locked(const std::shared_ptr<Entry>& e, std::int64_t now
       q.smtputf8 = e->rec.smtputf8;
       q.eightbit = e->rec.eightbit;
       q.domain = domain;
-      q.message_file = dir_ / (e->rec.id + ".msg");
+      q.message_file = message_path(*e);
+      q.message_offset = e->body_offset;
       q.message_size = e->rec.size;
       for (auto i : job->index) {
         const auto& r = e->rec.recipients[i];
@@ -788,7 +917,8 @@ asio::awaitable<void> Queue::deliver_job(Job* raw) {
   job->local = local_.is_local && local_.deliver && local_.is_local(job->domain);  // outside the queue lock
   if (job->local) {
     auto fn = [&]() -> Result<std::vector<RecipientStatus>> {
-      auto msg = read_file(job->request.message_file);
+      const auto& rq = job->request;
+      auto msg = read_range(rq.message_file, rq.message_offset, rq.message_size);
       if (!msg) return fail(msg.error());
       std::string copy = "Return-Path: <" + job->request.return_path + ">\r\n" + *msg;
       std::vector<RecipientStatus> out;
@@ -943,9 +1073,9 @@ void Queue::settle(std::vector<Outcome>& batch) {
     }
     if (removed[k]) continue;
     if (config_.bounces) {
-      send_dsn(o.snapshot, o.failures, o.now);
-      send_dsn(o.snapshot, o.delays, o.now);
-      send_dsn(o.snapshot, o.successes, o.now);
+      send_dsn(*o.entry, o.snapshot, o.failures, o.now);
+      send_dsn(*o.entry, o.snapshot, o.delays, o.now);
+      send_dsn(*o.entry, o.snapshot, o.successes, o.now);
     } else if (!o.failures.empty()) {
       log::info("queue.bounce_disabled", {{"id", o.entry->rec.id}, {"recipients", o.failures.size()}});
     }
@@ -956,7 +1086,12 @@ void Queue::settle(std::vector<Outcome>& batch) {
     if (std::find(touched.begin(), touched.end(), o.entry) == touched.end()) touched.push_back(o.entry);
   std::vector<std::unique_lock<std::mutex>> held;  // write locks, kept until the batch is durable
   std::vector<std::string> finished;
-  std::vector<fs::path> parked_files;
+  std::vector<fs::path> parked_files;  // renamed into free/: reusable once their removal is durable
+  std::vector<std::string> legacy_done, side_done;
+  auto park = [&](const fs::path& file) {
+    fs::path parked = free_->fresh();
+    if (::rename(file.c_str(), parked.c_str()) == 0) parked_files.push_back(parked);
+  };
   for (auto& e : touched) {
     held.emplace_back(e->write_mutex);
     MessageRecord snapshot;
@@ -965,21 +1100,42 @@ void Queue::settle(std::vector<Outcome>& batch) {
       if (e->deleted) continue;
       snapshot = e->rec;
     }
+    const auto& id = snapshot.id;
     if (snapshot.finished()) {
       // Removed from the spool by a rename into free/: the file is rewritten for a later message.
-      fs::path parked = free_->fresh();
-      if (::rename((dir_ / (snapshot.id + ".env")).c_str(), parked.c_str()) == 0) parked_files.push_back(parked);
-      finished.push_back(snapshot.id);
-    } else if (auto st = stage_record(snapshot); !st) {
-      log::error("queue.record_write_failed", {{"id", snapshot.id}, {"error", st.error().message}});
+      finished.push_back(id);
+      if (e->legacy) {
+        park(side_record_file(dir_, id));  // the record first: a .msg without it is dropped by open()
+        legacy_done.push_back(id);
+      } else if (!e->side_record) {
+        park(queue_file(dir_, id));  // the common case: delivered at the first attempt, one rename
+      } else {
+        // The queue file still holds the state of arrival: it must go before its side record (alone, it
+        // would be delivered again), and a side record that a crash leaves behind must say "finished", so
+        // that open() tells it from a lost message. So: the final record, then (durably) the queue file.
+        if (auto st = stage_record(snapshot); !st)
+          log::error("queue.record_write_failed", {{"id", id}, {"error", st.error().message}});
+        side_done.push_back(id);
+      }
+    } else {
+      e->side_record = true;  // from now on <id>.env holds the current record
+      if (auto st = stage_record(snapshot); !st)
+        log::error("queue.record_write_failed", {{"id", id}, {"error", st.error().message}});
     }
   }
   auto synced = dir_sync_.commit();
   if (!synced) log::error("queue.record_write_failed", {{"error", synced.error().message}});
-  for (const auto& id : finished) {
-    // Its record is gone for good: a message file left by a crash now is dropped by open().
-    fs::path parked = free_->fresh();
-    if (::rename((dir_ / (id + ".msg")).c_str(), parked.c_str()) == 0) parked_files.push_back(parked);
+  // Their records are gone for good: a message file left by a crash now is dropped by open().
+  for (const auto& id : legacy_done) park(legacy_message_file(dir_, id));
+  if (!side_done.empty() && synced) {
+    for (const auto& id : side_done) park(queue_file(dir_, id));
+    synced = dir_sync_.commit();
+    if (!synced) log::error("queue.record_write_failed", {{"error", synced.error().message}});
+    // Not reused: until its removal is durable this name may come back after a crash (open() removes a
+    // finished side record), and it must not then hold another message's bytes.
+    std::error_code ec;
+    if (synced)
+      for (const auto& id : side_done) fs::remove(side_record_file(dir_, id), ec);
   }
   // Reusable once their removal from the spool is durable (the .msg renames need no sync: see above).
   if (synced) free_->give(parked_files);
@@ -1003,7 +1159,8 @@ void Queue::settle(std::vector<Outcome>& batch) {
       for (const auto& ev : batch[k].events) emit(ev);
 }
 
-void Queue::send_dsn(const MessageRecord& rec, const std::vector<DsnRecipient>& recipients, std::int64_t now) {
+void Queue::send_dsn(const Entry& e, const MessageRecord& rec, const std::vector<DsnRecipient>& recipients,
+                     std::int64_t now) {
   if (recipients.empty()) return;
   bool failure = recipients.front().action == DsnAction::failed;
   std::string_view kind = failure ? "failure" : recipients.front().action == DsnAction::delayed ? "delay" : "success";
@@ -1020,7 +1177,7 @@ void Queue::send_dsn(const MessageRecord& rec, const std::vector<DsnRecipient>& 
       to.push_back(config_.postmaster_copy);
   }
   if (to.empty()) return;
-  auto original = read_file(dir_ / (rec.id + ".msg"));
+  auto original = read_range(message_path(e), e.body_offset, rec.size);
   if (!original) {
     log::error("queue.dsn_failed", {{"id", rec.id}, {"error", original.error().message}});
     return;
@@ -1075,6 +1232,7 @@ Status Queue::change(std::string_view id, const std::function<Status(MessageReco
     if (auto st = edit(e->rec); !st) return st;
     snapshot = e->rec;
   }
+  e->side_record = true;  // from now on <id>.env holds the current record
   auto st = write_record(snapshot);
   wake();
   return st;
@@ -1119,7 +1277,7 @@ Status Queue::remove(std::string_view id) {
     entries_.erase(it);
   }
   std::lock_guard write_lock(e->write_mutex);
-  erase_files(std::string(id));
+  erase_files(*e);
   QueueEvent ev{"removed", std::string(id), "", {}};
   ev.detail = "deleted by the operator";
   emit(ev);
@@ -1174,20 +1332,43 @@ Result<std::vector<MessageRecord>> Queue::read_spool(const fs::path& spool_dir) 
   std::error_code ec;
   std::vector<MessageRecord> out;
   if (!fs::exists(spool_dir, ec)) return out;
-  std::vector<std::string> names;
+  std::set<std::string> queue_files, messages, records;
   for (const auto& f : fs::directory_iterator(spool_dir, ec)) {
     auto name = f.path().filename().string();
-    if (name.size() > 4 && name.ends_with(".env")) names.push_back(name);
+    if (name.size() > 3 && name.ends_with(".qf")) queue_files.insert(name.substr(0, name.size() - 3));
+    if (name.size() > 4 && name.ends_with(".msg")) messages.insert(name.substr(0, name.size() - 4));
+    if (name.size() > 4 && name.ends_with(".env")) records.insert(name.substr(0, name.size() - 4));
   }
   if (ec) return fail(ErrorCategory::io, fmt::format("read {}: {}", spool_dir.string(), ec.message()));
-  std::sort(names.begin(), names.end());
-  for (const auto& n : names) {
-    auto text = read_file(spool_dir / n, kMaxRecordSize + 1);
-    if (!text) continue;  // removed meanwhile
-    auto rec = parse_record(*text);
-    if (rec) out.push_back(std::move(*rec));
+  // Queued: every queue file, and every legacy message with its record. The side record, when there is
+  // one, is the current state; files may go away meanwhile (the owner is running): those are skipped.
+  std::set<std::string> ids = queue_files;
+  for (const auto& id : messages)
+    if (records.count(id)) ids.insert(id);
+  for (const auto& id : ids) {
+    if (records.count(id)) {
+      auto text = read_file(side_record_file(spool_dir, id), kMaxRecordSize + 1);
+      if (text) {
+        auto rec = parse_record(*text);
+        if (rec && rec->id == id && !rec->finished()) out.push_back(std::move(*rec));
+        continue;
+      }
+    }
+    if (!queue_files.count(id)) continue;
+    auto head = read_queue_file_head(queue_file(spool_dir, id));
+    if (head && head->rec.id == id) out.push_back(std::move(head->rec));
   }
   return out;
+}
+
+Result<std::string> Queue::read_message(const fs::path& spool_dir, std::string_view id) {
+  if (!valid_queue_id(id)) return fail(ErrorCategory::invalid_argument, "invalid queue id");
+  auto head = read_queue_file_head(queue_file(spool_dir, id));
+  if (head) return read_range(queue_file(spool_dir, id), head->body_offset, head->rec.size);
+  std::error_code ec;
+  if (fs::exists(queue_file(spool_dir, id), ec)) return fail(head.error());
+  if (fs::exists(side_record_file(spool_dir, id), ec)) return read_file(legacy_message_file(spool_dir, id));
+  return fail(ErrorCategory::not_found, fmt::format("no queued message {}", id));
 }
 
 std::size_t Queue::process_control_requests() {

@@ -366,7 +366,7 @@ smtp::OutboundMessage outbound(const DeliveryRequest& req) {
 // The next event a caller decides on (ready, message_result, failed, closed); STARTTLS handshakes and
 // the body are handled here. Errors are connection problems (closed, timed out, TLS failed).
 static asio::awaitable<Result<smtp::ClientEvent>> pump(SmtpTransport::Session& s, const DeliveryConfig& cfg,
-                                                      const std::filesystem::path* body) {
+                                                      const DeliveryRequest* body) {
   std::vector<char> buf(16 * 1024);
   for (;;) {
     while (auto ev = s.engine.next_event()) {
@@ -380,19 +380,26 @@ static asio::awaitable<Result<smtp::ClientEvent>> pump(SmtpTransport::Session& s
       }
       if (ev->kind == smtp::ClientEventKind::send_body) {
         if (body == nullptr) co_return fail(ErrorCategory::internal, "the server asked for a body outside a transaction");
-        std::ifstream in(*body, std::ios::binary);
-        if (!in) co_return fail(ErrorCategory::io, "cannot read the spooled message " + body->string());
+        // message_size octets from message_offset: the queue file starts with the queue's record.
+        const auto& file = body->message_file;
+        std::ifstream in(file, std::ios::binary);
+        if (!in || !in.seekg(static_cast<std::streamoff>(body->message_offset)))
+          co_return fail(ErrorCategory::io, "cannot read the spooled message " + file.string());
         std::string chunk(64 * 1024, '\0');
-        while (in) {
-          in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+        std::uint64_t left = body->message_size;
+        while (left > 0) {
+          auto want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), left));
+          in.read(chunk.data(), static_cast<std::streamsize>(want));
           auto n = static_cast<std::size_t>(in.gcount());
           if (n == 0) break;
+          left -= n;
           s.engine.write_body(std::string_view(chunk.data(), n));
-          if (!in) break;  // the last chunk leaves with the end-of-data line, in one write
+          if (left == 0) break;  // the last chunk leaves with the end-of-data line, in one write
           auto out = s.engine.take_output();
           if (auto st = co_await s.write(out, cfg.command_timeout); !st) co_return fail(st.error());
         }
-        if (in.bad()) co_return fail(ErrorCategory::io, "reading the spooled message " + body->string() + " failed");
+        // A short file must not become a short message: the connection is dropped before the end-of-data line.
+        if (left > 0) co_return fail(ErrorCategory::io, "the spooled message " + file.string() + " is shorter than its record says");
         s.engine.end_body();
         continue;
       }
@@ -714,7 +721,7 @@ asio::awaitable<std::vector<RecipientStatus>> SmtpTransport::deliver_to(const De
       co_return std::nullopt;
     }
     for (;;) {
-      auto ev = co_await pump(*s, config_, &request.message_file);
+      auto ev = co_await pump(*s, config_, &request);
       if (!ev) {
         s->close();
         failure = Failure{451, "4.4.2", "Connection to " + s->peer + " lost during the transaction: " + ev.error().message, s->host};

@@ -216,4 +216,29 @@ Result<MessageRecord> parse_record(std::string_view text) {
   return r;
 }
 
+std::size_t record_length(std::string_view data) noexcept {
+  if (!data.starts_with(kMagic)) return 0;
+  auto p = data.find("\nend\n");
+  if (p == std::string_view::npos || p + 5 > kMaxRecordSize) return 0;
+  return p + 5;
+}
+
+Result<QueueFileHead> parse_queue_file_head(std::string_view prefix, std::uint64_t file_size) {
+  QueueFileHead h;
+  std::size_t len = record_length(prefix);
+  if (len == 0) {
+    if (!prefix.starts_with(kMagic)) return bad(1, "not a version 1 queue file");
+    return fail(ErrorCategory::invalid_argument, "queue file without a complete record (no end line: truncated)");
+  }
+  auto rec = parse_record(prefix.substr(0, len));
+  if (!rec) return fail(rec.error());
+  h.rec = std::move(*rec);
+  h.body_offset = len;
+  if (file_size < len || file_size - len != h.rec.size)
+    return fail(ErrorCategory::invalid_argument,
+                fmt::format("queue file holds {} octets of message, its record says {} (truncated or damaged)",
+                            file_size < len ? 0 : file_size - len, h.rec.size));
+  return h;
+}
+
 }  // namespace tern::queue

@@ -4,6 +4,8 @@
 #include "tern/core/log.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstring>
 
 namespace tern::store::detail {
@@ -20,20 +22,27 @@ constexpr const char* kSchema =
     // Derived data per message (e.g. the header fields IMAP reads), dropped with the message row.
     "CREATE TABLE IF NOT EXISTS cache(mailbox TEXT, uid INTEGER, field TEXT, value BLOB,"
     " PRIMARY KEY(mailbox, uid, field)) WITHOUT ROWID;"
-    // The messages of a big folder packed in one BLOB (see MailIndex::load), dropped by every row change.
-    // A snapshot is used only while its folder is in snapshot_valid. A row change deletes that small row
-    // rather than the BLOB: freeing ~1,800 overflow pages would cost the delivery ~10 ms; the next snapshot
-    // written replaces the BLOB.
+    // The messages of a big folder packed in one BLOB (see MailIndex::load) plus the UIDs whose rows changed
+    // since it was packed (snapshot_delta): an open reads the BLOB and those rows. A snapshot is used only
+    // while snapshot_state holds its folder with the epoch written in its header (a random number per
+    // snapshot: an older BLOB put back is refused). A change of a folder without a snapshot writes nothing
+    // more; dropping one deletes the small state row, not the BLOB (freeing ~1,800 overflow pages would cost
+    // a delivery ~10 ms); the next snapshot written replaces the BLOB.
     "CREATE TABLE IF NOT EXISTS snapshot(mailbox TEXT PRIMARY KEY, data BLOB) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS snapshot_valid(mailbox TEXT PRIMARY KEY) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS snapshot_state(mailbox TEXT PRIMARY KEY, epoch INTEGER) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS snapshot_delta(mailbox TEXT, uid INTEGER, PRIMARY KEY(mailbox, uid)) WITHOUT ROWID;"
+    "DROP TABLE IF EXISTS snapshot_valid;"  // the first snapshot scheme (no delta)
     "INSERT OR IGNORE INTO meta VALUES('schema', '1');";
 
-// Snapshot BLOB: header (magic, row count, the mailbox row fields it matches, checksum of the body), then per
+// Snapshot BLOB: header (magic, row count, epoch, the mailbox row fields it was packed with, checksum of the
+// body), then per
 // message: uid u32, size u64, internal_date i64, modseq u64, flags u32, in_new u8, base length u16, info
 // length u8, keyword length u8, then the three strings. Little-endian host order (the index is local).
-constexpr std::uint32_t kSnapMagic = 0x31534e54;  // "TNS1"
+constexpr std::uint32_t kSnapMagic = 0x32534e54;  // "TNS2" (TNS1: before the delta, no epoch)
 struct SnapHeader {
-  std::uint32_t magic, count, uid_validity, uid_next;
+  std::uint32_t magic, count;
+  std::uint64_t epoch;
+  std::uint32_t uid_validity, uid_next;
   std::uint64_t highest_modseq, ul_ino, ul_size, ul_lines;
   std::int64_t ul_mtime, new_mtime, cur_mtime;
   std::uint64_t body_sum;
@@ -54,11 +63,19 @@ std::uint64_t checksum(const char* p, std::size_t n) {
   return h;
 }
 
-bool header_matches(const SnapHeader& h, const IndexedMailbox& mb) {
-  // Every write of message rows drops the snapshot in its transaction; this check is a second guard (an
-  // older snapshot put back). Not HIGHESTMODSEQ nor the uidlist/directory state: a session raises those to
-  // the MODSEQ reservation or a new mtime without changing any row, and the snapshot stays right.
-  return h.magic == kSnapMagic && h.uid_validity == mb.uid_validity && h.uid_next == mb.uid_next;
+bool header_matches(const SnapHeader& h, const IndexedMailbox& mb, std::uint64_t epoch) {
+  // The epoch is the guard (changed by every snapshot written); UIDVALIDITY and UIDNEXT a second one (the
+  // delta only adds UIDs above the packed UIDNEXT). Not HIGHESTMODSEQ nor the uidlist/directory state: a
+  // session raises those to the MODSEQ reservation or a new mtime without changing any row.
+  return h.magic == kSnapMagic && h.epoch == epoch && h.uid_validity == mb.uid_validity && h.uid_next <= mb.uid_next;
+}
+
+// A new snapshot's epoch: never 0, and not the one before it.
+std::uint64_t new_epoch() {
+  static std::atomic<std::uint64_t> counter{0};
+  std::uint64_t t = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  std::uint64_t e = (t * 0x9E3779B97F4A7C15ULL) ^ (reinterpret_cast<std::uintptr_t>(&counter) << 7) ^ ++counter;
+  return e ? e : 1;
 }
 
 template <class T>
@@ -119,7 +136,8 @@ MailIndex::~MailIndex() {
 
 void MailIndex::finalize() {
   for (auto** s : {&get_mb_, &get_msgs_, &put_mb_, &put_msg_, &del_msg_, &del_msgs_, &get_cache_, &put_cache_,
-                   &del_cache_, &del_caches_, &get_snap_, &put_snap_, &del_snap_, &get_cache_range_, &put_snap_valid_}) {
+                   &del_cache_, &del_caches_, &get_snap_, &put_snap_, &del_snap_, &get_cache_range_, &put_snap_state_, &get_delta_,
+                   &put_delta_, &del_delta_, &has_snap_}) {
     sqlite3_finalize(*s);
     *s = nullptr;
   }
@@ -148,10 +166,17 @@ bool MailIndex::prepare() {
          p("INSERT OR REPLACE INTO cache VALUES(?,?,?,?)", &put_cache_) &&
          p("DELETE FROM cache WHERE mailbox = ? AND uid = ?", &del_cache_) &&
          p("DELETE FROM cache WHERE mailbox = ?", &del_caches_) &&
-         p("SELECT data FROM snapshot WHERE mailbox = ?1 AND EXISTS(SELECT 1 FROM snapshot_valid WHERE mailbox = ?1)", &get_snap_) &&
+         p("SELECT s.data, st.epoch, (SELECT count(*) FROM snapshot_delta WHERE mailbox = ?1) FROM snapshot s"
+           " JOIN snapshot_state st ON st.mailbox = s.mailbox WHERE s.mailbox = ?1", &get_snap_) &&
          p("INSERT OR REPLACE INTO snapshot VALUES(?,?)", &put_snap_) &&
-         p("INSERT OR IGNORE INTO snapshot_valid VALUES(?)", &put_snap_valid_) &&
-         p("DELETE FROM snapshot_valid WHERE mailbox = ?", &del_snap_) &&
+         p("INSERT OR REPLACE INTO snapshot_state VALUES(?,?)", &put_snap_state_) &&
+         p("DELETE FROM snapshot_state WHERE mailbox = ?", &del_snap_) &&
+         p("SELECT 1 FROM snapshot_state WHERE mailbox = ?", &has_snap_) &&
+         p("SELECT d.uid, m.base, m.info, m.in_new, m.size, m.internal_date, m.modseq, m.flags, m.keywords, m.uid"
+           " FROM snapshot_delta d LEFT JOIN message m ON m.mailbox = d.mailbox AND m.uid = d.uid WHERE d.mailbox = ?"
+           " ORDER BY d.uid", &get_delta_) &&
+         p("INSERT OR IGNORE INTO snapshot_delta VALUES(?,?)", &put_delta_) &&
+         p("DELETE FROM snapshot_delta WHERE mailbox = ?", &del_delta_) &&
          p("SELECT uid, value FROM cache WHERE mailbox = ? AND uid BETWEEN ? AND ? AND field = ? ORDER BY uid", &get_cache_range_);
 }
 
@@ -202,7 +227,8 @@ bool MailIndex::messages(const std::string& name, const std::function<void(const
 bool MailIndex::load(const std::string& name, IndexedMailbox& mb, const std::function<void(const MessageRow&)>& row,
                      std::size_t snapshot_min) {
   snapshot_use_ = SnapshotUse::none;
-  // One read transaction: the mailbox row, the snapshot or rows, all of one state of the file.
+  last_delta_ = 0;
+  // One read transaction: the mailbox row, the snapshot and its delta or the rows, all of one state.
   bool txn = sqlite3_get_autocommit(db_) && exec("BEGIN");
   auto end = [&](bool ok) {
     if (txn) exec(ok ? "COMMIT" : "ROLLBACK");
@@ -216,17 +242,22 @@ bool MailIndex::load(const std::string& name, IndexedMailbox& mb, const std::fun
   if (sqlite3_step(get_snap_) == SQLITE_ROW) {
     auto* data = static_cast<const char*>(sqlite3_column_blob(get_snap_, 0));
     auto n = static_cast<std::size_t>(sqlite3_column_bytes(get_snap_, 0));
+    auto epoch = static_cast<std::uint64_t>(sqlite3_column_int64(get_snap_, 1));
+    auto delta = static_cast<std::uint64_t>(sqlite3_column_int64(get_snap_, 2));
     SnapHeader h{};
     bool valid = data && n >= sizeof h;
     if (valid) {
       std::memcpy(&h, data, sizeof h);
-      valid = header_matches(h, mb) && checksum(data + sizeof h, n - sizeof h) == h.body_sum;
+      valid = header_matches(h, mb, epoch) && checksum(data + sizeof h, n - sizeof h) == h.body_sum;
     }
-    if (valid) {
+    // A delta past a sixteenth of the folder (and past 1,024 rows) costs more to merge than the snapshot
+    // saves: the rows are read and a new snapshot written instead.
+    bool worth = delta <= std::max<std::uint64_t>(1024, h.count / 16);
+    std::vector<MessageRow> rows;
+    if (valid && worth) {
       // Bounds are checked while decoding too: the checksum does not prove the writer was right.
       const char* p = data + sizeof h;
       const char* lim = data + n;
-      std::vector<MessageRow> rows;
       rows.reserve(h.count);
       for (std::uint32_t i = 0; i < h.count && valid; ++i) {
         if (static_cast<std::size_t>(lim - p) < kSnapFixed) { valid = false; break; }
@@ -250,14 +281,50 @@ bool MailIndex::load(const std::string& name, IndexedMailbox& mb, const std::fun
         p += bl + il + kl;
         rows.push_back(r);
       }
-      if (valid && p == lim) {
-        for (const auto& r : rows) row(r);
-        sqlite3_reset(get_snap_);
-        snapshot_use_ = SnapshotUse::used;
-        return end(true);
-      }
+      valid = valid && p == lim;
     }
-    log::info("store.index_snapshot_stale", {{"mailbox", name}});
+    // The rows changed since the snapshot (absent: expunged), read whole before anything is handed out.
+    std::vector<std::pair<std::uint32_t, std::optional<IndexedMessage>>> changed;
+    if (valid && worth && delta > 0) {
+      changed.reserve(delta);
+      sqlite3_reset(get_delta_);
+      bind(get_delta_, 1, name);
+      int rc;
+      while ((rc = sqlite3_step(get_delta_)) == SQLITE_ROW) {
+        auto& c = changed.emplace_back(static_cast<std::uint32_t>(sqlite3_column_int64(get_delta_, 0)), std::nullopt);
+        if (sqlite3_column_type(get_delta_, 9) == SQLITE_NULL) continue;
+        IndexedMessage& im = c.second.emplace();
+        im.uid = c.first;
+        im.base = text(get_delta_, 1);
+        im.info = text(get_delta_, 2);
+        im.in_new = sqlite3_column_int(get_delta_, 3) != 0;
+        im.size = static_cast<std::uint64_t>(sqlite3_column_int64(get_delta_, 4));
+        im.internal_date = sqlite3_column_int64(get_delta_, 5);
+        im.modseq = static_cast<std::uint64_t>(sqlite3_column_int64(get_delta_, 6));
+        im.system_flags = static_cast<std::uint32_t>(sqlite3_column_int64(get_delta_, 7));
+        im.keyword_letters = text(get_delta_, 8);
+      }
+      sqlite3_reset(get_delta_);
+      valid = rc == SQLITE_DONE;
+    }
+    if (valid && worth) {
+      // Merged in UID order: a changed UID replaces (or, expunged, removes) the packed row.
+      std::size_t i = 0;
+      for (const auto& [uid, now] : changed) {
+        while (i < rows.size() && rows[i].uid < uid) row(rows[i++]);
+        if (i < rows.size() && rows[i].uid == uid) ++i;
+        if (!now) continue;
+        MessageRow r{now->uid, now->base, now->info, now->keyword_letters, now->in_new, now->size,
+                     now->internal_date, now->modseq, now->system_flags};
+        row(r);
+      }
+      while (i < rows.size()) row(rows[i++]);
+      sqlite3_reset(get_snap_);
+      snapshot_use_ = SnapshotUse::used;
+      last_delta_ = changed.size();
+      return end(true);
+    }
+    if (!valid) log::info("store.index_snapshot_stale", {{"mailbox", name}});
   }
   sqlite3_reset(get_snap_);
   // From the rows, packing them as they come when the folder is big enough to be worth a snapshot.
@@ -287,21 +354,26 @@ bool MailIndex::load(const std::string& name, IndexedMailbox& mb, const std::fun
   });
   if (!ok) return end(false);
   if (!txn || !pack || count < snapshot_min) return end(true);
-  SnapHeader h{kSnapMagic, count, mb.uid_validity, mb.uid_next, mb.highest_modseq, mb.ul_ino, mb.ul_size, mb.ul_lines,
-               mb.ul_mtime, mb.new_mtime, mb.cur_mtime, checksum(blob.data() + sizeof h, blob.size() - sizeof h)};
+  const std::uint64_t epoch = new_epoch();
+  SnapHeader h{kSnapMagic, count, epoch, mb.uid_validity, mb.uid_next, mb.highest_modseq, mb.ul_ino, mb.ul_size,
+               mb.ul_lines, mb.ul_mtime, mb.new_mtime, mb.cur_mtime, checksum(blob.data() + sizeof h, blob.size() - sizeof h)};
   std::memcpy(blob.data(), &h, sizeof h);
   // The read transaction becomes a write one only if no one committed since it began (SQLITE_BUSY_SNAPSHOT
-  // otherwise): the snapshot is then exactly the rows it was packed from.
+  // otherwise): the snapshot is then exactly the rows it was packed from, and its delta starts empty.
+  auto step = [&](sqlite3_stmt* s) {
+    bool done = sqlite3_step(s) == SQLITE_DONE;
+    sqlite3_reset(s);
+    return done;
+  };
   sqlite3_reset(put_snap_);
   bind(put_snap_, 1, name);
   sqlite3_bind_blob(put_snap_, 2, blob.data(), static_cast<int>(blob.size()), SQLITE_STATIC);
-  bool wrote = sqlite3_step(put_snap_) == SQLITE_DONE;
-  sqlite3_reset(put_snap_);
+  bool wrote = step(put_snap_);
   if (wrote) {
-    sqlite3_reset(put_snap_valid_);
-    bind(put_snap_valid_, 1, name);
-    wrote = sqlite3_step(put_snap_valid_) == SQLITE_DONE;
-    sqlite3_reset(put_snap_valid_);
+    bind(put_snap_state_, 1, name);
+    bind(put_snap_state_, 2, static_cast<std::int64_t>(epoch));
+    bind(del_delta_, 1, name);
+    wrote = step(put_snap_state_) && step(del_delta_);
   }
   if (wrote && exec("COMMIT")) {
     snapshot_use_ = SnapshotUse::written;
@@ -311,18 +383,43 @@ bool MailIndex::load(const std::string& name, IndexedMailbox& mb, const std::fun
   return true;
 }
 
+// In a write transaction: a changed row of a folder with a snapshot is listed in its delta (the folder's
+// snapshot state looked up once per transaction).
+void MailIndex::note_change(const std::string& name, std::uint32_t uid) {
+  auto it = std::find_if(snap_known_.begin(), snap_known_.end(), [&](const auto& k) { return k.first == name; });
+  if (it == snap_known_.end()) {
+    sqlite3_reset(has_snap_);
+    bind(has_snap_, 1, name);
+    int rc = sqlite3_step(has_snap_);
+    sqlite3_reset(has_snap_);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) failed_ = true;
+    snap_known_.emplace_back(name, rc == SQLITE_ROW);
+    it = std::prev(snap_known_.end());
+  }
+  if (!it->second) return;
+  sqlite3_reset(put_delta_);
+  bind(put_delta_, 1, name);
+  bind(put_delta_, 2, static_cast<std::int64_t>(uid));
+  if (sqlite3_step(put_delta_) != SQLITE_DONE) failed_ = true;
+  sqlite3_reset(put_delta_);
+}
+
 void MailIndex::drop_snapshot(const std::string& name) {
-  if (std::find(unsnapped_.begin(), unsnapped_.end(), name) != unsnapped_.end()) return;
-  unsnapped_.push_back(name);
-  sqlite3_reset(del_snap_);
-  bind(del_snap_, 1, name);
-  if (sqlite3_step(del_snap_) != SQLITE_DONE) failed_ = true;
-  sqlite3_reset(del_snap_);
+  auto it = std::find_if(snap_known_.begin(), snap_known_.end(), [&](const auto& k) { return k.first == name; });
+  if (it != snap_known_.end() && !it->second) return;
+  if (it == snap_known_.end()) snap_known_.emplace_back(name, false);
+  else it->second = false;
+  for (auto* s : {del_snap_, del_delta_}) {
+    sqlite3_reset(s);
+    bind(s, 1, name);
+    if (sqlite3_step(s) != SQLITE_DONE) failed_ = true;
+    sqlite3_reset(s);
+  }
 }
 
 bool MailIndex::begin() {
   failed_ = false;
-  unsnapped_.clear();
+  snap_known_.clear();
   return exec("BEGIN IMMEDIATE");
 }
 bool MailIndex::commit() {
@@ -356,7 +453,7 @@ void MailIndex::put_mailbox(const std::string& name, const IndexedMailbox& m) {
 }
 
 void MailIndex::put_message(const std::string& name, const IndexedMessage& m) {
-  drop_snapshot(name);
+  note_change(name, m.uid);
   sqlite3_reset(put_msg_);
   bind(put_msg_, 1, name);
   bind(put_msg_, 2, static_cast<std::int64_t>(m.uid));
@@ -373,7 +470,7 @@ void MailIndex::put_message(const std::string& name, const IndexedMessage& m) {
 }
 
 void MailIndex::delete_message(const std::string& name, std::uint32_t uid) {
-  drop_snapshot(name);
+  note_change(name, uid);
   for (auto* s : {del_msg_, del_cache_}) {
     sqlite3_reset(s);
     bind(s, 1, name);
@@ -456,7 +553,8 @@ void MailIndex::delete_mailbox(const std::string& name) {
   for (const char* sql : {"DELETE FROM message WHERE mailbox = ?1 OR substr(mailbox, 1, length(?1) + 1) = ?1 || '/'",
                           "DELETE FROM cache WHERE mailbox = ?1 OR substr(mailbox, 1, length(?1) + 1) = ?1 || '/'",
                           "DELETE FROM snapshot WHERE mailbox = ?1 OR substr(mailbox, 1, length(?1) + 1) = ?1 || '/'",
-                          "DELETE FROM snapshot_valid WHERE mailbox = ?1 OR substr(mailbox, 1, length(?1) + 1) = ?1 || '/'",
+                          "DELETE FROM snapshot_state WHERE mailbox = ?1 OR substr(mailbox, 1, length(?1) + 1) = ?1 || '/'",
+                          "DELETE FROM snapshot_delta WHERE mailbox = ?1 OR substr(mailbox, 1, length(?1) + 1) = ?1 || '/'",
                           "DELETE FROM mailbox WHERE name = ?1 OR substr(name, 1, length(?1) + 1) = ?1 || '/'"}) {
     if (sqlite3_prepare_v2(db_, sql, -1, &s, nullptr) != SQLITE_OK) { failed_ = true; return; }
     bind(s, 1, name);
@@ -470,7 +568,8 @@ void MailIndex::rename_mailbox(const std::string& from, const std::string& to) {
   for (const char* sql : {"UPDATE message SET mailbox = ?2 || substr(mailbox, length(?1) + 1) WHERE mailbox = ?1 OR substr(mailbox, 1, length(?1) + 1) = ?1 || '/'",
                           "UPDATE cache SET mailbox = ?2 || substr(mailbox, length(?1) + 1) WHERE mailbox = ?1 OR substr(mailbox, 1, length(?1) + 1) = ?1 || '/'",
                           "DELETE FROM snapshot WHERE mailbox = ?1 OR substr(mailbox, 1, length(?1) + 1) = ?1 || '/'",
-                          "DELETE FROM snapshot_valid WHERE mailbox = ?1 OR substr(mailbox, 1, length(?1) + 1) = ?1 || '/'",
+                          "DELETE FROM snapshot_state WHERE mailbox = ?1 OR substr(mailbox, 1, length(?1) + 1) = ?1 || '/'",
+                          "DELETE FROM snapshot_delta WHERE mailbox = ?1 OR substr(mailbox, 1, length(?1) + 1) = ?1 || '/'",
                           "UPDATE mailbox SET name = ?2 || substr(name, length(?1) + 1) WHERE name = ?1 OR substr(name, 1, length(?1) + 1) = ?1 || '/'"}) {
     if (sqlite3_prepare_v2(db_, sql, -1, &s, nullptr) != SQLITE_OK) { failed_ = true; return; }
     bind(s, 1, from);

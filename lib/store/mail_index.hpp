@@ -59,14 +59,17 @@ class MailIndex {
   bool messages(const std::string& name, const std::function<void(const MessageRow&)>& row);
   // What opening a folder reads, in one read transaction: the mailbox row, then every message in UID order.
   // The messages come from the folder's snapshot (one BLOB: the rows packed, written with the rows it
-  // matches) when it is there, intact (checksum) and matches the mailbox row; otherwise from the rows, and
-  // a folder of at least `snapshot_min` rows then gets a new snapshot (only if no one wrote since the read:
-  // a stale snapshot is never written). Every write of a folder's message rows drops its snapshot in the
-  // same transaction. false: no mailbox row or a read error (the caller reconciles from the Maildir).
+  // matches) merged with the rows changed since (its delta: every write of a row of a folder with a
+  // snapshot lists the UID in the same transaction) when the snapshot is there, intact (checksum), of the
+  // current epoch and the delta small; otherwise from the rows, and a folder of at least `snapshot_min`
+  // rows then gets a new snapshot with an empty delta (only if no one wrote since the read: a stale
+  // snapshot is never written). false: no mailbox row or a read error (the caller reconciles from the
+  // Maildir).
   bool load(const std::string& name, IndexedMailbox& mb, const std::function<void(const MessageRow&)>& row,
             std::size_t snapshot_min);
   enum class SnapshotUse { none, used, written };
   SnapshotUse last_snapshot_use() const { return snapshot_use_; }  // what the last load() did (tests, bench)
+  std::size_t last_delta() const { return last_delta_; }  // changed rows merged by the last load() (used)
 
   // A write transaction: begin(), then puts/deletes, then commit() (false: rolled back; the index is stale).
   bool begin();
@@ -90,14 +93,18 @@ class MailIndex {
   bool prepare();
   void finalize();  // the prepared statements
   bool exec(const char* sql);
-  void drop_snapshot(const std::string& name);  // in a write transaction, once per folder
+  void note_change(const std::string& name, std::uint32_t uid);  // in a write transaction: into the delta
+  void drop_snapshot(const std::string& name);  // in a write transaction: the snapshot is no longer used
   sqlite3* db_ = nullptr;
   sqlite3_stmt *get_mb_ = nullptr, *get_msgs_ = nullptr, *put_mb_ = nullptr, *put_msg_ = nullptr, *del_msg_ = nullptr,
                *del_msgs_ = nullptr, *get_cache_ = nullptr, *put_cache_ = nullptr, *del_cache_ = nullptr,
                *del_caches_ = nullptr, *get_snap_ = nullptr, *put_snap_ = nullptr, *del_snap_ = nullptr,
-               *get_cache_range_ = nullptr, *put_snap_valid_ = nullptr;
+               *get_cache_range_ = nullptr, *put_snap_state_ = nullptr, *get_delta_ = nullptr,
+               *put_delta_ = nullptr, *del_delta_ = nullptr, *has_snap_ = nullptr;
   bool failed_ = false;
-  std::vector<std::string> unsnapped_;  // folders whose snapshot this write transaction dropped
+  // Folders this write transaction looked up: whether they have a snapshot (whose delta to write).
+  std::vector<std::pair<std::string, bool>> snap_known_;
+  std::size_t last_delta_ = 0;
   SnapshotUse snapshot_use_ = SnapshotUse::none;
 };
 

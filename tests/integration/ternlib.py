@@ -3,8 +3,10 @@
 Each test writes a tern.toml into a private temp dir with `address = "127.0.0.1:0"` listeners; the daemon
 logs `listener.started service=X address=127.0.0.1:PORT` for each, which is how tests learn the ports.
 """
+import atexit
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,11 +45,32 @@ def make_cert(directory, host, name):
     return cert, key
 
 
+# Work directories the Daemons made themselves: removed when the test program exits, unless a test failed
+# (then kept for a look, and their paths are printed).
+_own_dirs = []
+_keep_dirs = [False]
+
+
+def _remove_own_dirs():
+    if _keep_dirs[0]:
+        if _own_dirs:
+            print("work directories kept: " + " ".join(_own_dirs))
+        return
+    for d in _own_dirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+atexit.register(_remove_own_dirs)
+
+
 class Daemon:
     """A running tern daemon. Use as a context manager; logs are kept in self.log_lines."""
 
     def __init__(self, config_body, program="tern-maild", tmp=None, hostname="mail.example.test", tls=True):
-        self.tmp = tmp or tempfile.mkdtemp(prefix="tern-it-")
+        if tmp is None:
+            tmp = tempfile.mkdtemp(prefix="tern-it-")
+            _own_dirs.append(tmp)
+        self.tmp = tmp
         self.program = program
         self.config = os.path.join(self.tmp, "tern.toml")
         head = '[server]\nhostname = "%s"\ndata_dir = "data"\n' % hostname
@@ -142,4 +165,5 @@ def run_tests(tests):
             failed += 1
             print("FAIL %s: %s: %s" % (t.__name__, type(e).__name__, e))
     print("%d passed, %d failed" % (len(tests) - failed, failed))
+    _keep_dirs[0] = failed > 0
     sys.exit(1 if failed else 0)

@@ -1,7 +1,9 @@
 """`meson install` yields a usable SDK: headers, libtern (shared and static), tern.pc, binaries, the systemd
 unit; examples/embed_minimal.cpp builds against the installed tree with pkg-config alone, and runs."""
+import atexit
 import glob
 import os
+import shutil
 import subprocess
 import tempfile
 
@@ -9,6 +11,7 @@ from ternlib import BUILD, check, run_tests
 
 SOURCE = os.environ.get("TERN_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 DEST = tempfile.mkdtemp(prefix="tern-install-")
+atexit.register(shutil.rmtree, DEST, ignore_errors=True)  # ~1 GB per run (a debug libtern, twice)
 
 
 def installed(pattern):
@@ -63,6 +66,7 @@ def test_hooks_example_rejects_a_recipient_and_adds_a_header():
     import smtplib
     exe = build_example("smtp_hooks")
     data = tempfile.mkdtemp(prefix="tern-hooks-")
+    atexit.register(shutil.rmtree, data, ignore_errors=True)
     with open(os.path.join(data, "tern.toml"), "w") as f:
         f.write('[server]\ndata_dir = "."\n')
     ternctl_bin = installed("ternctl")[0]

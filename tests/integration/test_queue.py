@@ -68,9 +68,15 @@ def test_submission_to_a_remote_address_is_queued_and_managed_with_ternctl():
         check(r["notify"] == "FAILURE,DELAY" and r["orcpt"] == "rfc822;bob@remote.test", r)
         check(r["last_code"] == 451 and "Connection to 127.0.0.1 [127.0.0.1]:9 failed" in r["last_reply"], r)
         spool = os.path.join(d.tmp, "data", "queue")
-        with open(os.path.join(spool, m["id"] + ".msg"), "rb") as f:
-            body = f.read()
-        check(b"Subject: out\r\n" in body and b"Received: from" in body, body[:300])
+        # One file per message: the record (up to its "end" line), then the message as it will be sent.
+        with open(os.path.join(spool, m["id"] + ".qf"), "rb") as f:
+            record, sep, body = f.read().partition(b"\nend\n")
+        check(sep and record.startswith(b"tern-queue-record 1\nid " + m["id"].encode()), record[:300])
+        check(body.startswith(b"Received: from") and b"Subject: out\r\n" in body, body[:300])
+        check(b"\nsize %d\n" % len(body) in record, record)
+        # The deferral is recorded in the side record, which supersedes the queue file's.
+        with open(os.path.join(spool, m["id"] + ".env"), "rb") as f:
+            check(b" deferred 1 " in f.read(), "side record without the deferral")
         text = queue(d, "show", m["id"])
         check(m["id"] in text and "<bob@remote.test>" in text and "451" in text, text)
         # hold: the runner applies the request and answers; flush leaves a held message alone.
@@ -88,7 +94,8 @@ def test_submission_to_a_remote_address_is_queued_and_managed_with_ternctl():
         check(len(listed(d)) == 2, listed(d))
         queue(d, "delete", m["id"])
         check([x["id"] for x in listed(d)] != [m["id"]] and len(listed(d)) == 1, listed(d))
-        check(not os.path.exists(os.path.join(spool, m["id"] + ".msg")), "deleted message file still there")
+        for ext in (".qf", ".env"):
+            check(not os.path.exists(os.path.join(spool, m["id"] + ext)), "deleted message's %s still there" % ext)
     # Daemon stopped: ternctl works on the spool directly.
     left = listed(d)
     check(len(left) == 1, left)

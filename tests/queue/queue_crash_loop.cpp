@@ -45,9 +45,11 @@ struct FileTransport : Transport {
   int fd;
   std::string round;
   asio::awaitable<std::vector<RecipientStatus>> deliver(const DeliveryRequest& r) override {
+    // The message starts at message_offset (its queue file begins with the record).
     std::FILE* f = std::fopen(r.message_file.c_str(), "rb");
     std::string head(200, '\0');
-    head.resize(f ? std::fread(head.data(), 1, head.size(), f) : 0);
+    head.resize(f && std::fseek(f, static_cast<long>(r.message_offset), SEEK_SET) == 0
+                    ? std::fread(head.data(), 1, head.size(), f) : 0);
     if (f) std::fclose(f);
     long n = number_of(head);
     asio::steady_timer t(co_await asio::this_coro::executor);
@@ -96,11 +98,8 @@ int main(int argc, char** argv) {
   }
   // Queue ids of messages left by an earlier round: read their numbers from the spool.
   for (const auto& rec : q.list()) {
-    std::FILE* f = std::fopen((q.spool_dir() / (rec.id + ".msg")).c_str(), "rb");
-    std::string head(200, '\0');
-    head.resize(f ? std::fread(head.data(), 1, head.size(), f) : 0);
-    if (f) std::fclose(f);
-    numbers[rec.id] = number_of(head);
+    auto message = Queue::read_message(q.spool_dir(), rec.id);
+    numbers[rec.id] = message ? number_of(*message) : -1;
   }
   asio::io_context io;
   asio::co_spawn(io, q.run(), asio::detached);

@@ -1,5 +1,8 @@
 #include <boost/test/unit_test.hpp>
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
@@ -16,6 +19,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "tern/core/config.hpp"
+#include "tern/core/log.hpp"
 #include "tern/mime/message.hpp"
 #include "tern/queue/dsn.hpp"
 #include "tern/queue/queue.hpp"
@@ -55,10 +59,13 @@ struct FakeTransport : Transport {
 
   asio::awaitable<std::vector<RecipientStatus>> deliver(const DeliveryRequest& r) override {
     calls.push_back(r);
+    // What a transport sends: message_size octets from message_offset (the queue file starts with its record).
     std::ifstream f(r.message_file, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    bodies.push_back(ss.str());
+    f.seekg(static_cast<std::streamoff>(r.message_offset));
+    std::string body(r.message_size, '\0');
+    f.read(body.data(), static_cast<std::streamsize>(body.size()));
+    body.resize(static_cast<std::size_t>(f.gcount()));
+    bodies.push_back(body);
     max_active = std::max(max_active, ++active);
     max_domain[r.domain] = std::max(max_domain[r.domain], ++active_domain[r.domain]);
     if (delay.count()) {
@@ -174,9 +181,11 @@ BOOST_AUTO_TEST_CASE(spool_survives_reopen_and_drops_half_written_files) {
   Fixture f;
   f.open();
   auto id = f.enqueue({{"bob@remote.test", "", ""}, {"carol@other.test", "NEVER", "rfc822;carol@other.test"}});
-  BOOST_TEST(fs::exists(f.spool() / (id + ".msg")));
-  BOOST_TEST(fs::exists(f.spool() / (id + ".env")));
-  // Debris of a crash: a temp file and a message whose record was never committed.
+  // One file per message: the record, then the message; no side record until the state changes.
+  BOOST_TEST(fs::exists(f.spool() / (id + ".qf")));
+  BOOST_TEST(!fs::exists(f.spool() / (id + ".env")));
+  BOOST_TEST(!fs::exists(f.spool() / (id + ".msg")));
+  // Debris of a crash: a temp file and a (two-file layout) message whose record was never committed.
   std::ofstream(f.spool() / "tmp" / "X.env") << "tern-queue-record 1\nid";
   std::ofstream(f.spool() / "0190ABCDEF012-0000FFFF.msg") << "orphan";
   // Another process cannot take the spool while it is open.
@@ -197,7 +206,7 @@ BOOST_AUTO_TEST_CASE(spool_survives_reopen_and_drops_half_written_files) {
   BOOST_REQUIRE_EQUAL(f.transport.calls.size(), 2u);
   BOOST_TEST(f.transport.bodies[0] == kMessage);
   BOOST_TEST(f.q->list().empty());
-  BOOST_TEST(!fs::exists(f.spool() / (id + ".msg")));
+  BOOST_TEST(!fs::exists(f.spool() / (id + ".qf")));
   BOOST_TEST(!fs::exists(f.spool() / (id + ".env")));
   BOOST_TEST(f.count("delivered") == 2);
 }
@@ -457,7 +466,7 @@ BOOST_AUTO_TEST_CASE(hold_release_delete) {
   auto b = f.enqueue({{"carol@remote.test", "", ""}});
   BOOST_TEST(static_cast<bool>(f.q->hold(a)));
   BOOST_TEST(static_cast<bool>(f.q->remove(b)));
-  BOOST_TEST(!fs::exists(f.spool() / (b + ".msg")));
+  BOOST_TEST(!fs::exists(f.spool() / (b + ".qf")));
   BOOST_TEST(f.q->remove(b).error().category == ErrorCategory::not_found);
   f.run();
   BOOST_TEST(f.transport.calls.empty());
@@ -505,7 +514,9 @@ BOOST_AUTO_TEST_CASE(recipients_are_grouped_by_domain) {
 
 BOOST_AUTO_TEST_CASE(runner_delivers_what_another_thread_enqueues_and_stops) {
   Fixture f;
-  f.config.control_poll = 10s;  // only a wake-up can make it notice new mail quickly
+  // Only a wake-up can make it notice new mail before the poll: everything must be delivered well before it
+  // (the wait below is half of it; a loaded machine may take seconds for the fsyncs).
+  f.config.control_poll = 60s;
   std::mutex m;
   std::condition_variable cv;
   int delivered = 0;
@@ -518,14 +529,12 @@ BOOST_AUTO_TEST_CASE(runner_delivers_what_another_thread_enqueues_and_stops) {
   asio::io_context io;
   asio::co_spawn(io, f.q->run(), asio::detached);
   std::thread runner([&] { io.run(); });
-  auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < 5; ++i) f.enqueue({{"u" + std::to_string(i) + "@remote.test", "", ""}});
   {
     std::unique_lock lock(m);
-    cv.wait_for(lock, 5s, [&] { return delivered == 5; });
+    cv.wait_for(lock, 30s, [&] { return delivered == 5; });
+    BOOST_TEST(delivered == 5);
   }
-  BOOST_TEST(delivered == 5);
-  BOOST_TEST(static_cast<bool>(std::chrono::steady_clock::now() - t0 < 3s));
   f.q->stop();
   runner.join();  // run() returns after stop()
   BOOST_TEST(f.q->list().empty());
@@ -681,4 +690,279 @@ BOOST_AUTO_TEST_CASE(queue_config_section) {
   BOOST_TEST(static_cast<bool>(!parse_queue_config(*s2, c2)));
   BOOST_TEST(bad.issues().size() == 3u);
   BOOST_TEST(c2.retry_schedule.size() == 7u);  // default kept
+}
+
+// ---- the spool files: one queue file per message, side records, the two-file layout of earlier versions ----
+
+namespace {
+
+// Captures the log lines while alive (what an operator reads).
+struct LogCapture {
+  std::mutex m;
+  std::vector<std::string> lines;
+  LogCapture() {
+    log::set_sink([this](log::Level, std::string_view line) {
+      std::lock_guard lock(m);
+      lines.emplace_back(line);
+    });
+  }
+  ~LogCapture() { log::set_sink({}); }
+  bool has(std::string_view event, std::string_view text) {
+    std::lock_guard lock(m);
+    return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) {
+      return l.find(event) != std::string::npos && l.find(text) != std::string::npos;
+    });
+  }
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void put(const fs::path& p, std::string_view data) {
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  f.write(data.data(), static_cast<std::streamsize>(data.size()));
+}
+
+MessageRecord record_of(std::string id, std::int64_t arrival, std::vector<std::string> rcpts, std::uint64_t size) {
+  MessageRecord r;
+  r.id = std::move(id);
+  r.arrival = arrival;
+  r.return_path = "alice@local.test";
+  r.size = size;
+  for (auto& a : rcpts) {
+    RecipientRecord p;
+    p.address = std::move(a);
+    p.next_attempt = arrival;
+    r.recipients.push_back(std::move(p));
+  }
+  return r;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(queue_file_is_the_record_then_exactly_the_message) {
+  auto r = record_of("0190ABCDEF012-00000001", 1795000000, {"bob@remote.test"}, 0);
+  // A message that has an "end" line of its own: the record's end line comes first.
+  const std::string message = "Subject: x\r\n\r\nend\nend\r\n.\r\n";
+  r.size = message.size();
+  const std::string head = serialize_record(r);
+  const std::string file = head + message;
+  BOOST_TEST(record_length(file) == head.size());
+  auto h = parse_queue_file_head(file, file.size());
+  BOOST_REQUIRE_MESSAGE(static_cast<bool>(h), (h ? "" : h.error().message));
+  BOOST_TEST(h->body_offset == head.size());
+  BOOST_TEST(h->rec.id == r.id);
+  BOOST_TEST(file.substr(h->body_offset) == message);
+  // Truncated, extended, cut inside the record, not a queue file at all: never taken for a message.
+  BOOST_TEST(!static_cast<bool>(parse_queue_file_head(file, file.size() - 1)));
+  BOOST_TEST(!static_cast<bool>(parse_queue_file_head(file, file.size() + 1)));
+  BOOST_TEST(record_length(file.substr(0, head.size() - 1)) == 0u);
+  BOOST_TEST(!static_cast<bool>(parse_queue_file_head(file.substr(0, head.size() - 2), file.size())));
+  BOOST_TEST(record_length(message) == 0u);
+  BOOST_TEST(!static_cast<bool>(parse_queue_file_head(message, message.size())));
+}
+
+BOOST_AUTO_TEST_CASE(one_file_per_message_and_finished_files_are_reused) {
+  Fixture f;
+  f.open();
+  auto a = f.enqueue({{"bob@remote.test", "", ""}});
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(f.spool()))
+    if (e.is_regular_file()) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  BOOST_TEST(names == (std::vector<std::string>{a + ".qf", "lock"}));
+  auto text = slurp(f.spool() / (a + ".qf"));
+  BOOST_TEST(text.starts_with("tern-queue-record 1\nid " + a + "\n"));
+  BOOST_TEST(text.ends_with("\nend\n" + kMessage));
+  BOOST_TEST(Queue::read_message(f.spool(), a).value_or("") == kMessage);
+  struct stat before {};
+  BOOST_REQUIRE(::stat((f.spool() / (a + ".qf")).c_str(), &before) == 0);
+  // Delivered at the first attempt: no record rewrite, the queue file goes to free/ and is reused.
+  f.run();
+  BOOST_TEST(f.count("delivered") == 1);
+  BOOST_TEST(!fs::exists(f.spool() / (a + ".qf")));
+  BOOST_TEST(!fs::exists(f.spool() / (a + ".env")));
+  auto b = f.enqueue({{"carol@remote.test", "", ""}});
+  struct stat after {};
+  BOOST_REQUIRE(::stat((f.spool() / (b + ".qf")).c_str(), &after) == 0);
+  BOOST_TEST(after.st_ino == before.st_ino);
+  BOOST_TEST(Queue::read_message(f.spool(), b).value_or("") == kMessage);
+}
+
+BOOST_AUTO_TEST_CASE(a_deferred_message_keeps_its_state_in_a_side_record_across_restarts) {
+  Fixture f;
+  f.transport.decide = [](const DeliveryRequest&, const DeliveryRecipient&) { return deferred("greylisted"); };
+  f.open();
+  auto id = f.enqueue({{"bob@remote.test", "", ""}});
+  const fs::path qf = f.spool() / (id + ".qf"), env = f.spool() / (id + ".env");
+  const auto arrival = slurp(qf);
+  f.run();
+  BOOST_TEST(f.count("deferred") == 1);
+  // The queue file is never rewritten: the new state is the side record.
+  BOOST_TEST(slurp(qf) == arrival);
+  BOOST_REQUIRE(fs::exists(env));
+  auto side = parse_record(slurp(env));
+  BOOST_REQUIRE(static_cast<bool>(side));
+  BOOST_TEST(side->recipients[0].attempts == 1);
+  BOOST_TEST(side->recipients[0].last_text == "greylisted");
+  // After a restart the side record wins over the record of arrival; ternctl's reader agrees.
+  f.q.reset();
+  f.open();
+  BOOST_TEST(f.q->show(id)->recipients[0].attempts == 1);
+  BOOST_TEST(static_cast<bool>(f.q->show(id)->recipients[0].state == RecipientState::deferred));
+  auto listed = Queue::read_spool(f.spool());
+  BOOST_REQUIRE(listed && listed->size() == 1u);
+  BOOST_TEST((*listed)[0].recipients[0].attempts == 1);
+  // Due again and delivered: both files go, and a reopened spool is empty.
+  f.transport.decide = [](const DeliveryRequest&, const DeliveryRecipient&) {
+    return RecipientStatus{RecipientOutcome::delivered, 250, "2.0.0", "ok", "mx.remote.test"};
+  };
+  f.now += 5min;
+  f.run();
+  BOOST_TEST(f.transport.bodies.back() == kMessage);
+  BOOST_TEST(f.count("delivered") == 1);
+  BOOST_TEST(!fs::exists(qf));
+  BOOST_TEST(!fs::exists(env));
+  f.q.reset();
+  f.open();
+  BOOST_TEST(f.q->list().empty());
+  BOOST_TEST(f.transport.calls.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_spool_of_the_two_file_layout_opens_and_delivers) {
+  Fixture f;
+  // bob is greylisted once, carol fails (a DSN quoting the original goes to the local sender).
+  int bob_tries = 0;
+  f.transport.decide = [&](const DeliveryRequest&, const DeliveryRecipient& r) {
+    if (r.address.starts_with("carol")) return failed();
+    return ++bob_tries == 1 ? deferred("greylisted")
+                            : RecipientStatus{RecipientOutcome::delivered, 250, "2.0.0", "ok", "mx.remote.test"};
+  };
+  // What an earlier version left: <id>.msg (the message alone) and its record <id>.env; and the .msg of an
+  // enqueue that crashed before its record (never acknowledged).
+  fs::create_directories(f.spool());
+  const std::string id = "0190ABCDEF012-00000042";
+  auto rec = record_of(id, std::chrono::system_clock::to_time_t(f.now), {"bob@remote.test", "carol@remote.test"},
+                       kMessage.size());
+  put(f.spool() / (id + ".msg"), kMessage);
+  put(f.spool() / (id + ".env"), serialize_record(rec));
+  put(f.spool() / "0190ABCDEF012-00000043.msg", kMessage);
+  auto listed = Queue::read_spool(f.spool());
+  BOOST_REQUIRE(listed && listed->size() == 1u);
+  BOOST_TEST((*listed)[0].id == id);
+  BOOST_TEST(Queue::read_message(f.spool(), id).value_or("") == kMessage);
+  f.open();
+  BOOST_REQUIRE_EQUAL(f.q->list().size(), 1u);
+  BOOST_TEST(!fs::exists(f.spool() / "0190ABCDEF012-00000043.msg"));
+  f.run();
+  BOOST_REQUIRE_EQUAL(f.transport.bodies.size(), 1u);  // bob and carol in one call to remote.test
+  BOOST_TEST(f.transport.bodies[0] == kMessage);
+  // carol's DSN, stored locally for alice, quotes the original message.
+  BOOST_REQUIRE_EQUAL(f.local.size(), 1u);
+  BOOST_TEST(f.local[0].first == "alice@local.test");
+  BOOST_TEST(f.local[0].second.find("Body line two.") != std::string::npos);
+  BOOST_TEST(f.local[0].second.find("carol@remote.test") != std::string::npos);
+  // bob's deferral rewrote the old record in place of the old layout; a restart still reads it.
+  BOOST_TEST(fs::exists(f.spool() / (id + ".msg")));
+  BOOST_TEST(!fs::exists(f.spool() / (id + ".qf")));
+  f.q.reset();
+  f.open();
+  auto shown = f.q->show(id);
+  BOOST_REQUIRE(static_cast<bool>(shown));
+  BOOST_TEST(shown->recipients[0].attempts == 1);
+  BOOST_TEST(static_cast<bool>(shown->recipients[1].state == RecipientState::failed));
+  f.now += 5min;
+  f.run();
+  BOOST_TEST(bob_tries == 2);
+  BOOST_TEST(f.transport.bodies.back() == kMessage);
+  BOOST_TEST(f.q->list().empty());
+  BOOST_TEST(!fs::exists(f.spool() / (id + ".msg")));
+  BOOST_TEST(!fs::exists(f.spool() / (id + ".env")));
+}
+
+BOOST_AUTO_TEST_CASE(a_damaged_queue_file_is_left_in_place_and_reported) {
+  Fixture f;
+  f.open();
+  auto cut = f.enqueue({{"a@remote.test", "", ""}});
+  auto garbled = f.enqueue({{"b@remote.test", "", ""}});
+  auto longer = f.enqueue({{"c@remote.test", "", ""}});
+  auto bad_side = f.enqueue({{"d@remote.test", "", ""}});
+  auto good = f.enqueue({{"e@remote.test", "", ""}});
+  f.q.reset();
+  auto path = [&](const std::string& id, const char* ext) { return f.spool() / (id + ext); };
+  fs::resize_file(path(cut, ".qf"), fs::file_size(path(cut, ".qf")) - 3);  // the message's end is lost
+  auto g = slurp(path(garbled, ".qf"));
+  g[g.find("\nsize ") + 1] = 'S';  // an unknown key in its record
+  put(path(garbled, ".qf"), g);
+  put(path(longer, ".qf"), slurp(path(longer, ".qf")) + "more\r\n");
+  put(path(bad_side, ".env"), "tern-queue-record 1\nid " + bad_side + "\n");  // a side record cut short
+  std::map<fs::path, std::string> damaged;
+  for (const auto& p : {path(cut, ".qf"), path(garbled, ".qf"), path(longer, ".qf"), path(bad_side, ".qf"),
+                        path(bad_side, ".env")})
+    damaged[p] = slurp(p);
+  {
+    LogCapture logs;
+    f.open();
+    BOOST_TEST(logs.has("queue.file_invalid", cut));
+    BOOST_TEST(logs.has("queue.file_invalid", garbled));
+    BOOST_TEST(logs.has("queue.file_invalid", longer));
+    BOOST_TEST(logs.has("queue.record_invalid", bad_side));
+  }
+  auto list = f.q->list();
+  BOOST_REQUIRE_EQUAL(list.size(), 1u);
+  BOOST_TEST(list[0].id == good);
+  auto listed = Queue::read_spool(f.spool());
+  BOOST_REQUIRE(static_cast<bool>(listed));
+  BOOST_TEST(listed->size() == 1u);
+  f.run();
+  BOOST_REQUIRE_EQUAL(f.transport.calls.size(), 1u);
+  BOOST_TEST(f.transport.calls[0].queue_id == good);
+  // Never deleted, never changed: they wait for the operator, through any number of restarts.
+  f.q.reset();
+  f.open();
+  for (const auto& [p, bytes] : damaged) {
+    BOOST_TEST(fs::exists(p), p.string());
+    BOOST_TEST((slurp(p) == bytes), p.string());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_finished_message_cut_short_by_a_crash_is_removed_and_a_lost_one_reported) {
+  Fixture f;
+  f.transport.decide = [](const DeliveryRequest&, const DeliveryRecipient&) { return deferred(); };
+  f.open();
+  auto a = f.enqueue({{"a@remote.test", "", ""}});
+  auto b = f.enqueue({{"b@remote.test", "", ""}});
+  auto c = f.enqueue({{"c@remote.test", "", ""}});
+  f.run();  // all deferred: each has a side record now
+  f.q.reset();
+  auto path = [&](const std::string& id, const char* ext) { return f.spool() / (id + ext); };
+  auto finish = [&](const std::string& id) {
+    auto r = parse_record(slurp(path(id, ".env")));
+    BOOST_REQUIRE(static_cast<bool>(r));
+    for (auto& p : r->recipients) p.state = RecipientState::delivered;
+    put(path(id, ".env"), serialize_record(*r));
+  };
+  // a: the crash came right after its final side record; b: also after its queue file's removal.
+  finish(a);
+  finish(b);
+  fs::remove(path(b, ".qf"));
+  // c: its queue file was lost (not by a crash of ours): the side record names what was lost.
+  fs::remove(path(c, ".qf"));
+  {
+    LogCapture logs;
+    f.open();
+    BOOST_TEST(logs.has("queue.message_missing", c));
+    BOOST_TEST(logs.has("queue.finished_removed", a));
+  }
+  BOOST_TEST(f.q->list().empty());
+  BOOST_TEST(!fs::exists(path(a, ".qf")));
+  BOOST_TEST(!fs::exists(path(a, ".env")));
+  BOOST_TEST(!fs::exists(path(b, ".env")));
+  BOOST_TEST(fs::exists(path(c, ".env")));
+  f.run();
+  BOOST_TEST(f.transport.calls.size() == 3u);  // only the first attempts: nothing delivered again
 }

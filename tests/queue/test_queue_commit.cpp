@@ -136,8 +136,8 @@ BOOST_AUTO_TEST_CASE(parked_messages_start_as_deliveries_end_without_polling) {
   std::set<std::string> delivered;
   q.set_observer([&](const QueueEvent& e) {
     if (e.kind != "delivered") return;
-    // Reported only once durable: a finished message's record is already gone from the spool.
-    BOOST_TEST(!fs::exists(dir.path / "queue" / (e.id + ".env")));
+    // Reported only once durable: a finished message's queue file is already gone from the spool.
+    BOOST_TEST(!fs::exists(dir.path / "queue" / (e.id + ".qf")));
     std::lock_guard lock(m);
     delivered.insert(e.id);
     cv.notify_all();
@@ -206,7 +206,7 @@ BOOST_AUTO_TEST_CASE(concurrent_enqueues_share_directory_syncs_and_all_survive_r
   BOOST_REQUIRE(static_cast<bool>(again.open()));
   auto list = again.list();
   BOOST_TEST(list.size() == ids.size());
-  for (const auto& id : ids) BOOST_TEST(fs::file_size(dir.path / "queue" / (id + ".msg")) == kBody.size());
+  for (const auto& id : ids) BOOST_TEST(Queue::read_message(dir.path / "queue", id).value_or("") == kBody);
   asio::io_context io;
   asio::co_spawn(io, again.run_once(), asio::detached);
   io.run();
@@ -243,15 +243,15 @@ BOOST_AUTO_TEST_CASE(awaited_commits_are_durable_and_resume_their_callers_on_the
           co_return;
         }
         // Not acknowledged yet: nothing under a spool name.
-        if (fs::exists(spool / (prepared->rec.id + ".env"))) ++not_on_disk;
+        if (fs::exists(spool / (prepared->rec.id + ".qf"))) ++not_on_disk;
         auto id = co_await q.commit(*prepared);
         if (std::this_thread::get_id() != io_thread) ++wrong_thread;
         if (!id) {
           ++failed;
           co_return;
         }
-        // Acknowledged: both files under their names (the record is the commit point).
-        if (!fs::exists(spool / (*id + ".env")) || fs::file_size(spool / (*id + ".msg")) != kBody.size()) ++not_on_disk;
+        // Acknowledged: its queue file under its name (the commit point), with the whole message.
+        if (Queue::read_message(spool, *id).value_or("") != kBody) ++not_on_disk;
         ids.push_back(*id);
       }, asio::detached);
     io.run();
@@ -264,8 +264,7 @@ BOOST_AUTO_TEST_CASE(awaited_commits_are_durable_and_resume_their_callers_on_the
     // Prepared but never committed (the session died before its 250): never acknowledged, never sent.
     auto orphan = q.prepare(to("lost@remote.test"), kBody);
     BOOST_REQUIRE(static_cast<bool>(orphan));
-    ::close(orphan->msg_fd);
-    ::close(orphan->env_fd);
+    ::close(orphan->fd);
     q.stop();
     // After stop() a commit still completes (on the caller's thread).
     asio::io_context late;

@@ -5,11 +5,13 @@
 //   auto id = q.enqueue(envelope, message);    // BLOCKING: durable (fsync'd) before it returns
 //   asio::co_spawn(io, q.run(), asio::detached);  // the runner: delivers due messages, retries, bounces
 //
-// Spool layout (docs/queue.md): <spool>/<id>.msg (the message, CRLF), <spool>/<id>.env (the envelope and
-// per-recipient state, spool_record.hpp), <spool>/tmp/ (temp files), <spool>/free/ (files of finished
-// messages, rewritten for new ones: creating and deleting inodes costs more than the write; emptied by
-// open()), <spool>/ctl/ (requests from ternctl while the owner runs), <spool>/lock (held with flock by the
-// process that owns the spool).
+// Spool layout (docs/queue.md): <spool>/<id>.qf (the queue file: the envelope and per-recipient state as
+// at arrival (spool_record.hpp), then the message, CRLF), <spool>/<id>.env (the side record: the current
+// state once it differs from the queue file's, e.g. after a deferral), <spool>/tmp/ (temp files),
+// <spool>/free/ (files of finished messages, rewritten for new ones: creating and deleting inodes costs more
+// than the write; emptied by open()), <spool>/ctl/ (requests from ternctl while the owner runs),
+// <spool>/lock (held with flock by the process that owns the spool). open() and read_spool() also read the
+// earlier layout (<id>.msg, the message alone, with its record in <id>.env).
 //
 // Threads: enqueue, flush, hold, release, remove, list and show may be called from any thread; run() and
 // run_once() run on one executor.
@@ -88,21 +90,22 @@ class Queue {
   Status open();
 
   // BLOCKING. Spools the message (bare LF becomes CRLF) with every recipient pending; returns its id once
-  // the message file and the record are fsync'd and renamed into place.
+  // its queue file (record and message) is fsync'd and renamed into place and the rename is durable.
   Result<std::string> enqueue(const smtp::QueuedEnvelope& envelope, std::string_view message);
 
   // The same in two steps, so that no thread is held while the disk works (the SMTP session's path):
   //   auto p = co_await workers.run([&] { return q.prepare(envelope, message); });  // CPU + writes
   //   auto id = co_await q.commit(*p);  // durable: files and directory synced, like enqueue()
-  // prepare() writes the message and its record into spool files and starts their writeback without
-  // waiting for it. commit() hands them to the queue's committer thread, which syncs every message
-  // waiting at that moment together (their files, their renames, one directory fsync) and resumes each
-  // caller on its own executor. A Prepared that is never committed is never acknowledged: its files are
-  // temporary (free/) and dropped at the next open().
+  // prepare() writes the record and the message into one spool file and starts its writeback without
+  // waiting for it. commit() hands it to the queue's committer threads, which sync every message waiting
+  // at that moment together (their files, their renames, one directory fsync) and resume each caller on
+  // its own executor. A Prepared that is never committed is never acknowledged: its file is temporary
+  // (free/) and dropped at the next open().
   struct Prepared {
     MessageRecord rec;
-    int msg_fd = -1, env_fd = -1;
-    std::filesystem::path msg_tmp, env_tmp;
+    int fd = -1;                      // the queue file, written, not yet synced
+    std::filesystem::path tmp;        // its name until the commit renames it to <spool>/<id>.qf
+    std::uint64_t body_offset = 0;    // where the message starts in it (after the record)
   };
   Result<Prepared> prepare(const smtp::QueuedEnvelope& envelope, std::string_view message);
   asio::awaitable<Result<std::string>> commit(const Prepared& prepared);
@@ -129,6 +132,8 @@ class Queue {
 
   // Reads the spool without taking its lock (ternctl list/show while the daemon runs).
   static Result<std::vector<MessageRecord>> read_spool(const std::filesystem::path& spool_dir);
+  // The queued message `id` as it is sent (CRLF), from either spool layout, without taking the lock.
+  static Result<std::string> read_message(const std::filesystem::path& spool_dir, std::string_view id);
   // Applies the requests in ctl/ (what run() does every control_poll); returns how many it handled.
   std::size_t process_control_requests();
 
@@ -147,7 +152,7 @@ class Queue {
   Result<Prepared> prepare_files(const MessageRecord& base, std::string_view message);
   Status finish_files(Prepared& p);  // fdatasync, close, rename into place (not yet durable: dir_sync_)
   void discard(const Prepared& p, bool renamed);
-  std::string admit(const MessageRecord& rec);  // hands a durable message to the runner
+  std::string admit(const Prepared& p);  // hands a durable message to the runner
   std::int64_t now_unix() const;
   std::vector<Job*> collect_due_locked(std::int64_t now);
   bool start_entry_locked(const std::shared_ptr<Entry>& e, std::int64_t now, std::vector<Job*>& jobs);
@@ -160,10 +165,11 @@ class Queue {
   Outcome apply_outcome(Job& job, const std::vector<RecipientStatus>& statuses);
   void settle(std::vector<Outcome>& batch);
   Result<std::string> spool(const MessageRecord& base, std::string_view message);
-  void send_dsn(const MessageRecord& rec, const std::vector<DsnRecipient>& recipients, std::int64_t now);
+  void send_dsn(const Entry& e, const MessageRecord& rec, const std::vector<DsnRecipient>& recipients, std::int64_t now);
+  std::filesystem::path message_path(const Entry& e) const;
   Status stage_record(const MessageRecord& rec);
   Status write_record(const MessageRecord& rec);
-  void erase_files(const std::string& id);
+  void erase_files(Entry& e);
   Status change(std::string_view id, const std::function<Status(MessageRecord&)>& edit);
   void emit(const QueueEvent& ev);
   void wake();

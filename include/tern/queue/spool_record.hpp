@@ -1,5 +1,8 @@
-// The envelope/state record of one queued message (<spool>/<id>.env): a versioned, line-oriented text
-// file, rewritten atomically (temp file, fsync, rename, directory fsync) after every change.
+// The envelope/state record of one queued message: a versioned, line-oriented text. It heads the message's
+// queue file (<spool>/<id>.qf: the record, then the message) as written at arrival; once the state
+// changes (a deferral, hold, flush) the current record is the side record <spool>/<id>.env, rewritten
+// atomically (temp file, fsync, rename, directory fsync) after every change. Spools of the earlier layout
+// keep the message alone in <spool>/<id>.msg and the record in <id>.env.
 //
 //   tern-queue-record 1
 //   id 0190AB12CD34-1F2E
@@ -60,6 +63,21 @@ inline constexpr std::size_t kMaxRecipients = 100000;
 std::string serialize_record(const MessageRecord& r);
 // Strict: unknown version, missing or malformed field, missing "end" line -> ErrorCategory::invalid_argument.
 Result<MessageRecord> parse_record(std::string_view text);
+
+// The queue file: the record (its "end" line included), then exactly `size` octets of message. No other
+// line of a record is "end" (every line is "key value"), so the first "end" line closes it.
+// The length of the record at the start of `data` (the offset of the message), or 0 if `data` holds no
+// complete record yet (read more; at kMaxRecordSize the file is not a queue file).
+std::size_t record_length(std::string_view data) noexcept;
+
+struct QueueFileHead {
+  MessageRecord rec;
+  std::uint64_t body_offset = 0;  // where the message starts
+};
+// Parses the head of a queue file of `file_size` octets from its first octets `prefix` (at least the
+// whole record). Invalid (ErrorCategory::invalid_argument) unless the record parses and the file holds
+// exactly rec.size octets after it: a truncated or extended file is never taken for a queued message.
+Result<QueueFileHead> parse_queue_file_head(std::string_view prefix, std::uint64_t file_size);
 
 // A queue id is 8..64 characters of [0-9A-Za-z-] (also what ternctl accepts before touching a file name).
 bool valid_queue_id(std::string_view id) noexcept;

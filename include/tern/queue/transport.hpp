@@ -31,7 +31,10 @@ struct DeliveryRequest {
   bool eightbit = false;    // body has 8-bit octets (8BITMIME needed, RFC 6152)
   std::string domain;       // destination: all recipients of this request share it
   std::vector<DeliveryRecipient> recipients;
-  std::filesystem::path message_file;  // the spooled message, CRLF line ends, ready to send as is
+  // The spooled message, CRLF line ends, ready to send as is: message_size octets of message_file from
+  // message_offset on (the queue file starts with the queue's record: spool_record.hpp).
+  std::filesystem::path message_file;
+  std::uint64_t message_offset = 0;
   std::uint64_t message_size = 0;
 };
 
