@@ -125,13 +125,23 @@ std::string new_id() {
                      (salt ^ (c >> 16) * 2654435761u) & 0xffff);
 }
 
-Result<std::string> read_file(const fs::path& p, std::size_t max = SIZE_MAX) {
+// Reads `p` from its start until the end of the file or until `done(text, from)` says the text holds what
+// the caller needs (`from`: where the bytes of the last read begin); `size` gets the file's size.
+template <class Done>
+Result<std::string> read_head(const fs::path& p, std::size_t chunk, Done&& done, std::uint64_t* size = nullptr) {
   int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return fail_errno("open " + p.string());
+  struct stat st {};
+  if (size && ::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return fail_errno("stat " + p.string(), err);
+  }
+  if (size) *size = static_cast<std::uint64_t>(st.st_size);
   std::string out;
-  char buf[65536];
+  std::string buf(chunk, '\0');
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+    ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       int err = errno;
@@ -139,14 +149,18 @@ Result<std::string> read_file(const fs::path& p, std::size_t max = SIZE_MAX) {
       return fail_errno("read " + p.string(), err);
     }
     if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-    if (out.size() > max) {
-      ::close(fd);
-      return fail(ErrorCategory::limit, p.string() + " is too large");
-    }
+    std::size_t from = out.size();
+    out.append(buf.data(), static_cast<std::size_t>(n));
+    if (done(out, from)) break;
   }
   ::close(fd);
   return out;
+}
+
+Result<std::string> read_file(const fs::path& p, std::size_t max = SIZE_MAX) {
+  auto text = read_head(p, 65536, [max](const std::string& t, std::size_t) { return t.size() > max; });
+  if (text && text->size() > max) return fail(ErrorCategory::limit, p.string() + " is too large");
+  return text;
 }
 
 fs::path queue_file(const fs::path& dir, std::string_view id) { return dir / (std::string(id) + ".qf"); }
@@ -177,33 +191,15 @@ Result<std::string> read_range(const fs::path& p, std::uint64_t offset, std::uin
 }
 
 // The record at the head of a queue file, with where its message starts; checked against the file's size.
+// Most records are a few hundred octets: one read of 16 KiB usually holds the whole head.
 Result<QueueFileHead> read_queue_file_head(const fs::path& p) {
-  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail_errno("open " + p.string());
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    return fail_errno("stat " + p.string(), err);
-  }
-  // Most records are a few hundred octets: one read of 16 KiB usually holds the whole head.
-  std::string head;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return fail_errno("read " + p.string(), err);
-    }
-    if (n == 0) break;
-    std::size_t from = head.size() < 4 ? 0 : head.size() - 4;  // the end line may straddle two reads
-    head.append(buf, static_cast<std::size_t>(n));
-    if (head.find("\nend\n", from) != std::string::npos || head.size() > kMaxRecordSize) break;
-  }
-  ::close(fd);
-  return parse_queue_file_head(head, static_cast<std::uint64_t>(st.st_size));
+  std::uint64_t size = 0;
+  auto head = read_head(p, 16384, [](const std::string& t, std::size_t from) {
+    // The end line may straddle two reads.
+    return t.find("\nend\n", from < 4 ? 0 : from - 4) != std::string::npos || t.size() > kMaxRecordSize;
+  }, &size);
+  if (!head) return fail(head.error());
+  return parse_queue_file_head(*head, size);
 }
 
 // Bare LF (and bare CR) become CRLF so the spooled file can be sent as is.
