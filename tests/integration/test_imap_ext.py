@@ -206,14 +206,20 @@ def test_cached_header_fields_answer_like_the_message():
         check(search(r, "SEARCH HEADER X-Mailer tern") == [1], "SEARCH HEADER outside the cache")
         check(search(r, "SORT (FROM) UTF-8 ALL", b"* SORT") == [3, 1, 2], "SORT FROM")
         r.close()
-        d.stop()
-        d.log_lines, d.ports = [], {}
-        d.start()
-        r = Raw(d)
-        r.ok("EXAMINE INBOX")
-        again = fetches(r.ok("FETCH 1:* " + items))
+        again = fetch_after_restart(d, items)
         check(again == cold, "after a restart:\n%r\n%r" % (cold, again))
-        r.close()
+
+
+def fetch_after_restart(d, items):
+    """Restarts the daemon and FETCHes `items` of every message of INBOX in a new session."""
+    d.stop()
+    d.log_lines, d.ports = [], {}
+    d.start()
+    r = Raw(d)
+    r.ok("EXAMINE INBOX")
+    out = fetches(r.ok("FETCH 1:* " + items))
+    r.close()
+    return out
 
 
 def test_cached_envelope_and_bodystructure_answer_like_the_message():
@@ -259,14 +265,8 @@ def test_cached_envelope_and_bodystructure_answer_like_the_message():
         body = fetches(r.ok("FETCH 2 (BODY.PEEK[HEADER.FIELDS (X-None)] BODY.PEEK[1])"))
         check(b"Hello" in body[2], body)
         r.close()
-        d.stop()
-        d.log_lines, d.ports = [], {}
-        d.start()
-        r = Raw(d)
-        r.ok("EXAMINE INBOX")
-        again = fetches(r.ok("FETCH 1:* " + items))
+        again = fetch_after_restart(d, items)
         check(again == cold, "after a restart:\n%r\n%r" % (cold, again))
-        r.close()
 
 
 def test_idle_sees_changes_made_by_another_program():
