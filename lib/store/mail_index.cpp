@@ -396,12 +396,16 @@ void MailIndex::note_change(const std::string& name, std::uint32_t uid) {
     snap_known_.emplace_back(name, rc == SQLITE_ROW);
     it = std::prev(snap_known_.end());
   }
-  if (!it->second) return;
-  sqlite3_reset(put_delta_);
-  bind(put_delta_, 1, name);
-  bind(put_delta_, 2, static_cast<std::int64_t>(uid));
-  if (sqlite3_step(put_delta_) != SQLITE_DONE) failed_ = true;
-  sqlite3_reset(put_delta_);
+  if (it->second) write(put_delta_, name, uid);
+}
+
+// One write statement with the folder name (and a UID) bound; a failure fails the transaction.
+void MailIndex::write(sqlite3_stmt* s, const std::string& name, std::optional<std::uint32_t> uid) {
+  sqlite3_reset(s);
+  bind(s, 1, name);
+  if (uid) bind(s, 2, static_cast<std::int64_t>(*uid));
+  if (sqlite3_step(s) != SQLITE_DONE) failed_ = true;
+  sqlite3_reset(s);
 }
 
 void MailIndex::drop_snapshot(const std::string& name) {
@@ -409,12 +413,7 @@ void MailIndex::drop_snapshot(const std::string& name) {
   if (it != snap_known_.end() && !it->second) return;
   if (it == snap_known_.end()) snap_known_.emplace_back(name, false);
   else it->second = false;
-  for (auto* s : {del_snap_, del_delta_}) {
-    sqlite3_reset(s);
-    bind(s, 1, name);
-    if (sqlite3_step(s) != SQLITE_DONE) failed_ = true;
-    sqlite3_reset(s);
-  }
+  for (auto* s : {del_snap_, del_delta_}) write(s, name);
 }
 
 bool MailIndex::begin() {
@@ -471,23 +470,12 @@ void MailIndex::put_message(const std::string& name, const IndexedMessage& m) {
 
 void MailIndex::delete_message(const std::string& name, std::uint32_t uid) {
   note_change(name, uid);
-  for (auto* s : {del_msg_, del_cache_}) {
-    sqlite3_reset(s);
-    bind(s, 1, name);
-    bind(s, 2, static_cast<std::int64_t>(uid));
-    if (sqlite3_step(s) != SQLITE_DONE) failed_ = true;
-    sqlite3_reset(s);
-  }
+  for (auto* s : {del_msg_, del_cache_}) write(s, name, uid);
 }
 
 void MailIndex::delete_messages(const std::string& name) {
   drop_snapshot(name);
-  for (auto* s : {del_msgs_, del_caches_}) {
-    sqlite3_reset(s);
-    bind(s, 1, name);
-    if (sqlite3_step(s) != SQLITE_DONE) failed_ = true;
-    sqlite3_reset(s);
-  }
+  for (auto* s : {del_msgs_, del_caches_}) write(s, name);
 }
 
 void MailIndex::cached(const std::string& name, const std::vector<std::uint32_t>& uids, std::string_view field,

@@ -95,6 +95,7 @@ class MailIndex {
   bool exec(const char* sql);
   void note_change(const std::string& name, std::uint32_t uid);  // in a write transaction: into the delta
   void drop_snapshot(const std::string& name);  // in a write transaction: the snapshot is no longer used
+  void write(sqlite3_stmt* s, const std::string& name, std::optional<std::uint32_t> uid = std::nullopt);
   sqlite3* db_ = nullptr;
   sqlite3_stmt *get_mb_ = nullptr, *get_msgs_ = nullptr, *put_mb_ = nullptr, *put_msg_ = nullptr, *del_msg_ = nullptr,
                *del_msgs_ = nullptr, *get_cache_ = nullptr, *put_cache_ = nullptr, *del_cache_ = nullptr,
