@@ -469,11 +469,13 @@ int run_list(ternctl::Context& ctx, const Args& args_in) {
 }
 
 // ---- mailbox import/export ---------------------------------------------------------------
-constexpr const char* kMailboxUsage = "ternctl mailbox import --format csv|json [FILE|-] | export --format csv|json";
+constexpr const char* kMailboxUsage =
+    "ternctl mailbox import --format csv|json [FILE|-] | export --format csv|json | check|reindex USER";
 
 int run_mailbox(ternctl::Context& ctx, const Args& args_in) {
   Args a = args_in;
   if (a.empty()) return usage(kMailboxUsage);
+  if (a[0] == "check" || a[0] == "reindex") return ternctl::store_command(ctx, a);  // the user's mail store
   std::string cmd = a[0];
   a.erase(a.begin());
   std::optional<dir::TransferFormat> format;
@@ -530,7 +532,7 @@ const bool registered = [] {
   ternctl::register_group({"user", "users with a mailbox: add, del, list, passwd", run_user});
   ternctl::register_group({"alias", "aliases (with * wildcards): add, del, list", run_alias});
   ternctl::register_group({"list", "mailing lists: add, del, members, list", run_list});
-  ternctl::register_group({"mailbox", "import/export mailboxes (Cloudron CSV/JSON)", run_mailbox});
+  ternctl::register_group({"mailbox", "import/export mailboxes (Cloudron CSV/JSON); check/reindex a user's mail", run_mailbox});
   return true;
 }();
 

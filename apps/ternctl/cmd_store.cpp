@@ -1,43 +1,44 @@
-// ternctl command group for lib/store: `ternctl store check USER`, `ternctl store reindex USER`.
+// ternctl command group for lib/store: `ternctl store check USER`, `ternctl store reindex USER` (also
+// `ternctl mailbox check|reindex USER`, the name operators look for beside mailbox import/export).
 #include <cstdio>
 
 #include "apps/ternctl/ctl.hpp"
 #include "tern/store/maildir_store.hpp"
 
-namespace {
+namespace ternctl {
 
-int run_store(ternctl::Context& ctx, const std::vector<std::string>& args) {
+int store_command(Context& ctx, const std::vector<std::string>& args) {
   if (args.size() != 2 || (args[0] != "check" && args[0] != "reindex")) {
-    std::fprintf(stderr, "usage: ternctl store check|reindex USER\n");
-    return ternctl::kUsage;
+    std::fprintf(stderr, "usage: ternctl store|mailbox check|reindex USER\n");
+    return kUsage;
   }
   auto dir = ctx.data_dir();
-  if (!dir) return ternctl::kFailed;
+  if (!dir) return kFailed;
   tern::store::MaildirStore store(*dir);
   if (args[0] == "reindex") {
     if (auto s = store.reindex(args[1]); !s) {
       std::fprintf(stderr, "ternctl: %s\n", s.error().describe().c_str());
-      return ternctl::kFailed;
+      return kFailed;
     }
   }
   auto u = store.open_user(args[1]);
   if (!u) {
     std::fprintf(stderr, "ternctl: %s\n", u.error().describe().c_str());
-    return ternctl::kFailed;
+    return kFailed;
   }
   // check: opening every mailbox brings the index in step with dovecot-uidlist, new/ and cur/ where they
   // changed (unknown files get new UIDs, vanished ones are dropped). reindex (above) rebuilds it all first.
   auto list = (*u)->list();
   if (!list) {
     std::fprintf(stderr, "ternctl: %s\n", list.error().describe().c_str());
-    return ternctl::kFailed;
+    return kFailed;
   }
-  int rc = ternctl::kOk;
+  int rc = kOk;
   for (auto& m : *list) {
     auto st = (*u)->status(m.name);
     if (!st) {
       std::fprintf(stderr, "ternctl: %s: %s\n", m.name.c_str(), st.error().describe().c_str());
-      rc = ternctl::kFailed;
+      rc = kFailed;
       continue;
     }
     if (ctx.json)
@@ -50,6 +51,8 @@ int run_store(ternctl::Context& ctx, const std::vector<std::string>& args) {
   return rc;
 }
 
-bool registered = ternctl::register_group({"store", "check or reindex a user's mail store", run_store});
+}  // namespace ternctl
 
+namespace {
+bool registered = ternctl::register_group({"store", "check or reindex a user's mail store", ternctl::store_command});
 }  // namespace

@@ -46,6 +46,9 @@ struct Group {
 // Called from static initialisers in cmd_<group>.cpp: `static bool r = ternctl::register_group({...});`
 bool register_group(Group g);
 
+// `ternctl store check|reindex USER` (cmd_store.cpp), also reached as `ternctl mailbox check|reindex USER`.
+int store_command(Context& ctx, const std::vector<std::string>& args);
+
 // Reads a secret from stdin (no echo when stdin is a terminal). Passwords never come from argv.
 std::optional<std::string> read_secret(std::string_view prompt);
 
