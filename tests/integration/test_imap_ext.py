@@ -168,6 +168,15 @@ def modseq(line):
     check(m, "MODSEQ missing: %r" % line)
     return int(m.group(1))
 
+def append_and_fetch(d, msgs, items):
+    """A session that APPENDs `msgs` to INBOX, SELECTs it and FETCHes `items` of all (the cold answers)."""
+    r = Raw(d)
+    for m in msgs:
+        r.append("INBOX", m)
+    r.ok("SELECT INBOX")
+    return r, fetches(r.ok("FETCH 1:* " + items))
+
+
 def test_cached_header_fields_answer_like_the_message():
     """ENVELOPE, HEADER.FIELDS, SEARCH and SORT are answered from the header fields the store caches after
     the first read: the same bytes before and after caching and after a restart; fields outside the
@@ -181,11 +190,7 @@ def test_cached_header_fields_answer_like_the_message():
     ]
     items = "(ENVELOPE BODY.PEEK[HEADER.FIELDS (From Subject X-Priority Cc)])"
     with daemon() as d:
-        r = Raw(d)
-        for m in msgs:
-            r.append("INBOX", m)
-        r.ok("SELECT INBOX")
-        cold = fetches(r.ok("FETCH 1:* " + items))
+        r, cold = append_and_fetch(d, msgs, items)
         index = os.path.join(d.tmp, "data", "mail", "example.test", "alice", "tern-index.sqlite")
         db = sqlite3.connect(index)
         rows = db.execute("SELECT uid, length(value) FROM cache WHERE mailbox = 'INBOX' AND field = 'imap.header-fields.v1'"
@@ -238,11 +243,7 @@ def test_cached_envelope_and_bodystructure_answer_like_the_message():
             b"From: Amy <amy@remote.test>\r\nSubject: Broken\r\nnot a header line\r\nTo: x@y\r\n\r\nbody\r\n"]
     items = "(UID ENVELOPE BODY BODYSTRUCTURE)"
     with daemon() as d:
-        r = Raw(d)
-        for m in msgs:
-            r.append("INBOX", m)
-        r.ok("SELECT INBOX")
-        cold = fetches(r.ok("FETCH 1:* " + items))
+        r, cold = append_and_fetch(d, msgs, items)
         check(len(cold) == 3, cold)
         check(b'BODYSTRUCTURE (("TEXT" "PLAIN" ("charset" "utf-8")' in cold[2] and b'"APPLICATION" "PDF"' in cold[2],
               cold[2])
