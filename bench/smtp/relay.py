@@ -16,8 +16,15 @@ Before each timed run one probe message goes to a second sink that keeps what it
 must (not) carry a DKIM-Signature: a side that silently stopped signing cannot win the table.
 
 Each round also prints the CPU time the server spent per message (user + system; tern-maild's process,
-or Postfix's master with every service it runs plus OpenDKIM) and the load average: on a shared machine the
-rate moves with the neighbours, the CPU per message much less.
+or Postfix's master with every service it runs plus OpenDKIM), the CPU the load generators spent (smtp-source
+and the smtp-sink) and the load average: on a shared machine the rate moves with the neighbours, the CPU per
+message much less.
+
+The end of the table says what the machine allows: with every core busy, a server that did nothing but one
+RSA-2048 signature per message (the cost `openssl speed` measures here) next to the same load generators
+could not pass cores / (sign + generators) messages a second; the line shows that ceiling next to 10x
+Postfix + OpenDKIM, and how much CPU per message the goal leaves for everything else (two SMTP transactions
+and a durable spool).
 
 Not a test: figures only. Needs root (Postfix, OpenDKIM). The machine is shared: each side runs --rounds
 times, interleaved, and the table shows the median and the range.
@@ -27,6 +34,7 @@ times, interleaved, and the table shows the median and the range.
 import argparse
 import glob
 import os
+import resource
 import shutil
 import smtplib
 import socket
@@ -53,12 +61,26 @@ def sink(port, dump_dir=None):
                             stderr=subprocess.DEVNULL)
 
 
-def source(port, messages, sessions):
+def source(port, messages, sessions, sink_proc):
+    """Runs smtp-source to the end; returns the CPU seconds it and the sink spent meanwhile."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    sink0 = proc_cpu(sink_proc.pid)
     r = subprocess.run(["/usr/sbin/smtp-source", "-d", "-c", "-s", str(sessions), "-l", "2048", "-m", str(messages),
                         "-f", "app@example.test", "-t", "someone@remote.test", "-M", "app.example.test",
                         "127.0.0.1:%d" % port], capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError("smtp-source: " + r.stderr[-2000:])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) + proc_cpu(sink_proc.pid) - sink0
+
+
+def rsa_signs_per_second():
+    """RSA-2048 signatures a second on one core, as `openssl speed` measures them (machine-readable form)."""
+    r = subprocess.run(["openssl", "speed", "-mr", "-seconds", "3", "rsa2048"], capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        if line.startswith("+F2:"):  # +F2:<n>:<bits>:<sign/s>:<verify/s>
+            return float(line.split(":")[3])
+    raise RuntimeError("openssl speed rsa2048 printed no result")
 
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -132,13 +154,13 @@ class ProbeSink:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def bench_tern(build, messages, sessions, sign, sink_port, probe, extra_server="", extra_config=""):
+def bench_tern(build, messages, sessions, sign, sink_proc, probe, extra_server="", extra_config=""):
     ternlib.BUILD = build
     d = ternlib.Daemon('[[listen]]\nservice = "smtp"\naddress = "127.0.0.1:0"\n\n[limits]\nmax_connections_per_ip = 500\n'
                        '\n[smtp.rate_limit]\nip_messages_per_minute = 0\nip_recipients_per_minute = 0\n'
                        '\n[dns]\nlocal_only = true\nlocal_data = ["remote.test. MX 10 mx.remote.test.", '
                        '"mx.remote.test. A 127.0.0.1"]\n[delivery]\nmx_port = %d\n[transport]\n"probe.test" = "smtp:127.0.0.1:%d"\n'
-                       '[dkim]\nsign = %s\n' % (sink_port, probe.port, "true" if sign else "false") + extra_config, tls=False)
+                       '[dkim]\nsign = %s\n' % (sink_proc.port, probe.port, "true" if sign else "false") + extra_config, tls=False)
     # internal_networks lives in [server]: patch the generated file.
     text = open(d.config).read().replace('data_dir = "data"\n',
                                          'data_dir = "data"\ninternal_networks = ["127.0.0.0/8"]\n' + extra_server, 1)
@@ -157,9 +179,9 @@ def bench_tern(build, messages, sessions, sign, sink_port, probe, extra_server="
         wait_empty(queued, 30)
         c0 = proc_cpu(d.proc.pid)
         t0 = time.perf_counter()
-        source(d.port("smtp"), messages, sessions)
+        gen = source(d.port("smtp"), messages, sessions, sink_proc)
         left = wait_empty(queued)
-        return time.perf_counter() - t0, left, proc_cpu(d.proc.pid) - c0
+        return time.perf_counter() - t0, left, proc_cpu(d.proc.pid) - c0, gen
     finally:
         d.stop()
 
@@ -201,13 +223,13 @@ class OpenDkim:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def bench_postfix(messages, sessions, sink_port, probe, dkim):
+def bench_postfix(messages, sessions, sink_proc, probe, dkim):
     extra = "smtp_tls_security_level = none\nsmtpd_client_connection_count_limit = 0\n"
     milter = OpenDkim() if dkim else None
     if milter:
         extra += "smtpd_milters = inet:127.0.0.1:%d\nmilter_default_action = tempfail\n" % milter.port
     try:
-        with PostfixPeer(relayhost="[127.0.0.1]:%d" % sink_port, transport={"probe.test": "smtp:[127.0.0.1]:%d" % probe.port},
+        with PostfixPeer(relayhost="[127.0.0.1]:%d" % sink_proc.port, transport={"probe.test": "smtp:[127.0.0.1]:%d" % probe.port},
                          extra_main=extra) as pf:
             def queued():
                 return sum(len(files) for sub in ("incoming", "active", "deferred", "maildrop", "hold")
@@ -220,9 +242,9 @@ def bench_postfix(messages, sessions, sink_port, probe, dkim):
                 return tree_cpu(master) + (proc_cpu(milter.proc.pid) if milter else 0.0)
             c0 = cpu()
             t0 = time.perf_counter()
-            source(pf.port, messages, sessions)
+            gen = source(pf.port, messages, sessions, sink_proc)
             left = wait_empty(queued)
-            return time.perf_counter() - t0, left, cpu() - c0
+            return time.perf_counter() - t0, left, cpu() - c0, gen
     finally:
         if milter:
             milter.close()
@@ -247,47 +269,64 @@ def main():
         extra += "\n"
     port = free_port()
     s = sink(port)
+    s.port = port
     probe = ProbeSink()
     time.sleep(0.3)
-    sides = [("tern-maild, DKIM rsa-2048", lambda: bench_tern(build, a.messages, a.sessions, True, port, probe, extra)),
-             ("tern-maild, no DKIM", lambda: bench_tern(build, a.messages, a.sessions, False, port, probe, extra)),
+    sides = [("tern-maild, DKIM rsa-2048", lambda: bench_tern(build, a.messages, a.sessions, True, s, probe, extra)),
+             ("tern-maild, no DKIM", lambda: bench_tern(build, a.messages, a.sessions, False, s, probe, extra)),
              ("tern-maild, DKIM, %d workers" % a.tuned_workers,
-              lambda: bench_tern(build, a.messages, a.sessions, True, port, probe,
+              lambda: bench_tern(build, a.messages, a.sessions, True, s, probe,
                                  extra + "worker_threads = %d\n" % a.tuned_workers)),
-             ("postfix + opendkim rsa-2048", lambda: bench_postfix(a.messages, a.sessions, port, probe, True)),
-             ("postfix, no DKIM", lambda: bench_postfix(a.messages, a.sessions, port, probe, False))]
+             ("postfix + opendkim rsa-2048", lambda: bench_postfix(a.messages, a.sessions, s, probe, True)),
+             ("postfix, no DKIM", lambda: bench_postfix(a.messages, a.sessions, s, probe, False))]
     if a.tuned_workers <= 0:
         del sides[2]
     if a.baseline_build:
         base = os.path.abspath(a.baseline_build)
         sides.insert(1, ("baseline build, DKIM rsa-2048",
-                         lambda: bench_tern(base, a.messages, a.sessions, True, port, probe, extra)))
+                         lambda: bench_tern(base, a.messages, a.sessions, True, s, probe, extra)))
     rates = {name: [] for name, _ in sides}
     cpus = {name: [] for name, _ in sides}
+    gens = {name: [] for name, _ in sides}
     try:
         print("relay: %d messages of 2 KB, %d sessions in, smtp-sink as the remote MX, %d rounds%s"
               % (a.messages, a.sessions, a.rounds, (" (tern [server] " + extra.strip() + ")") if extra else ""))
         for r in range(a.rounds):
             for name, fn in sides:  # interleaved, so a noisy neighbour hurts every side alike
-                t, left, cpu = fn()
+                t, left, cpu, gen = fn()
+                done = max(1, a.messages - left)
                 rate = (a.messages - left) / t
                 rates[name].append(rate)
-                cpus[name].append(cpu * 1000 / max(1, a.messages - left))
-                print("  round %d  %-28s %7.0f msgs/s  %5.2f ms CPU/msg  load %s%s"
-                      % (r + 1, name, rate, cpus[name][-1], " ".join(open("/proc/loadavg").read().split()[:3]),
+                cpus[name].append(cpu * 1000 / done)
+                gens[name].append(gen * 1000 / done)
+                print("  round %d  %-28s %7.0f msgs/s  %5.2f ms CPU/msg  generators %4.2f ms/msg  load %s%s"
+                      % (r + 1, name, rate, cpus[name][-1], gens[name][-1],
+                         " ".join(open("/proc/loadavg").read().split()[:3]),
                          "" if not left else "  (%d still queued at timeout)" % left), flush=True)
-        print("\n| %-28s | %8s | %15s | %11s |" % ("side", "msgs/s", "range", "ms CPU/msg"))
-        print("| %s | %s | %s | %s |" % ("-" * 28, "-" * 8, "-" * 15, "-" * 11))
+        print("\n| %-28s | %8s | %15s | %11s | %14s |" % ("side", "msgs/s", "range", "ms CPU/msg", "generators ms"))
+        print("| %s | %s | %s | %s | %s |" % ("-" * 28, "-" * 8, "-" * 15, "-" * 11, "-" * 14))
         med = {}
         for name, _ in sides:
             med[name] = statistics.median(rates[name])
-            print("| %-28s | %8.0f | %6.0f - %6.0f | %11.2f |" % (name, med[name], min(rates[name]), max(rates[name]),
-                                                                  statistics.median(cpus[name])))
+            print("| %-28s | %8.0f | %6.0f - %6.0f | %11.2f | %14.2f |"
+                  % (name, med[name], min(rates[name]), max(rates[name]), statistics.median(cpus[name]),
+                     statistics.median(gens[name])))
         pf_dkim = med["postfix + opendkim rsa-2048"]
         print("\nratio tern signed / postfix + opendkim: %.2fx (goal: 10x)" % (med[sides[0][0]] / pf_dkim))
         for name, _ in sides:
             if name.startswith(("baseline", "tern-maild, DKIM, ")):
                 print("ratio %s / postfix + opendkim: %.2fx" % (name, med[name] / pf_dkim))
+        # What the machine allows: every core busy, the generators' CPU as measured beside tern, one signature.
+        cores = os.cpu_count() or 1
+        sign_ms = 1000 / rsa_signs_per_second()
+        gen_ms = statistics.median(gens[sides[0][0]])
+        ceiling = cores * 1000 / (sign_ms + gen_ms)
+        goal = 10 * pf_dkim
+        left_ms = cores * 1000 / goal - sign_ms - gen_ms
+        print("ceiling here: %d cores / (RSA-2048 signature %.2f ms + generators %.2f ms) = %.0f msgs/s for a server "
+              "that only signs; 10x postfix + opendkim = %.0f msgs/s leaves %.2f ms CPU/msg for everything else "
+              "(tern without DKIM uses %.2f)" % (cores, sign_ms, gen_ms, ceiling, goal, left_ms,
+                                                statistics.median(cpus["tern-maild, no DKIM"])))
     finally:
         probe.close()
         s.terminate()
