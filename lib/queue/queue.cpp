@@ -611,7 +611,8 @@ void Queue::submit_commit(Prepared prepared, CommitDone done) {
     }
     if (!committer_) {
       committer_ = std::make_unique<Committer>();
-      for (int i = 0, n = Committer::threads_wanted(); i < n; ++i) committer_->threads.emplace_back([this] { commit_loop(); });
+      for (int i = 0, n = Committer::threads_wanted(); i < n; ++i)
+        committer_->threads.emplace_back([this] { commit_loop(); });
     }
   }
   {
