@@ -1,6 +1,9 @@
 #include "tern/net/io_pool.hpp"
 
+#include <string>
+
 #include "tern/core/log.hpp"
+#include "tern/core/thread_name.hpp"
 
 namespace tern::net {
 
@@ -19,7 +22,8 @@ IoContextPool::~IoContextPool() {
 
 void IoContextPool::start() {
   for (auto& ctx : contexts_) {
-    threads_.emplace_back([c = ctx.get()] {
+    threads_.emplace_back([c = ctx.get(), n = threads_.size()] {
+      set_thread_name("tern-io-" + std::to_string(n));
       // Handlers report errors as values; an escaping exception is a bug, logged rather than fatal.
       for (;;) {
         try {

@@ -1,6 +1,7 @@
 #include "tern/queue/queue.hpp"
 
 #include "tern/core/durable_file.hpp"
+#include "tern/core/thread_name.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -623,6 +624,7 @@ void Queue::submit_commit(Prepared prepared, CommitDone done) {
 }
 
 void Queue::commit_loop() {
+  set_thread_name("tern-commit");
   auto& c = *committer_;
   std::unique_lock lock(c.mutex);
   for (;;) {

@@ -15,6 +15,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/redirect_error.hpp>
 
+#include "tern/core/thread_name.hpp"
 #include "tern/directory/directory_config.hpp"
 #include "tern/net/connection_limiter.hpp"
 #include "tern/server/store_sink.hpp"
@@ -385,6 +386,7 @@ Status Server::start() {
     d.started = true;
   }
   d.control_thread = std::thread([&d] {
+    set_thread_name("tern-control");
     d.control.run();
     // Sessions are done (or were closed): stop the I/O threads and the worker pool.
     d.io->release_work();

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tern/core/thread_name.hpp"
 #include "tern/core/log.hpp"
 
 namespace tern::store::detail {
@@ -108,7 +109,10 @@ MaildirWatcher::MaildirWatcher() : impl_(std::make_unique<Impl>()) {
     impl_->ifd = -1;
     return;
   }
-  impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+  impl_->thread = std::thread([impl = impl_.get()] {
+    set_thread_name("tern-watch");
+    impl->run();
+  });
 }
 
 MaildirWatcher::~MaildirWatcher() {

@@ -52,6 +52,16 @@ def submit(d):
     s.quit()
 
 
+def thread_names(pid):
+    names = set()
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            names.add(open("/proc/%d/task/%s/comm" % (pid, tid)).read().strip())
+        except OSError:
+            pass  # the thread ended meanwhile
+    return names
+
+
 def test_submission_to_a_remote_address_is_queued_and_managed_with_ternctl():
     d = Daemon(LISTEN + QUEUE)
     setup(d)
@@ -59,6 +69,10 @@ def test_submission_to_a_remote_address_is_queued_and_managed_with_ternctl():
         submit(d)
         d.wait_log(r"queue\.queued .*id=")
         d.wait_log(r"queue\.deferred .*rcpt=bob@remote\.test .*code=451")
+        # What `top -H` and `ps -L` show: the I/O threads, the worker that wrote the message, the committer
+        # that synced it, the control thread.
+        names = thread_names(d.proc.pid)
+        check({"tern-io-0", "tern-worker", "tern-commit", "tern-control"} <= names, names)
         msgs = listed(d)
         check(len(msgs) == 1, msgs)
         m = msgs[0]

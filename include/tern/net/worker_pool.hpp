@@ -19,6 +19,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "tern/core/result.hpp"
+#include "tern/core/thread_name.hpp"
 
 namespace tern::net {
 
@@ -62,6 +63,9 @@ class WorkerPool {
           auto guard = asio::make_work_guard(home);
           asio::post(pool_.get_executor(), [this, h = std::move(handler), work = std::move(work),
                                             guard = std::move(guard)]() mutable {
+            // asio::thread_pool starts its threads itself: each names itself at its first job.
+            static thread_local const bool named = (set_thread_name("tern-worker"), true);
+            (void)named;
             R result = (*work)();
             work.reset();
             pending_.fetch_sub(1);
