@@ -8,6 +8,8 @@ Result<std::shared_ptr<const DirectorySnapshot>> Directory::snapshot() {
   return fail(ErrorCategory::unsupported, "this directory answers queries directly and has no snapshot");
 }
 
+std::shared_ptr<const DirectorySnapshot> Directory::snapshot_if_ready() { return nullptr; }
+
 Result<Resolution> Directory::resolve(std::string_view recipient, std::optional<std::string_view> sender) {
   auto snap = snapshot();
   if (!snap) return fail(snap.error());
@@ -53,6 +55,11 @@ std::shared_ptr<const DirectorySnapshot> MemoryDirectory::current() const {
 }
 
 Result<std::shared_ptr<const DirectorySnapshot>> MemoryDirectory::snapshot() { return current(); }
+
+std::shared_ptr<const DirectorySnapshot> MemoryDirectory::snapshot_if_ready() {
+  std::unique_lock lock(state_->mu, std::try_to_lock);  // apply() holds it while it rebuilds: never wait
+  return lock.owns_lock() ? state_->snap : nullptr;
+}
 
 void MemoryDirectory::replace(DirectorySnapshot snap) {
   snap.build_index();

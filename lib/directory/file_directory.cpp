@@ -162,6 +162,13 @@ Result<std::shared_ptr<const DirectorySnapshot>> FileDirectory::snapshot() {
   return state_->snap;
 }
 
+std::shared_ptr<const DirectorySnapshot> FileDirectory::snapshot_if_ready() {
+  std::unique_lock lock(state_->mu, std::try_to_lock);
+  if (!lock.owns_lock()) return nullptr;
+  if (std::chrono::steady_clock::now() - state_->last_check >= options_.check_interval) return nullptr;  // stat due
+  return state_->snap;
+}
+
 Status FileDirectory::apply(const std::function<Status(DirectorySnapshot&)>& edit) {
   std::lock_guard wlock(state_->write_mu);
   std::error_code ec;

@@ -390,6 +390,13 @@ Result<std::shared_ptr<const DirectorySnapshot>> LdapDirectory::snapshot() {
   return impl_->snap;
 }
 
+std::shared_ptr<const DirectorySnapshot> LdapDirectory::snapshot_if_ready() {
+  std::unique_lock lock(impl_->mu, std::try_to_lock);
+  if (!lock.owns_lock() || !impl_->snap) return nullptr;
+  if (std::chrono::steady_clock::now() - impl_->loaded >= impl_->cfg.cache_ttl) return nullptr;  // refresh due
+  return impl_->snap;
+}
+
 Result<bool> LdapDirectory::verify_external(const Credential& credential, std::string_view password) {
   if (credential.bind_dn.empty()) return fail(ErrorCategory::invalid_argument, "LDAP: no DN to bind as");
   // RFC 4513 5.1.2: a simple bind with an empty password is an unauthenticated bind that "succeeds".

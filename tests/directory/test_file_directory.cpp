@@ -120,6 +120,52 @@ BOOST_AUTO_TEST_CASE(open_edit_persist_and_reload) {
   BOOST_TEST(!(*dir)->apply([](DirectorySnapshot&) { return tern::Status{}; }));
 }
 
+// What an SMTP session on an I/O thread may use without a worker: the snapshot in memory, but never one
+// whose reload check is due (an outside edit must still be seen within check_interval).
+BOOST_AUTO_TEST_CASE(snapshot_if_ready_only_between_reload_checks) {
+  TempDir t;
+  FileDirectoryOptions o;
+  o.file = t.path / "directory.toml";
+  o.check_interval = std::chrono::milliseconds(300);
+  write(o.file, kToml);
+  auto dir = FileDirectory::open(o);
+  BOOST_REQUIRE(dir.has_value());
+  auto ready = (*dir)->snapshot_if_ready();
+  BOOST_REQUIRE(ready != nullptr);
+  BOOST_TEST(ready.get() == (*dir)->snapshot()->get());
+  BOOST_TEST(resolve(*ready, "info@example.com", (*dir)->options()).value().mailboxes() == V{"alice@example.com"});
+
+  // Edited by another program: until the check is due the old view is served; then only snapshot() (a
+  // worker's call) may look, and the new view is ready after it.
+  std::string edited = std::string(kToml) + "\n[[alias]]\naddress = \"hello@example.com\"\ntargets = [\"alice@example.com\"]\n";
+  write(o.file.string() + ".new", edited);
+  fs::rename(o.file.string() + ".new", o.file);
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));
+  BOOST_TEST((*dir)->snapshot_if_ready() == nullptr);
+  BOOST_TEST((*dir)->resolve("hello@example.com")->mailboxes() == V{"alice@example.com"});
+  auto fresh = (*dir)->snapshot_if_ready();
+  BOOST_REQUIRE(fresh != nullptr);
+  BOOST_TEST(resolve(*fresh, "hello@example.com", (*dir)->options()).value().mailboxes() == V{"alice@example.com"});
+
+  // No interval: every lookup checks the file, so nothing is ever "ready" without one.
+  o.check_interval = std::chrono::milliseconds(0);
+  auto always = FileDirectory::open(o);
+  BOOST_REQUIRE(always.has_value());
+  BOOST_TEST((*always)->snapshot_if_ready() == nullptr);
+}
+
+// A host's directory that answers live keeps the default: its resolve() is never bypassed.
+BOOST_AUTO_TEST_CASE(snapshot_if_ready_defaults_to_none) {
+  struct Live final : Directory {
+    ResolveOptions opts;
+    const ResolveOptions& options() const override { return opts; }
+    tern::Result<Resolution> resolve(std::string_view, std::optional<std::string_view>) override { return Resolution{}; }
+  } live;
+  BOOST_TEST(live.snapshot_if_ready() == nullptr);
+  MemoryDirectory memory;
+  BOOST_TEST(memory.snapshot_if_ready() != nullptr);
+}
+
 BOOST_AUTO_TEST_CASE(reads_docker_mailserver_files) {
   TempDir t;
   write(t.path / "postfix-accounts.cf",

@@ -53,6 +53,7 @@ BOOST_AUTO_TEST_CASE(cloudron_tree_resolves_with_the_shared_rules) {
   auto snap = d->snapshot();
   BOOST_REQUIRE(snap.has_value());
   BOOST_TEST((*snap)->users.size() == 2u);
+  BOOST_TEST(d->snapshot_if_ready().get() == snap->get());  // within cache_ttl: served without LDAP
   BOOST_TEST((*snap)->find_group("sales")->members == V({"girish", "mary"}));
   BOOST_TEST(d->resolve("Girish@Example.com")->mailboxes() == V{"girish@example.com"});
   BOOST_TEST(d->resolve("girish+news@example.com")->mailboxes() == V{"girish@example.com"});
@@ -157,6 +158,7 @@ BOOST_AUTO_TEST_CASE(changes_are_seen_after_refresh) {
   auto c = config();
   c.cache_ttl = std::chrono::milliseconds(0);
   auto d = open(c);
+  BOOST_TEST(d->snapshot_if_ready() == nullptr);  // every lookup asks the server: never "ready"
   BOOST_TEST((d->resolve("new@example.com")->via_catch_all));
   // Add a mailbox with the plain client library, as an admin tool would.
   LDAP* ld = nullptr;

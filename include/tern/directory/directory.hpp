@@ -6,7 +6,8 @@
 // that answers queries live (its own database) may override resolve/lookup_login directly instead.
 //
 // Blocking: every method here MAY BLOCK (file stat/parse on reload, LDAP round trips). Servers call
-// them from the worker pool, never from an I/O thread. Implementations are thread-safe.
+// them from the worker pool, never from an I/O thread — except snapshot_if_ready(), which never blocks and
+// lets an I/O thread answer from memory without the round trip to a worker. Implementations are thread-safe.
 #pragma once
 
 #include <functional>
@@ -29,6 +30,12 @@ class Directory {
   // with `unsupported`.
   virtual Result<std::shared_ptr<const DirectorySnapshot>> snapshot();
   virtual const ResolveOptions& options() const = 0;
+  // NEVER BLOCKS. The snapshot snapshot() would return, when the backend holds it in memory and no reload
+  // is due; nullptr otherwise (then call snapshot() from a worker). The SMTP session resolves recipients
+  // with it on its own thread (the shared engine, as the default resolve() does), saving two thread
+  // hand-offs per lookup. Default: nullptr — a backend that overrides resolve() or may_send_as() (a host
+  // answering live) keeps that default, so its overrides are always the ones called.
+  virtual std::shared_ptr<const DirectorySnapshot> snapshot_if_ready();
 
   // RCPT TO resolution. BLOCKING.
   virtual Result<Resolution> resolve(std::string_view recipient, std::optional<std::string_view> sender = std::nullopt);
@@ -55,6 +62,7 @@ class MemoryDirectory final : public Directory, public DirectoryEditor {
  public:
   explicit MemoryDirectory(DirectorySnapshot snap = {}, ResolveOptions opts = {});
   Result<std::shared_ptr<const DirectorySnapshot>> snapshot() override;
+  std::shared_ptr<const DirectorySnapshot> snapshot_if_ready() override;
   const ResolveOptions& options() const override { return opts_; }
   Status apply(const std::function<Status(DirectorySnapshot&)>& edit) override;
   void replace(DirectorySnapshot snap);

@@ -39,6 +39,7 @@ class FileDirectory final : public Directory, public DirectoryEditor {
   ~FileDirectory() override;
 
   Result<std::shared_ptr<const DirectorySnapshot>> snapshot() override;
+  std::shared_ptr<const DirectorySnapshot> snapshot_if_ready() override;  // nullptr when a reload check is due
   const ResolveOptions& options() const override { return options_.resolve; }
   Status apply(const std::function<Status(DirectorySnapshot&)>& edit) override;
 

@@ -25,6 +25,7 @@ class LdapDirectory final : public Directory {
   // The cached snapshot, refreshed when older than cache_ttl. When LDAP is unreachable the last
   // snapshot stays in use (logged); without one the error is `temporary`.
   Result<std::shared_ptr<const DirectorySnapshot>> snapshot() override;
+  std::shared_ptr<const DirectorySnapshot> snapshot_if_ready() override;  // nullptr once older than cache_ttl
   const ResolveOptions& options() const override { return options_; }
   // Binds as credential.bind_dn with the password on a separate pooled connection.
   Result<bool> verify_external(const Credential& credential, std::string_view password) override;
