@@ -160,8 +160,8 @@ class SmtpSession {
   }
 
   // Directory reads: from the snapshot in memory on this thread when the directory has one ready (the file
-  // and LDAP backends between reloads; a lookup takes ~1 us), else on the worker pool. Every recipient
-  // used to cost two thread hand-offs per lookup this way (directory.hpp: snapshot_if_ready).
+  // and LDAP backends between reloads; a lookup takes ~1 us), else on the worker pool. A worker costs two
+  // thread hand-offs per lookup, several per message (directory.hpp: snapshot_if_ready).
   asio::awaitable<Result<std::shared_ptr<const directory::DirectorySnapshot>>> dir_snapshot() {
     auto* dir = d_.directory;
     if (auto snap = dir->snapshot_if_ready()) co_return snap;
