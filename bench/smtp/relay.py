@@ -57,8 +57,10 @@ def sink(port, dump_dir=None):
     args = ["/usr/sbin/smtp-sink", "-u", "nobody"]
     if dump_dir:
         args += ["-d", os.path.join(dump_dir, "%H%M%S.")]  # one file per message (smtp-sink(1))
-    return subprocess.Popen(args + ["127.0.0.1:%d" % port, "256"], stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(args + ["127.0.0.1:%d" % port, "256"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
+    proc.port = port
+    return proc
 
 
 def source(port, messages, sessions, sink_proc):
@@ -267,9 +269,7 @@ def main():
     extra = a.tern_server.replace("\\n", "\n")
     if extra and not extra.endswith("\n"):
         extra += "\n"
-    port = free_port()
-    s = sink(port)
-    s.port = port
+    s = sink(free_port())
     probe = ProbeSink()
     time.sleep(0.3)
     sides = [("tern-maild, DKIM rsa-2048", lambda: bench_tern(build, a.messages, a.sessions, True, s, probe, extra)),

@@ -112,6 +112,11 @@ struct FileDirectory::State {
   std::shared_ptr<const DirectorySnapshot> snap;
   std::vector<FileSig> sigs;
   std::chrono::steady_clock::time_point last_check{};
+
+  // Whether snapshot() must stat the sources before answering. Called with `mu` held.
+  bool check_due(std::chrono::steady_clock::duration interval) const {
+    return std::chrono::steady_clock::now() - last_check >= interval;
+  }
 };
 
 FileDirectory::FileDirectory(FileDirectoryOptions options)
@@ -155,7 +160,7 @@ Result<std::shared_ptr<const DirectorySnapshot>> FileDirectory::snapshot() {
   bool due;
   {
     std::lock_guard lock(state_->mu);
-    due = std::chrono::steady_clock::now() - state_->last_check >= options_.check_interval;
+    due = state_->check_due(options_.check_interval);
   }
   if (due) (void)reload();  // on failure the last good snapshot stays in use (logged)
   std::lock_guard lock(state_->mu);
@@ -165,8 +170,7 @@ Result<std::shared_ptr<const DirectorySnapshot>> FileDirectory::snapshot() {
 std::shared_ptr<const DirectorySnapshot> FileDirectory::snapshot_if_ready() {
   std::unique_lock lock(state_->mu, std::try_to_lock);
   if (!lock.owns_lock()) return nullptr;
-  if (std::chrono::steady_clock::now() - state_->last_check >= options_.check_interval) return nullptr;  // stat due
-  return state_->snap;
+  return state_->check_due(options_.check_interval) ? nullptr : state_->snap;
 }
 
 Status FileDirectory::apply(const std::function<Status(DirectorySnapshot&)>& edit) {

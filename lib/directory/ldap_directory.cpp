@@ -230,6 +230,12 @@ struct LdapDirectory::Impl {
   std::chrono::steady_clock::time_point loaded{};
   std::mutex refresh_mu;  // one refresh at a time
 
+  // The cached snapshot while younger than cache_ttl, else nullptr. Called with `mu` held.
+  std::shared_ptr<const DirectorySnapshot> fresh_locked() const {
+    if (snap && std::chrono::steady_clock::now() - loaded < cfg.cache_ttl) return snap;
+    return nullptr;
+  }
+
   explicit Impl(const LdapConfig& c) : cfg(c), service(cfg, true), binder(cfg, false) {}
 
   Result<DirectorySnapshot> load() {
@@ -372,8 +378,7 @@ Status LdapDirectory::refresh() {
 Result<std::shared_ptr<const DirectorySnapshot>> LdapDirectory::snapshot() {
   auto fresh = [&]() -> std::shared_ptr<const DirectorySnapshot> {
     std::lock_guard g(impl_->mu);
-    if (impl_->snap && std::chrono::steady_clock::now() - impl_->loaded < impl_->cfg.cache_ttl) return impl_->snap;
-    return nullptr;
+    return impl_->fresh_locked();
   };
   if (auto s = fresh()) return s;
   // One thread re-reads the tree; the others wait for it instead of each reading it again.
@@ -392,9 +397,7 @@ Result<std::shared_ptr<const DirectorySnapshot>> LdapDirectory::snapshot() {
 
 std::shared_ptr<const DirectorySnapshot> LdapDirectory::snapshot_if_ready() {
   std::unique_lock lock(impl_->mu, std::try_to_lock);
-  if (!lock.owns_lock() || !impl_->snap) return nullptr;
-  if (std::chrono::steady_clock::now() - impl_->loaded >= impl_->cfg.cache_ttl) return nullptr;  // refresh due
-  return impl_->snap;
+  return lock.owns_lock() ? impl_->fresh_locked() : nullptr;
 }
 
 Result<bool> LdapDirectory::verify_external(const Credential& credential, std::string_view password) {
